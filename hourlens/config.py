@@ -1,0 +1,123 @@
+"""Configuration: keyword-only dataclasses with ``HOURLENS_*`` environment overrides.
+
+Precedence: explicit keyword arguments > environment variables > defaults.
+Example: ``HOURLENS_FPS=2 hourlens index ./videos`` samples two frames a second.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar, get_type_hints
+
+from .errors import HourlensError
+
+T = TypeVar("T")
+
+ENV_HOME = "HOURLENS_HOME"
+
+
+def default_library_dir() -> Path:
+    """Library location: ``$HOURLENS_HOME`` or the per-user data directory."""
+    env = os.environ.get(ENV_HOME)
+    if env:
+        return Path(env).expanduser()
+    from platformdirs import user_data_dir
+
+    return Path(user_data_dir("hourlens", appauthor=False))
+
+
+def _coerce(raw: str, typ: Any, name: str) -> Any:
+    typ_s = str(typ)
+    try:
+        if typ is bool or typ_s == "bool":
+            if raw.lower() in {"1", "true", "yes", "on"}:
+                return True
+            if raw.lower() in {"0", "false", "no", "off"}:
+                return False
+            raise ValueError(raw)
+        if typ is int or typ_s == "int":
+            return int(raw)
+        if typ is float or typ_s == "float":
+            return float(raw)
+        if "float" in typ_s and "None" in typ_s:
+            return None if raw.lower() in {"", "none"} else float(raw)
+        if "int" in typ_s and "None" in typ_s:
+            return None if raw.lower() in {"", "none"} else int(raw)
+    except ValueError as exc:
+        raise HourlensError(f"environment variable {name}={raw!r} is not a valid {typ_s}") from exc
+    return raw
+
+
+def from_env(cls: type[T], prefix: str = "HOURLENS_", **overrides: Any) -> T:
+    """Build config ``cls`` from defaults, ``PREFIX_FIELD`` env vars and ``overrides``.
+
+    Args:
+        cls: A dataclass type.
+        prefix: Environment variable prefix.
+        **overrides: Explicit values; ``None`` values are ignored.
+
+    Returns:
+        An instance of ``cls``.
+    """
+    hints = get_type_hints(cls)
+    values: dict[str, Any] = {}
+    for f in dataclasses.fields(cls):  # type: ignore[arg-type]
+        env_name = prefix + f.name.upper()
+        if env_name in os.environ:
+            values[f.name] = _coerce(os.environ[env_name], hints[f.name], env_name)
+    values.update({k: v for k, v in overrides.items() if v is not None})
+    return cls(**values)
+
+
+@dataclass(kw_only=True)
+class IndexConfig:
+    """How videos are indexed. Every field can be set as ``HOURLENS_<FIELD>``."""
+
+    fps: float = 1.0
+    """Frames sampled per second of video."""
+    encoder: str = "auto"
+    """Frame encoder: ``auto``, ``efficientnet_lite0``, ``open_clip:MODEL:PRETRAINED``
+    (PRETRAINED is a tag such as ``laion2b_s34b_b79k`` or a local checkpoint path).
+    ``auto`` tries the default CLIP model and falls back to the packaged
+    EfficientNet-Lite0 when no CLIP weights can be had."""
+    device: str = "cpu"
+    """``cpu``, ``cuda`` or ``cuda:N``."""
+    precision: str = "fp32"
+    """``fp32``; ``fp16``/``bf16`` on CUDA."""
+    batch_size: int = 32
+    decode_backend: str = "auto"
+    """``auto`` (fastest measured for a full pass), ``pyav`` or ``decord``."""
+    frame_height: int = 256
+    """Sampled frames are scaled to this height (aspect kept) before encoding."""
+    dedup_threshold: float = 2.0
+    """Mean absolute pixel difference (0-255, on a 32x32 grey thumbnail) under which a
+    frame reuses the previous frame's feature. 0 disables reuse."""
+    segmentation: str = "texttiling"
+    """``texttiling`` (depth = lpeak + rpeak - 2s), ``simple`` (1 - s, local maxima) or
+    ``fixed`` (windows of ``max_segment_s``; a baseline)."""
+    min_segment_s: float = 3.0
+    max_segment_s: float = 90.0
+    depth_std_factor: float = 0.5
+    """TextTiling boundary threshold: depth > mean + factor * std."""
+    alpha_min: float = 2.0
+    """Compression rate of the busiest segments (frames per feature memory)."""
+    alpha_max: float = 12.0
+    """Compression rate of the most static segments."""
+    thumb_width: int = 320
+    keyframes_per_segment: int = 1
+    tags_per_memory: int = 10
+
+
+@dataclass(kw_only=True)
+class StoreConfig:
+    """Vector index choices. ``HOURLENS_<FIELD>`` overrides."""
+
+    index_type: str = "auto"
+    """``auto``, ``flat``, ``hnsw`` or ``ivf``. ``auto`` is exact (flat) below
+    ``ann_threshold`` vectors and HNSW above."""
+    ann_threshold: int = 200_000
+    use_gpu: bool = False
+    """Move FAISS indexes to the GPU when faiss-gpu and a GPU are present."""

@@ -1,0 +1,31 @@
+"""Exceptions. Anything deriving from :class:`HourlensError` is a user-facing error:
+the CLI prints its message on one line, without a traceback."""
+
+from __future__ import annotations
+
+
+class HourlensError(Exception):
+    """Base class of errors whose message is meant for the user."""
+
+
+class BadVideoError(HourlensError):
+    """A file that cannot be indexed as a video (not a video, corrupt, no frames...)."""
+
+
+class NotIndexedError(HourlensError):
+    """A video was named that the library does not hold (or holds unfinished)."""
+
+
+class MissingDependencyError(HourlensError):
+    """An optional package is needed for the requested feature."""
+
+    def __init__(self, package: str, extra: str | None = None, purpose: str = "") -> None:
+        hint = f'pip install "hourlens[{extra}]"' if extra else f"pip install {package}"
+        what = f" for {purpose}" if purpose else ""
+        super().__init__(f"{package} is required{what}: {hint}")
+        self.package = package
+        self.extra = extra
+
+
+class ModelLoadError(HourlensError):
+    """A model named by id or path could not be loaded."""

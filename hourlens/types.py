@@ -1,0 +1,157 @@
+"""Typed results shared by the indexer, the memory store, the agent and the CLI.
+
+Every record is a frozen, keyword-only dataclass with ``to_dict()`` giving the exact
+JSON shape the CLI prints, so scripts and the Python API see the same fields.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+VideoStatus = Literal["indexing", "indexed", "failed"]
+IndexStatus = Literal["indexed", "skipped", "failed"]
+HitKind = Literal["visual", "tag", "speech", "ocr", "caption", "summary"]
+
+
+class _JSONMixin:
+    def to_dict(self) -> dict[str, Any]:
+        """Return a JSON-serialisable dict of this record."""
+        return dataclasses.asdict(self)  # type: ignore[call-overload]
+
+
+@dataclass(frozen=True, kw_only=True)
+class Video(_JSONMixin):
+    """One video known to the library."""
+
+    id: int
+    path: str
+    content_hash: str
+    size: int
+    duration: float
+    fps: float
+    width: int
+    height: int
+    status: VideoStatus
+    error: str | None = None
+    encoder: str | None = None
+    indexed_at: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class Segment(_JSONMixin):
+    """A semantically stable stretch of a video (depth-score segmentation)."""
+
+    id: int
+    video_id: int
+    index: int
+    start: float
+    end: float
+    n_frames: int
+    depth: float
+    alpha: float
+    budget: int
+
+
+@dataclass(frozen=True, kw_only=True)
+class Memory(_JSONMixin):
+    """A compressed feature memory (MA-LMM memory bank compression) of a segment.
+
+    ``kind`` is ``"feature"`` for the k_i compressed vectors and ``"summary"`` for the
+    segment's clip-level summary token.
+    """
+
+    id: int
+    video_id: int
+    segment_id: int
+    kind: Literal["feature", "summary"]
+    start: float
+    end: float
+    n_frames: int
+
+
+@dataclass(frozen=True, kw_only=True)
+class Keyframe(_JSONMixin):
+    """A stored JPEG thumbnail of one frame of a segment."""
+
+    id: int
+    video_id: int
+    segment_id: int
+    t: float
+    path: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class Tag(_JSONMixin):
+    """A visual tag (e.g. an ImageNet class) with its probability over a time span."""
+
+    label: str
+    score: float
+    start: float
+    end: float
+    segment_id: int
+    memory_id: int | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class TranscriptLine(_JSONMixin):
+    """One line of speech with its time span."""
+
+    start: float
+    end: float
+    text: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class Hit(_JSONMixin):
+    """A search result: a time range of a video and why it matched."""
+
+    video: str
+    start: float
+    end: float
+    score: float
+    kind: HitKind
+    segment_id: int | None = None
+    text: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class IndexResult(_JSONMixin):
+    """Outcome of indexing one file (one JSON line of ``hourlens index --json``)."""
+
+    video: str
+    status: IndexStatus
+    duration: float | None
+    segments: int
+    seconds: float
+    error: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class Citation(_JSONMixin):
+    """A time range an answer rests on."""
+
+    video: str
+    start: float
+    end: float
+    kind: Literal["visual", "speech", "ocr", "caption"]
+
+
+@dataclass(frozen=True, kw_only=True)
+class Step(_JSONMixin):
+    """One agent step, for traces."""
+
+    node: str
+    detail: str
+    seconds: float
+
+
+@dataclass(frozen=True, kw_only=True)
+class Answer(_JSONMixin):
+    """The agent's answer with the time ranges it used."""
+
+    answer: str
+    confidence: float
+    citations: list[Citation] = field(default_factory=list)
+    steps: list[Step] = field(default_factory=list)
