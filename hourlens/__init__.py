@@ -1,3 +1,45 @@
-"""hourlens: agentic retrieval over hour-long videos."""
+"""hourlens: agentic retrieval over hour-long videos.
+
+Index a folder once (frames → CLIP/EfficientNet features → depth-score segments →
+compressed feature memories + summary tokens, stored in SQLite + FAISS), then search and
+ask about the videos with cited time ranges.
+"""
+
+from .config import IndexConfig, StoreConfig
+from .errors import BadVideoError, HourlensError, MissingDependencyError, NotIndexedError
+from .library import Library
+from .types import (
+    Answer,
+    Citation,
+    Hit,
+    IndexResult,
+    Keyframe,
+    Memory,
+    Segment,
+    Tag,
+    TranscriptLine,
+    Video,
+)
 
 __version__ = "0.1.0"
+
+__all__ = [
+    "Answer",
+    "BadVideoError",
+    "Citation",
+    "Hit",
+    "HourlensError",
+    "IndexConfig",
+    "IndexResult",
+    "Keyframe",
+    "Library",
+    "Memory",
+    "MissingDependencyError",
+    "NotIndexedError",
+    "Segment",
+    "StoreConfig",
+    "Tag",
+    "TranscriptLine",
+    "Video",
+    "__version__",
+]

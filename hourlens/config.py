@@ -98,6 +98,8 @@ class IndexConfig:
     segmentation: str = "texttiling"
     """``texttiling`` (depth = lpeak + rpeak - 2s), ``simple`` (1 - s, local maxima) or
     ``fixed`` (windows of ``max_segment_s``; a baseline)."""
+    fixed_window_s: float = 30.0
+    """Window length of ``segmentation="fixed"``."""
     min_segment_s: float = 3.0
     max_segment_s: float = 90.0
     depth_std_factor: float = 0.5

@@ -1,5 +1,229 @@
-"""Command-line interface."""
+"""The ``hourlens`` command: one click group; user errors are one-line messages.
+
+Library location: ``--library DIR`` or ``$HOURLENS_HOME`` (default: the per-user data
+folder). Every command that prints data has ``--json``.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sys
+import warnings
+from typing import Any
+
+import click
+
+from ..config import IndexConfig, from_env
+from ..errors import HourlensError
+from .format import fmt_duration, fmt_span
+
+CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
+
+
+class _Group(click.Group):
+    """Turns user errors into ``Error: ...`` on stderr with exit status 1."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except HourlensError as exc:
+            click.echo(f"Error: {exc}", err=True)
+            ctx.exit(1)
+        except KeyboardInterrupt:
+            click.echo("Interrupted.", err=True)
+            ctx.exit(130)
+
+
+def _setup_logging(verbose: int) -> None:
+    level = logging.WARNING if verbose == 0 else logging.INFO if verbose == 1 else logging.DEBUG
+    logging.basicConfig(level=level, format="%(levelname)s: %(message)s", stream=sys.stderr)
+    if verbose < 2:
+        warnings.filterwarnings("ignore")
+        for noisy in ("transformers", "torch", "timm", "open_clip", "urllib3", "httpx",
+                      "sentence_transformers", "faiss", "speechbrain", "pyannote"):
+            logging.getLogger(noisy).setLevel(logging.ERROR)
+
+
+def _library(ctx: click.Context) -> Any:
+    from ..library import Library
+
+    obj = ctx.obj
+    if obj.get("library") is None:
+        obj["library"] = Library(obj["path"], index_config=obj.get("index_config"))
+        ctx.call_on_close(obj["library"].close)
+    return obj["library"]
+
+
+def _emit_json(data: Any) -> None:
+    click.echo(json.dumps(data, ensure_ascii=False))
+
+
+@click.group(cls=_Group, context_settings=CONTEXT)
+@click.option("--library", "library_path", type=click.Path(file_okay=False), default=None,
+              envvar="HOURLENS_HOME", show_envvar=True,
+              help="Library folder (default: the per-user data folder).")
+@click.option("-v", "--verbose", count=True, help="More logging (-vv for debug).")
+@click.version_option(package_name="hourlens", prog_name="hourlens")
+@click.pass_context
+def cli(ctx: click.Context, library_path: str | None, verbose: int) -> None:
+    """hourlens: index hour-long videos once, then search and ask about them.
+
+    \b
+    Examples:
+      hourlens index ./videos            index a folder (recursive, incremental)
+      hourlens list                      what the library holds
+      hourlens show talk.mp4             segments, tags and memories of one video
+      hourlens search "a red motorcycle" moments that match, best first
+    """
+    _setup_logging(verbose)
+    ctx.ensure_object(dict)
+    ctx.obj["path"] = library_path
+
+
+@cli.command("index")
+@click.argument("paths", nargs=-1, required=True, type=click.Path())
+@click.option("--json", "as_json", is_flag=True, help="One JSON line per video on stdout.")
+@click.option("--force", is_flag=True, help="Re-index files even if unchanged.")
+@click.option("--fps", type=click.FloatRange(min=0.01, max=30), default=None,
+              help="Frames sampled per second [default: 1, env HOURLENS_FPS].")
+@click.option("--encoder", default=None,
+              help="auto | efficientnet_lite0 | open_clip:MODEL:PRETRAINED_OR_PATH "
+                   "[env HOURLENS_ENCODER].")
+@click.option("--segmentation", type=click.Choice(["texttiling", "simple", "fixed"]),
+              default=None, help="Segmentation method [default: texttiling].")
+@click.option("--device", default=None, help="cpu | cuda | cuda:N [default: cpu].")
+@click.option("--no-progress", is_flag=True, help="Hide progress bars.")
+@click.pass_context
+def index_cmd(ctx: click.Context, paths: tuple[str, ...], as_json: bool, force: bool,
+              fps: float | None, encoder: str | None, segmentation: str | None,
+              device: str | None, no_progress: bool) -> None:
+    """Index video files and folders (recursively) into the library.
+
+    Unchanged files are skipped (same size and mtime, or same content hash); a changed
+    file is re-indexed and replaces its old entry. A file that cannot be indexed is
+    reported on one line and the others are still indexed. Exit status is 0 only if
+    nothing failed.
+
+    \b
+    --json prints one line per video:
+      {"video": path, "status": "indexed"|"skipped"|"failed", "duration": s,
+       "segments": n, "seconds": wall, "error": msg|null}
+    """
+    from .progress import TqdmProgress
+
+    ctx.obj["index_config"] = from_env(IndexConfig, fps=fps, encoder=encoder,
+                                       segmentation=segmentation, device=device)
+    lib = _library(ctx)
+    bars = None if no_progress else TqdmProgress()
+    counts = {"indexed": 0, "skipped": 0, "failed": 0}
+    try:
+        for res in lib.iter_index(paths, force=force, progress=bars):
+            counts[res.status] += 1
+            if as_json:
+                _emit_json(res.to_dict())
+                sys.stdout.flush()
+            else:
+                line = _index_line(res)
+                if bars is not None and not bars.disable:
+                    bars.write(line)
+                else:
+                    click.echo(line, err=res.status == "failed")
+    finally:
+        if bars is not None:
+            bars.close()
+    if not as_json:
+        click.echo(", ".join(f"{n} {k}" for k, n in counts.items()), err=True)
+    if counts["failed"]:
+        ctx.exit(1)
+
+
+def _index_line(res: Any) -> str:
+    if res.status == "failed":
+        return f"failed   {res.error}"
+    dur = fmt_duration(res.duration or 0.0)
+    return f"{res.status:<8} {res.video}  ({dur}, {res.segments} segments, {res.seconds:.1f}s)"
+
+
+@cli.command("list")
+@click.option("--json", "as_json", is_flag=True, help="A JSON array of videos.")
+@click.pass_context
+def list_cmd(ctx: click.Context, as_json: bool) -> None:
+    """List the videos in the library."""
+    lib = _library(ctx)
+    videos = lib.videos()
+    if as_json:
+        _emit_json([v.to_dict() for v in videos])
+        return
+    if not videos:
+        click.echo(f"The library at {lib.path} is empty: add videos with `hourlens index`.")
+        return
+    for v in videos:
+        extra = f"  ({v.error})" if v.status == "failed" and v.error else ""
+        click.echo(f"{v.id:>4}  {v.status:<8} {fmt_duration(v.duration or 0):>8}  {v.path}{extra}")
+
+
+@cli.command("show")
+@click.argument("video")
+@click.option("--json", "as_json", is_flag=True, help="The whole record as JSON.")
+@click.pass_context
+def show_cmd(ctx: click.Context, video: str, as_json: bool) -> None:
+    """Show one video: duration, segments (start/end), tags, memories.
+
+    VIDEO is a path, a file name or an id from `hourlens list`.
+    """
+    info = _library(ctx).describe(video)
+    if as_json:
+        _emit_json(info)
+        return
+    click.echo(f"{info['path']}")
+    click.echo(f"  duration {fmt_duration(info['duration'])}  {info['width']}x{info['height']} "
+               f"@ {info['fps']:.2f} fps  encoder {info['encoder']}")
+    click.echo(f"  {len(info['segments'])} segments, {info['memories']} feature memories")
+    if info["tags"]:
+        click.echo("  tags: " + ", ".join(t["label"] for t in info["tags"]))
+    for s in info["segments"]:
+        tags = ", ".join(t["label"] for t in s["tags"][:3])
+        click.echo(f"  {s['index']:>4}  {fmt_span(s['start'], s['end'])}  "
+                   f"{s['memories']:>3} mem  {tags}")
+
+
+@cli.command("search")
+@click.argument("query")
+@click.option("--video", default=None, help="Only this video (path, name or id).")
+@click.option("-k", "k", type=click.IntRange(1, 1000), default=10, show_default=True,
+              help="Number of results.")
+@click.option("--json", "as_json", is_flag=True,
+              help='A JSON array: [{"video","start","end","score","kind"}].')
+@click.pass_context
+def search_cmd(ctx: click.Context, query: str, video: str | None, k: int,
+               as_json: bool) -> None:
+    """Find moments matching QUERY (CLIP text→image when available; tags and text)."""
+    if not query.strip():
+        raise click.UsageError("QUERY is empty.")
+    hits = _library(ctx).search(query, k=k, video=video)
+    if as_json:
+        _emit_json([{"video": h.video, "start": round(h.start, 3), "end": round(h.end, 3),
+                     "score": round(h.score, 6), "kind": h.kind} for h in hits])
+        return
+    if not hits:
+        click.echo("No matches.")
+    for h in hits:
+        text = f"  {h.text}" if h.text else ""
+        click.echo(f"{fmt_span(h.start, h.end)}  {h.score:.4f}  {h.kind:<7} "
+                   f"{os.path.basename(h.video)}{text}")
+
+
+@cli.command("remove")
+@click.argument("video")
+@click.pass_context
+def remove_cmd(ctx: click.Context, video: str) -> None:
+    """Remove a video's index (the video file itself is not touched)."""
+    v = _library(ctx).remove(video)
+    click.echo(f"removed {v.path}")
 
 
 def main() -> None:
-    print("hourlens")
+    """Console-script entry point."""
+    cli(prog_name="hourlens")

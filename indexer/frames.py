@@ -1,0 +1,185 @@
+"""The streaming frame pass: decode → reuse near duplicates → encode → spill to the writer.
+
+Only a few floats per sampled frame stay in memory (time, neighbour similarity, the
+top class probabilities); features go to the store's staging file and thumbnails to a
+temporary folder, so memory does not grow with the length of the video.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from io import BytesIO
+from pathlib import Path
+from typing import Any, TypeVar
+
+import numpy as np
+from PIL import Image
+
+from ..config import IndexConfig
+from .decode import SampledFrame, VideoProbe, sample_frames
+from .dedup import FrameDeduper
+from .encoders import FrameEncoder
+
+T = TypeVar("T")
+TOP_PROBS = 32  # class probabilities kept per frame (sparse)
+
+
+@dataclass
+class FramePass:
+    """What the frame pass keeps in memory for the later stages."""
+
+    times: list[float] = field(default_factory=list)
+    sims: list[float] = field(default_factory=list)
+    thumb_of: list[int] = field(default_factory=list)  # frame -> index of its thumbnail file
+    prob_idx: list[np.ndarray] = field(default_factory=list)  # per frame (TOP_PROBS,) int16
+    prob_val: list[np.ndarray] = field(default_factory=list)  # per frame (TOP_PROBS,) float16
+    encoded: int = 0
+    reused: int = 0
+    seconds: dict[str, float] = field(default_factory=lambda: {"decode": 0.0, "encode": 0.0,
+                                                               "thumbs": 0.0})
+
+    def sparse_mean(self, first: int, last: int, n_classes: int) -> np.ndarray:
+        """Mean class-probability vector of frames ``[first, last)`` (dense)."""
+        acc = np.zeros(n_classes, dtype=np.float64)
+        if not self.prob_idx:
+            return acc
+        for i in range(first, last):
+            np.add.at(acc, self.prob_idx[i].astype(np.int64), self.prob_val[i].astype(np.float64))
+        return acc / max(last - first, 1)
+
+
+def prefetch(it: Iterator[T], maxsize: int = 48) -> Iterator[T]:
+    """Run ``it`` in a background thread so decoding overlaps encoding.
+
+    Exceptions raised by ``it`` are re-raised in the consumer. Closing the consumer stops
+    the producer.
+    """
+    q: queue.Queue[Any] = queue.Queue(maxsize)
+    stop = threading.Event()
+    done = object()
+
+    def worker() -> None:
+        try:
+            for item in it:
+                while not stop.is_set():
+                    try:
+                        q.put(item, timeout=0.1)
+                        break
+                    except queue.Full:
+                        continue
+                if stop.is_set():
+                    return
+            q.put(done)
+        except BaseException as exc:  # noqa: BLE001 - handed to the consumer
+            q.put(exc)
+
+    th = threading.Thread(target=worker, name="hourlens-decode", daemon=True)
+    th.start()
+    try:
+        while True:
+            item = q.get()
+            if item is done:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        close = getattr(it, "close", None)
+        th.join(timeout=5)
+        if close is not None and not th.is_alive():
+            close()
+
+
+def _jpeg(rgb: np.ndarray, width: int) -> bytes:
+    img = Image.fromarray(rgb)
+    if img.width > width:
+        img = img.resize((width, max(2, round(img.height * width / img.width))),
+                         Image.Resampling.BILINEAR)
+    buf = BytesIO()
+    img.save(buf, format="JPEG", quality=80, optimize=True)
+    return buf.getvalue()
+
+
+def run_frame_pass(path: Path, probe: VideoProbe, *, config: IndexConfig,
+                   encoder: FrameEncoder, append: Callable[[np.ndarray, np.ndarray], None],
+                   thumbs_dir: Path,
+                   on_frames: Callable[[int], None] | None = None) -> FramePass:
+    """Decode, de-duplicate, encode and spill every sampled frame of one video.
+
+    Args:
+        path: The video file.
+        probe: Its probe.
+        config: Indexing settings (fps, frame height, batch size, dedup threshold...).
+        encoder: Frame encoder.
+        append: Receives ``(times, features)`` for each encoded batch, in order.
+        thumbs_dir: Folder for per-frame JPEG thumbnails (``<n>.jpg``).
+        on_frames: Progress callback, called with the number of frames just processed.
+
+    Returns:
+        The per-frame scalars the later stages need.
+    """
+    fp = FramePass()
+    dedup = FrameDeduper(threshold=config.dedup_threshold)
+    pending: list[tuple[SampledFrame, bool]] = []
+    state: dict[str, Any] = {"prev": None, "prev_idx": None, "prev_val": None, "thumb": -1}
+
+    def flush() -> None:
+        if not pending:
+            return
+        fresh = [fr.rgb for fr, dup in pending if not dup]
+        t0 = time.perf_counter()
+        enc = encoder.encode(fresh) if fresh else None
+        fp.seconds["encode"] += time.perf_counter() - t0
+        feats = np.empty((len(pending), encoder.dim), dtype=np.float32)
+        j = 0
+        for i, (fr, dup) in enumerate(pending):
+            if dup and state["prev"] is not None:
+                feat = state["prev"]
+                fp.reused += 1
+            else:
+                assert enc is not None
+                feat = enc.features[j]
+                if enc.probs is not None:
+                    top = np.argpartition(-enc.probs[j], TOP_PROBS)[:TOP_PROBS]
+                    state["prev_idx"] = top.astype(np.int16)
+                    state["prev_val"] = enc.probs[j][top].astype(np.float16)
+                j += 1
+                fp.encoded += 1
+            if state["prev"] is not None:
+                fp.sims.append(float(np.dot(state["prev"], feat)))
+            state["prev"] = feat
+            feats[i] = feat
+            fp.times.append(fr.t)
+            if state["prev_idx"] is not None:
+                fp.prob_idx.append(state["prev_idx"])
+                fp.prob_val.append(state["prev_val"])
+        append(np.asarray([fr.t for fr, _ in pending], dtype=np.float64), feats)
+        if on_frames is not None:
+            on_frames(len(pending))
+        pending.clear()
+
+    fresh_in_batch = 0
+    t_dec = time.perf_counter()
+    for fr in prefetch(sample_frames(path, fps=config.fps, height=config.frame_height,
+                                     backend=config.decode_backend, probe=probe)):
+        fp.seconds["decode"] += time.perf_counter() - t_dec
+        dup = dedup.is_duplicate(fr.rgb)  # the first frame is never a duplicate
+        if not dup:
+            t0 = time.perf_counter()
+            state["thumb"] = fr.index
+            (thumbs_dir / f"{fr.index}.jpg").write_bytes(_jpeg(fr.rgb, config.thumb_width))
+            fp.seconds["thumbs"] += time.perf_counter() - t0
+            fresh_in_batch += 1
+        fp.thumb_of.append(state["thumb"])
+        pending.append((fr, dup))
+        if fresh_in_batch >= config.batch_size:
+            flush()
+            fresh_in_batch = 0
+        t_dec = time.perf_counter()
+    flush()
+    return fp

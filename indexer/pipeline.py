@@ -1,0 +1,238 @@
+"""Index videos into a library: one streaming pass per video, atomic per video.
+
+Per file: fingerprint → skip if unchanged (size+mtime, then content hash) → probe →
+frame pass (decode, reuse near-duplicates, encode, spill) → depth-score segmentation
+→ dynamic budget + memory bank compression → summary tokens, tags, keyframes →
+one atomic commit. A bad file becomes a one-line ``failed`` result; the rest of the
+folder is still indexed.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import tempfile
+import time
+from collections.abc import Callable, Iterable, Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..config import IndexConfig
+from ..errors import BadVideoError, HourlensError
+from ..memory_store import Store
+from ..types import IndexResult
+from .compress import (
+    busyness,
+    compression_rates,
+    medoid,
+    memory_bank_compress,
+    memory_budget,
+    summary_token,
+)
+from .decode import VideoProbe, probe_video
+from .discover import content_hash, discover_videos, file_fingerprint
+from .encoders import FrameEncoder, load_encoder
+from .frames import FramePass, run_frame_pass
+from .segment import SegmentSpan, segment_video
+
+log = logging.getLogger("hourlens.indexer")
+
+#: progress events: ("plan", {"files"}), ("start", {"path", "total"}), ("frames", {"n"}),
+#: ("done", {"result"})
+ProgressCallback = Callable[[str, dict[str, Any]], None]
+
+
+class Indexer:
+    """Indexes video files into a :class:`~hourlens.memory_store.Store`.
+
+    Args:
+        store: The library to write to.
+        config: Indexing settings (defaults from ``HOURLENS_*`` env vars).
+        encoder: A frame encoder; loaded lazily from ``config.encoder`` when omitted.
+    """
+
+    def __init__(self, store: Store, config: IndexConfig | None = None, *,
+                 encoder: FrameEncoder | None = None) -> None:
+        self.store = store
+        self.config = config or IndexConfig()
+        self._encoder = encoder
+        self.last_stats: dict[str, Any] = {}
+
+    @property
+    def encoder(self) -> FrameEncoder:
+        """The frame encoder, loaded on first use."""
+        if self._encoder is None:
+            c = self.config
+            self._encoder = load_encoder(c.encoder, device=c.device, precision=c.precision,
+                                         batch_size=c.batch_size)
+        return self._encoder
+
+    def index_paths(self, paths: Iterable[str | Path], *, force: bool = False,
+                    progress: ProgressCallback | None = None) -> Iterator[IndexResult]:
+        """Index files and folders (recursively), yielding one result per video.
+
+        Args:
+            paths: Files or folders.
+            force: Re-index even unchanged files.
+            progress: Optional progress callback.
+
+        Yields:
+            An :class:`IndexResult` per file, as soon as it is done.
+        """
+        files, missing = discover_videos(paths)
+        if progress:
+            progress("plan", {"files": len(files) + len(missing)})
+        for path, why in missing:
+            res = IndexResult(video=str(path), status="failed", duration=None, segments=0,
+                              seconds=0.0, error=f"{path}: {why}")
+            if progress:
+                progress("done", {"result": res})
+            yield res
+        for f in files:
+            yield self.index_file(f, force=force, progress=progress)
+
+    def index_file(self, path: str | Path, *, force: bool = False,
+                   progress: ProgressCallback | None = None) -> IndexResult:
+        """Index one file; never raises for a bad file (returns a ``failed`` result)."""
+        t0 = time.perf_counter()
+        path = Path(path).expanduser().resolve()
+        fingerprint: dict[str, Any] = {}
+        try:
+            res = self._index(path, force, progress, fingerprint, t0)
+        except HourlensError as exc:
+            res = self._failed(path, str(exc), t0, fingerprint)
+        except (KeyboardInterrupt, SystemExit):
+            raise
+        except Exception as exc:  # a bug or an unforeseen decoder failure: keep going
+            log.debug("indexing %s failed", path, exc_info=True)
+            res = self._failed(path, f"{path.name}: {type(exc).__name__}: {exc}", t0,
+                               fingerprint)
+        if progress:
+            progress("done", {"result": res})
+        return res
+
+    # -- internals -------------------------------------------------------------------------
+
+    def _failed(self, path: Path, error: str, t0: float, fp: dict[str, Any]) -> IndexResult:
+        if fp:
+            try:
+                self.store.mark_failed(str(path), size=fp["size"], mtime=fp["mtime"],
+                                       content_hash=fp.get("hash", ""), error=error)
+            except Exception:  # noqa: BLE001 - the failure itself is what we report
+                log.debug("could not record failure of %s", path, exc_info=True)
+        return IndexResult(video=str(path), status="failed", duration=None, segments=0,
+                           seconds=round(time.perf_counter() - t0, 3), error=error)
+
+    def _index(self, path: Path, force: bool, progress: ProgressCallback | None,
+               fp: dict[str, Any], t0: float) -> IndexResult:
+        try:
+            fp["size"], fp["mtime"] = file_fingerprint(path)
+        except FileNotFoundError as exc:
+            raise BadVideoError(f"{path}: no such file or directory") from exc
+        except OSError as exc:
+            raise BadVideoError(f"{path}: cannot read file ({exc.strerror})") from exc
+        if not force:
+            old = self.store.lookup_unchanged(str(path), fp["size"], fp["mtime"])
+            if old is None:
+                fp["hash"] = content_hash(path)
+                old = self.store.lookup_hash(str(path), fp["hash"])
+            if old is not None:
+                return IndexResult(video=str(path), status="skipped", duration=old.duration,
+                                   segments=len(self.store.segments(old.id)),
+                                   seconds=round(time.perf_counter() - t0, 3))
+        fp.setdefault("hash", content_hash(path))
+        probe = probe_video(path)
+        if progress:
+            progress("start", {"path": str(path),
+                               "total": max(1, int(probe.duration * self.config.fps))})
+        on_frames = (lambda n: progress("frames", {"n": n})) if progress else None
+        encoder = self.encoder
+        staging = Path(getattr(self.store, "root", tempfile.gettempdir())) / "staging"
+        staging.mkdir(parents=True, exist_ok=True)
+        thumbs = Path(tempfile.mkdtemp(prefix="thumbs-", dir=staging))
+        try:
+            with self.store.begin_video(str(path), size=fp["size"], mtime=fp["mtime"],
+                                        content_hash=fp["hash"]) as writer:
+                frames = run_frame_pass(path, probe, config=self.config, encoder=encoder,
+                                        append=writer.append_frames, thumbs_dir=thumbs,
+                                        on_frames=on_frames)
+                if not frames.times:
+                    raise BadVideoError(f"{path.name}: no decodable video frames")
+                stats, n_segments = self._segments_and_memories(writer, frames, probe,
+                                                                encoder, thumbs)
+                duration = max(probe.duration, frames.times[-1])
+                stats.update(self._frame_stats(frames, duration, t0))
+                writer.commit(duration=duration, fps=probe.fps, width=probe.width,
+                              height=probe.height, encoder=encoder.name,
+                              encoder_dim=encoder.dim, stats=stats)
+        finally:
+            shutil.rmtree(thumbs, ignore_errors=True)
+        self.last_stats = stats
+        return IndexResult(video=str(path), status="indexed", duration=round(duration, 3),
+                           segments=n_segments, seconds=round(time.perf_counter() - t0, 3))
+
+    @staticmethod
+    def _frame_stats(frames: FramePass, duration: float, t0: float) -> dict[str, Any]:
+        return {"frames": len(frames.times), "encoded": frames.encoded,
+                "reused": frames.reused, "duration": duration,
+                "seconds": {**frames.seconds, "total": time.perf_counter() - t0}}
+
+    def _segments_and_memories(self, writer: Any, frames: FramePass, probe: VideoProbe,
+                               encoder: FrameEncoder, thumbs: Path) -> tuple[dict[str, Any], int]:
+        c = self.config
+        t0 = time.perf_counter()
+        times = np.asarray(frames.times)
+        sims = np.asarray(frames.sims, dtype=np.float64)
+        spans = segment_video(times, sims, duration=max(probe.duration, float(times[-1])),
+                              method=c.segmentation, min_len=c.min_segment_s,
+                              max_len=c.max_segment_s, std_factor=c.depth_std_factor,
+                              fixed_window=c.fixed_window_s)
+        t_seg = time.perf_counter() - t0
+        busy = np.asarray([busyness(sims[s.first:s.last - 1]) for s in spans])
+        alphas = compression_rates(busy, 1.0 - sims, alpha_min=c.alpha_min,
+                                   alpha_max=c.alpha_max)
+        t1 = time.perf_counter()
+        n_mem = 0
+        for span, alpha in zip(spans, alphas, strict=True):
+            n_mem += self._write_segment(writer, frames, span, float(alpha), encoder, thumbs)
+        stats = {"segments": len(spans), "memories": n_mem,
+                 "seconds_segment": t_seg, "seconds_compress": time.perf_counter() - t1}
+        return stats, len(spans)
+
+    def _write_segment(self, writer: Any, frames: FramePass, span: SegmentSpan, alpha: float,
+                       encoder: FrameEncoder, thumbs: Path) -> int:
+        c = self.config
+        times = frames.times
+        feats = writer.frame_features(span.first, span.last)
+        k = memory_budget(span.n_frames, alpha)
+        comp = memory_bank_compress(feats, k)
+        seg = writer.add_segment(index=span.index, start=span.start, end=span.end,
+                                 n_frames=span.n_frames, depth=span.depth, alpha=alpha,
+                                 budget=len(comp.vectors))
+        labels = encoder.labels
+
+        def tags_of(first: int, last: int) -> list[tuple[str, float]]:
+            if not labels or not frames.prob_idx:
+                return []
+            mean = frames.sparse_mean(first, last, len(labels))
+            top = np.argsort(-mean)[: c.tags_per_memory]
+            return [(labels[i], round(float(mean[i]), 4)) for i in top if mean[i] >= 0.01]
+
+        for (g0, g1), vec, count in zip(comp.groups, comp.vectors, comp.counts, strict=True):
+            a, b = span.first + int(g0), span.first + int(g1)
+            start = span.start if g0 == 0 else (times[a - 1] + times[a]) / 2
+            end = span.end if b == span.last else (times[b - 1] + times[b]) / 2
+            writer.add_memory(segment=seg, kind="feature", start=float(start), end=float(end),
+                              n_frames=int(count), vector=vec, tags=tags_of(a, b))
+        seg_tags = tags_of(span.first, span.last)
+        writer.add_memory(segment=seg, kind="summary", start=span.start, end=span.end,
+                          n_frames=span.n_frames, vector=summary_token(comp), tags=[])
+        if seg_tags:
+            writer.add_segment_tags(seg, seg_tags)
+        key = span.first + medoid(feats)
+        thumb = thumbs / f"{frames.thumb_of[key]}.jpg"
+        if thumb.exists():
+            writer.add_keyframe(segment=seg, t=float(times[key]), jpeg=thumb.read_bytes())
+        return len(comp.vectors)

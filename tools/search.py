@@ -1,0 +1,172 @@
+"""Hybrid search over a library's memories (plain typed functions, reusable anywhere).
+
+Sources, fused by reciprocal rank fusion (RRF):
+
+* **visual** — when a video was indexed with a CLIP encoder, the query goes through
+  CLIP's text tower and is matched against feature memories (text → image);
+* **text** — SQLite FTS5 over tags, transcripts, OCR and captions;
+* **label space** — for classifier encoders (EfficientNet ImageNet tags), the query is
+  compared with every class name by the sentence embedder and the best-matching
+  classes are looked up as tags ("a motorcycle" → moped, motor scooter), weighted by
+  how close the class name is to the query (DESIGN §4b).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from collections.abc import Sequence
+from functools import lru_cache
+
+import numpy as np
+
+from ..memory_store import Store
+from ..types import Hit, Video
+
+log = logging.getLogger("hourlens.search")
+
+RRF_K = 60
+LABEL_MIN_SIM = 0.45
+LABELS_PER_QUERY = 4
+
+
+@lru_cache(maxsize=4)
+def _label_matrix(encoder_name: str) -> tuple[tuple[str, ...], np.ndarray] | None:
+    """Class names of a classifier encoder and their sentence embeddings (cached)."""
+    from ..indexer.encoders import load_encoder
+    from ..indexer.text_embed import load_text_embedder
+
+    enc = load_encoder(encoder_name)
+    if not enc.labels:
+        return None
+    synonyms = getattr(enc, "label_synonyms", None) or [[lab] for lab in enc.labels]
+    texts = [", ".join(s) for s in synonyms]
+    return tuple(enc.labels), load_text_embedder().embed(texts)
+
+
+def expand_to_labels(query: str, encoder_name: str, *, top: int = LABELS_PER_QUERY,
+                     min_sim: float = LABEL_MIN_SIM) -> list[tuple[str, float]]:
+    """Class labels of ``encoder_name`` closest in meaning to ``query``.
+
+    Args:
+        query: Free text.
+        encoder_name: A classifier encoder id stored with the videos.
+        top: At most this many labels.
+        min_sim: Cosine similarity floor.
+
+    Returns:
+        ``(label, similarity)`` pairs, best first.
+    """
+    from ..indexer.text_embed import load_text_embedder
+
+    mat = _label_matrix(encoder_name)
+    if mat is None:
+        return []
+    labels, vecs = mat
+    q = load_text_embedder().embed([query])[0]
+    sims = vecs @ q
+    order = np.argsort(-sims)[:top]
+    return [(labels[i], float(sims[i])) for i in order if sims[i] >= min_sim]
+
+
+def _visual_hits(store: Store, query: str, videos: Sequence[Video], k: int) -> list[Hit]:
+    from ..indexer.encoders import load_encoder
+
+    hits: list[Hit] = []
+    by_encoder: dict[str, list[Video]] = defaultdict(list)
+    for v in videos:
+        if v.encoder and v.encoder.startswith("open_clip:"):
+            by_encoder[v.encoder].append(v)
+    for name, vids in by_encoder.items():
+        enc = load_encoder(name)
+        qv = enc.encode_text([query])[0]
+        paths = {v.id: v.path for v in vids}
+        scope = vids[0].id if len(vids) == 1 and len(videos) == 1 else None
+        for vh in store.nearest("memories", qv, k=k * 3, video_id=scope):
+            if vh.video_id in paths:
+                hits.append(Hit(video=paths[vh.video_id], start=vh.start, end=vh.end,
+                                score=vh.score, kind="visual", segment_id=vh.segment_id))
+    hits.sort(key=lambda h: -h.score)
+    return hits[:k]
+
+
+def _label_hits(store: Store, query: str, videos: Sequence[Video], k: int) -> list[Hit]:
+    hits: list[Hit] = []
+    encoders = {v.encoder for v in videos if v.encoder and not v.encoder.startswith("open_clip")}
+    scope = videos[0].id if len(videos) == 1 else None
+    allowed = {v.path for v in videos}
+    for name in sorted(encoders):
+        try:
+            labels = expand_to_labels(query, name)
+        except Exception:  # noqa: BLE001 - label expansion is an optional boost
+            log.debug("label expansion failed for %s", name, exc_info=True)
+            continue
+        for label, sim in labels:
+            for h in store.search_text(label, video_id=scope, k=k * 2):
+                if h.kind == "tag" and h.video in allowed and h.text and \
+                        h.text.lower() == label.lower():
+                    hits.append(Hit(video=h.video, start=h.start, end=h.end,
+                                    score=sim * max(h.score, 1e-3), kind="tag",
+                                    segment_id=h.segment_id, text=h.text))
+    hits.sort(key=lambda h: -h.score)
+    return hits[:k]
+
+
+def fuse(rankings: Sequence[Sequence[Hit]], k: int) -> list[Hit]:
+    """Reciprocal rank fusion of several ranked lists; overlapping spans of one video merge.
+
+    Args:
+        rankings: Ranked hit lists, best first.
+        k: Number of results.
+
+    Returns:
+        Fused hits, best first, with ``score`` set to the RRF score.
+    """
+    fused: list[tuple[float, Hit]] = []
+    for ranking in rankings:
+        for rank, hit in enumerate(ranking):
+            score = 1.0 / (RRF_K + rank + 1)
+            for i, (s, other) in enumerate(fused):
+                if other.video == hit.video and hit.start < other.end and other.start < hit.end:
+                    best = other if s >= score else hit
+                    fused[i] = (s + score, best)
+                    break
+            else:
+                fused.append((score, hit))
+    fused.sort(key=lambda p: -p[0])
+    return [Hit(video=h.video, start=h.start, end=h.end, score=round(s, 6), kind=h.kind,
+                segment_id=h.segment_id, text=h.text) for s, h in fused[:k]]
+
+
+def search_video_memory(store: Store, query: str, *, k: int = 10,
+                        video: str | int | None = None) -> list[Hit]:
+    """Find the moments of indexed videos that match ``query``.
+
+    Args:
+        store: An open library store.
+        query: Free text ("a cat on a sofa", "rocket launch", a spoken phrase...).
+        k: Number of results.
+        video: Restrict to one video (id, path or unique file name).
+
+    Returns:
+        Hits ``{video, start, end, score, kind}``, best first.
+
+    Raises:
+        NotIndexedError: ``video`` is not in the library.
+        ValueError: ``query`` is empty or ``k`` < 1.
+    """
+    query = query.strip()
+    if not query:
+        raise ValueError("the search query is empty")
+    if k < 1:
+        raise ValueError("k must be at least 1")
+    videos = [store.resolve_video(video)] if video is not None else store.videos("indexed")
+    if not videos:
+        return []
+    scope = videos[0].id if video is not None else None
+    rankings = [
+        _visual_hits(store, query, videos, k),
+        [h for h in store.search_text(query, video_id=scope, k=k * 2)],
+        _label_hits(store, query, videos, k),
+    ]
+    return fuse([r for r in rankings if r], k)
