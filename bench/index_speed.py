@@ -1,0 +1,143 @@
+#!/usr/bin/env python3
+"""Indexing speed, memory and size, next to a decode-only baseline, in one run.
+
+    python bench/index_speed.py VIDEO [VIDEO ...] [--fps 1] [--encoder auto] [--json]
+
+For each video, two fresh subprocesses run back to back: (1) decode only — sample frames
+at the same rate and size, nothing else; (2) the full visual index pass into an empty
+library. Printed per video: real-time factor (video seconds per wall second) of each stage
+and of the whole pass, the ratio to decode-only speed, frames encoded vs reused, peak
+RSS of each subprocess, and library bytes per hour of video. Give a short and a long
+video (e.g. the 10- and 60-minute ``shared/niah`` builds) to see that peak RSS does not
+grow with length.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+
+def _dir_bytes(root: Path) -> int:
+    return sum(p.stat().st_size for p in root.rglob("*") if p.is_file())
+
+
+def child_decode(video: str, fps: float, height: int, backend: str) -> dict:
+    from hourlens.indexer.decode import probe_video, sample_frames
+
+    t0 = time.perf_counter()
+    probe = probe_video(video)
+    n = 0
+    for _ in sample_frames(video, fps=fps, height=height, backend=backend, probe=probe):
+        n += 1
+    sec = time.perf_counter() - t0
+    return {"seconds": sec, "frames": n, "duration": probe.duration,
+            "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
+
+
+def child_index(video: str, fps: float, encoder: str, library: str) -> dict:
+    from hourlens import IndexConfig
+    from hourlens.indexer.pipeline import Indexer
+    from hourlens.memory_store import Store
+
+    cfg = IndexConfig(fps=fps, encoder=encoder)
+    store = Store(library)
+    idx = Indexer(store, cfg)
+    t_load = time.perf_counter()
+    _ = idx.encoder  # model load is reported separately from the pass
+    load_s = time.perf_counter() - t_load
+    t0 = time.perf_counter()
+    res = idx.index_file(video)
+    sec = time.perf_counter() - t0
+    store.close()
+    if res.status != "indexed":
+        raise SystemExit(f"indexing failed: {res.error}")
+    return {"seconds": sec, "model_load_s": load_s, "stats": idx.last_stats,
+            "segments": res.segments, "duration": res.duration,
+            "library_bytes": _dir_bytes(Path(library)),
+            "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
+
+
+def _run_child(args: list[str]) -> dict:
+    out = subprocess.run([sys.executable, __file__, *args], capture_output=True, text=True,
+                         env={**os.environ, "HF_HUB_OFFLINE": "1"})
+    if out.returncode != 0:
+        raise SystemExit(f"child failed: {out.stderr[-2000:]}")
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def bench(video: str, fps: float, encoder: str, height: int, backend: str) -> dict:
+    dec = _run_child(["--child-decode", video, "--fps", str(fps), "--height", str(height),
+                      "--backend", backend])
+    with tempfile.TemporaryDirectory() as lib:
+        idx = _run_child(["--child-index", video, "--fps", str(fps), "--encoder", encoder,
+                          "--library", lib])
+    dur = idx["duration"]
+    st = idx["stats"]
+    secs = dict(st.get("seconds", {}))
+    secs["segment"] = st.get("seconds_segment", 0.0)
+    secs["compress+write"] = st.get("seconds_compress", 0.0)
+    stages = {k: (dur / v if v > 0 else float("inf")) for k, v in secs.items() if k != "total"}
+    return {
+        "video": video, "duration_s": dur, "segments": idx["segments"],
+        "frames": st.get("frames"), "encoded": st.get("encoded"), "reused": st.get("reused"),
+        "decode_only_rtf": dur / dec["seconds"], "index_rtf": dur / idx["seconds"],
+        "ratio_to_decode_only": dec["seconds"] / idx["seconds"],
+        "stage_rtf": stages, "stage_seconds": secs, "model_load_s": idx["model_load_s"],
+        "peak_rss_mb": {"decode_only": dec["peak_rss_mb"], "index": idx["peak_rss_mb"]},
+        "library_mb_per_hour": idx["library_bytes"] / 1e6 / (dur / 3600),
+    }
+
+
+def _print(row: dict) -> None:
+    print(f"\n{row['video']}  ({row['duration_s'] / 60:.1f} min, {row['segments']} segments)")
+    print(f"  decode-only          {row['decode_only_rtf']:8.1f}x real time")
+    print(f"  full visual pass     {row['index_rtf']:8.1f}x real time "
+          f"({row['ratio_to_decode_only']:.2f} of decode-only speed)")
+    for k, v in row["stage_rtf"].items():
+        print(f"    stage {k:<14} {v:8.1f}x  ({row['stage_seconds'][k]:.1f} s)")
+    print(f"  frames {row['frames']}: encoded {row['encoded']}, reused {row['reused']} "
+          f"({100 * row['reused'] / max(row['frames'], 1):.1f}% encodes saved)")
+    print(f"  model load {row['model_load_s']:.1f} s (not in the pass)")
+    print(f"  peak RSS  decode-only {row['peak_rss_mb']['decode_only']:.0f} MB, "
+          f"index {row['peak_rss_mb']['index']:.0f} MB")
+    print(f"  library   {row['library_mb_per_hour']:.1f} MB per hour of video")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("videos", nargs="*")
+    ap.add_argument("--fps", type=float, default=1.0)
+    ap.add_argument("--encoder", default="auto")
+    ap.add_argument("--height", type=int, default=256)
+    ap.add_argument("--backend", default="auto")
+    ap.add_argument("--json", action="store_true", help="also print one JSON line per video")
+    ap.add_argument("--child-decode", help=argparse.SUPPRESS)
+    ap.add_argument("--child-index", help=argparse.SUPPRESS)
+    ap.add_argument("--library", help=argparse.SUPPRESS)
+    a = ap.parse_args()
+    if a.child_decode:
+        print(json.dumps(child_decode(a.child_decode, a.fps, a.height, a.backend)))
+        return
+    if a.child_index:
+        print(json.dumps(child_index(a.child_index, a.fps, a.encoder, a.library)))
+        return
+    if not a.videos:
+        ap.error("give at least one video")
+    for v in a.videos:
+        row = bench(v, a.fps, a.encoder, a.height, a.backend)
+        _print(row)
+        if a.json:
+            print(json.dumps(row))
+
+
+if __name__ == "__main__":
+    main()
