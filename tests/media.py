@@ -76,8 +76,10 @@ def _pattern(kind: str, w: int, h: int) -> np.ndarray:
         else:
             for _ in range(12):
                 x0, y0 = int(rng.integers(0, w)), int(rng.integers(0, h))
-                x1, y1 = x0 + int(rng.integers(w // 8, w // 2)), y0 + int(rng.integers(h // 8, h // 2))
-                draw.rectangle((x0, y0, x1, y1), fill=tuple(int(c) for c in rng.integers(0, 256, 3)))
+                x1 = x0 + int(rng.integers(w // 8, w // 2))
+                y1 = y0 + int(rng.integers(h // 8, h // 2))
+                colour = tuple(int(c) for c in rng.integers(0, 256, 3))
+                draw.rectangle((x0, y0, x1, y1), fill=colour)
         return np.asarray(img)
     raise ValueError(f"unknown scene kind {kind!r}; expected one of {SCENE_KINDS}")
 
@@ -99,7 +101,12 @@ def scene_image(kind: str, size: Size) -> np.ndarray:
         src = _photo_path(base)
         if src is not None and src.exists():
             with Image.open(src) as im:
-                return np.asarray(im.convert("RGB").resize((w, h), Image.Resampling.BILINEAR))
+                im = im.convert("RGB")
+                scale = min(im.width / w, im.height / h)  # centre crop to the aspect, then fit
+                cw, ch = int(w * scale), int(h * scale)
+                box = ((im.width - cw) // 2, (im.height - ch) // 2)
+                im = im.crop((box[0], box[1], box[0] + cw, box[1] + ch))
+                return np.asarray(im.resize((w, h), Image.Resampling.BILINEAR))
         # Package not installed: a smooth colour field unique to this kind stands in.
         return _pattern("noise", w, h)[:, ::-1] if base == "china" else _pattern("noise", w, h)
     return _pattern(base, w, h)
@@ -156,11 +163,13 @@ def _add_audio(out: av.container.OutputContainer, audio: np.ndarray, sr: int) ->
 
 def _write(path: str | Path, frames: Callable[[int], np.ndarray], n: int, *, fps: float,
            size: Size, codec: str = "libx264", audio: np.ndarray | None = None,
-           sr: int = 16000, pts_ms: Sequence[int] | None = None) -> Path:
+           sr: int = 16000, pts_ms: Sequence[int] | None = None, rotation: int = 0) -> Path:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     with av.open(str(path), "w") as out:
         stream = _add_video_stream(out, codec, fps, size)
+        if rotation:
+            stream.set_display_rotation(rotation)
         if pts_ms is not None:
             stream.codec_context.time_base = Fraction(1, 1000)
         if audio is not None:
@@ -318,6 +327,19 @@ def make_short_video(path: str | Path, seconds: float = 0.5, fps: float = 10,
     """Write a video shorter than a second (at least one frame)."""
     maker = _scene_frames("checker", max(1, round(seconds * fps)), size, seed=0)
     return _write(path, maker, max(1, round(seconds * fps)), fps=fps, size=size)
+
+
+def make_rotated_video(path: str | Path, rotation: int = 90, size: Size = (160, 120)
+                       ) -> Path:
+    """Write a video whose display matrix asks for a ``rotation`` (degrees) on display.
+
+    The coded frames are ``size`` (W, H) with a white band along their top rows, so after
+    a 90° rotation the band runs down the left side of the upright picture.
+    """
+    w, h = size
+    img = np.zeros((h, w, 3), dtype=np.uint8)
+    img[: h // 8] = 255
+    return _write(path, lambda i: img, 5, fps=10, size=size, rotation=rotation)
 
 
 def copy_as(src: str | Path, dst: str | Path) -> Path:

@@ -1,0 +1,223 @@
+"""Sufficiency check and answer: the LLM's JSON verdict, with deterministic fallbacks.
+
+Every route has a deterministic draft computed from the evidence (the transcript line at
+the time asked about, the time range of the best phrase match, the option seen first...).
+The draft is shown to the LLM as a hint, and stands in for the LLM's verdict whenever the
+LLM is absent or its JSON is unusable, so a question never fails on the LLM.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Sequence
+from typing import Any
+
+from ..cli.format import fmt_span, fmt_time
+from ..prompts import answer_format, render
+from .context import Context
+from .evidence import Evidence, best_first, format_evidence, select_for_prompt
+from .state import Judgement, Route, Turn
+
+log = logging.getLogger("hourlens.agent")
+
+JSON_HINT = ('{"answer": str, "evidence": [int], "confidence": float, "sufficient": bool, '
+             '"missing": str}')
+
+
+def _when(e: Evidence) -> str:
+    return f"From {fmt_time(e.start)} to {fmt_time(e.end)}."
+
+
+def _fallback(answer: str, used: Sequence[Evidence], confidence: float) -> Judgement:
+    conf = round(max(0.0, min(1.0, confidence)), 3)
+    return Judgement(sufficient=conf >= 0.6, confidence=conf, answer=answer,
+                     used=tuple(e.id for e in used), source="fallback",
+                     missing="" if conf >= 0.6 else "more specific evidence")
+
+
+def _best_option(route: Route, evidence: Sequence[Evidence]) -> dict[str, Evidence]:
+    best: dict[str, Evidence] = {}
+    for e in best_first(evidence):
+        if e.option and e.option not in best:
+            best[e.option] = e
+    return best
+
+
+def draft(route: Route, evidence: Sequence[Evidence]) -> Judgement:
+    """The deterministic answer of a route from its evidence.
+
+    Args:
+        route: The question's route.
+        evidence: Everything gathered.
+
+    Returns:
+        A ``fallback`` judgement; its confidence reflects how strong the match is.
+    """
+    ranked = best_first(evidence)
+    if not ranked:
+        return Judgement(sufficient=False, confidence=0.0, answer="I found nothing in the "
+                         "video's memories that answers this.", missing="any relevant moment",
+                         source="fallback")
+    kind, mod = route.kind, route.modality
+    if kind == "time_lookup" and route.time is not None:
+        pool = [e for e in ranked if e.source == "time" and (mod == "any" or
+                e.kind == mod or (mod == "visual" and e.kind in ("caption", "visual")))]
+        pool = pool or [e for e in ranked if e.source == "time"] or ranked
+        top = pool[0]
+        if mod in ("speech", "ocr"):
+            return _fallback(top.text, [top], 0.85 if top.score >= 0.99 else 0.35 + top.score / 2)
+        return _fallback(f"At {fmt_time(route.time)}: {top.text}", [top], 0.4 + top.score / 3)
+    if kind in ("speech_when", "ocr_when", "visual_when"):
+        want = {"speech_when": ("speech",), "ocr_when": ("ocr",)}.get(kind, ("visual", "caption"))
+        pool = [e for e in ranked if e.kind in want] or ranked
+        top = pool[0]
+        conf = top.score if kind != "visual_when" else min(0.7, top.score + 0.1)
+        return _fallback(_when(top), [top], conf)
+    if kind in ("order", "cross_modal") or route.options:
+        best = _best_option(route, evidence)
+        opts = {o.letter: o for o in route.options}
+        found = [(best[k], opts[k]) for k in opts if k in best and best[k].score >= 0.2]
+        if not found:
+            return _fallback("I could not find the options in the video.", ranked[:1], 0.1)
+        if kind == "order":
+            e, o = min(found, key=lambda p: p[0].start)
+            conf = 0.75 if len(found) == len(opts) else 0.3
+            return _fallback(o.text, [p[0] for p in found], conf * min(1.0, 0.5 + e.score))
+        ordered = sorted(found, key=lambda p: -p[0].score)
+        e, o = ordered[0]
+        margin = e.score - (ordered[1][0].score if len(ordered) > 1 else 0.0)
+        anchor = [x for x in ranked if x.source == "anchor"][:1]
+        return _fallback(o.text, [e, *anchor], 0.45 + min(0.4, margin))
+    if kind == "count" and route.count_word:
+        n = sum(int(e.source.split(":")[1]) for e in evidence if e.source.startswith("count:"))
+        lines = [e for e in ranked if e.source.startswith("count:")]
+        return _fallback(f"{n} times.", lines, 0.8 if n else 0.5)
+    if kind == "follow_up":
+        speech = sorted((e for e in ranked if e.kind == "speech"), key=lambda e: e.start)
+        items = speech[:3] or sorted(ranked[:2], key=lambda e: e.start)
+        text = " ".join(e.text for e in items)
+        span = fmt_span(items[0].start, items[-1].end)
+        return _fallback(f"{span} {text}", items, 0.5)
+    top = ranked[0]
+    return _fallback(f"{top.text} {fmt_span(top.start, top.end)}", [top], 0.25 + top.score / 3)
+
+
+def _hint(route: Route, d: Judgement, shown: Sequence[Evidence]) -> str:
+    if route.kind == "general" and not route.options:
+        return ""
+    nums = [str(i) for i, e in enumerate(shown, 1) if e.id in d.used]
+    ref = f" (evidence {', '.join(nums)})" if nums else ""
+    return f"Index lookup suggests: {d.answer}{ref}\n"
+
+
+def _options_text(route: Route, shown: Sequence[Evidence]) -> str:
+    if not route.options:
+        return ""
+    lines = []
+    for o in route.options:
+        nums = [str(i) for i, e in enumerate(shown, 1) if e.option == o.letter]
+        where = f" (evidence {', '.join(nums)})" if nums else " (not found)"
+        lines.append(f"{o.letter}) {o.text}{where}")
+    return "Options:\n" + "\n".join(lines) + "\n"
+
+
+def _history_text(history: Sequence[Turn]) -> str:
+    if not history:
+        return ""
+    last = history[-1]
+    spans = ", ".join(fmt_span(c.start, c.end) for c in last.citations[:2])
+    return f"Previous question: {last.question}\nPrevious answer: {last.answer} {spans}\n"
+
+
+def judge_messages(ctx: Context, route: Route, question: str, history: Sequence[Turn],
+                   shown: Sequence[Evidence], d: Judgement) -> list[Any]:
+    """The sufficiency-check prompt (system + user message)."""
+    from .llm import ChatMessage
+
+    user = render("judge_user", history=_history_text(history), question=question,
+                  options=_options_text(route, shown),
+                  evidence=format_evidence(shown, show_video=len(ctx.videos) > 1),
+                  hint=_hint(route, d, shown),
+                  instructions=answer_format(route.kind, route.modality,
+                                             has_options=bool(route.options)))
+    return [ChatMessage(role="system", content=render("judge_system")),
+            ChatMessage(role="user", content=user)]
+
+
+def _as_float(x: Any, default: float) -> float:
+    try:
+        return max(0.0, min(1.0, float(x)))
+    except (TypeError, ValueError):
+        return default
+
+
+def _as_bool(x: Any) -> bool | None:
+    if isinstance(x, bool):
+        return x
+    if isinstance(x, str) and x.strip().lower() in ("true", "yes", "false", "no"):
+        return x.strip().lower() in ("true", "yes")
+    return None
+
+
+def parse_judgement(raw: Any, shown: Sequence[Evidence], d: Judgement,
+                    threshold: float) -> Judgement:
+    """The LLM's verdict, repaired field by field from the draft where it is unusable.
+
+    Args:
+        raw: What ``complete_json`` returned (anything).
+        shown: The numbered evidence of the prompt.
+        d: The deterministic draft.
+        threshold: Confidence at which evidence counts as sufficient.
+
+    Returns:
+        A judgement; ``source`` is ``fallback`` when nothing usable came back.
+    """
+    if not isinstance(raw, dict):
+        return d
+    answer = raw.get("answer")
+    answer = " ".join(str(answer).split()) if isinstance(answer, str | int | float) else ""
+    refs = raw.get("evidence", raw.get("used", []))
+    used: list[str] = []
+    for r in refs if isinstance(refs, list) else [refs]:
+        m = re.search(r"\d+", str(r))
+        if m and 1 <= int(m.group()) <= len(shown) and shown[int(m.group()) - 1].id not in used:
+            used.append(shown[int(m.group()) - 1].id)
+    if not answer:
+        return d
+    conf = _as_float(raw.get("confidence"), d.confidence)
+    sufficient = _as_bool(raw.get("sufficient"))
+    if sufficient is None:
+        sufficient = conf >= threshold
+    missing = raw.get("missing")
+    return Judgement(sufficient=sufficient, confidence=round(conf, 3), answer=answer,
+                     used=tuple(used) or d.used,
+                     missing=str(missing).strip() if isinstance(missing, str) else "",
+                     source="llm")
+
+
+def judge(ctx: Context, route: Route, question: str, history: Sequence[Turn],
+          evidence: Sequence[Evidence]) -> tuple[Judgement, list[Evidence]]:
+    """The sufficiency check.
+
+    Returns:
+        ``(judgement, the evidence shown to the LLM)``.
+    """
+    c = ctx.config
+    d = draft(route, evidence)
+    shown = select_for_prompt(evidence, max_items=c.prompt_items, max_chars=c.prompt_chars)
+    for must in d.used:  # the draft's items are always shown
+        if must not in {e.id for e in shown}:
+            shown = sorted([*shown, *[e for e in evidence if e.id == must]],
+                           key=lambda e: (e.video, e.start, e.id))
+    if ctx.llm is None:
+        return d, shown
+    try:
+        raw = ctx.llm.complete_json(judge_messages(ctx, route, question, history, shown, d),
+                                    max_tokens=c.judge_max_tokens, schema_hint=JSON_HINT)
+    except (KeyboardInterrupt, SystemExit):
+        raise
+    except Exception as exc:  # noqa: BLE001 - invalid JSON or a failing LLM: use the draft
+        log.info("sufficiency check fell back to the index lookup: %s", exc)
+        return d, shown
+    return parse_judgement(raw, shown, d, c.sufficient_confidence), shown

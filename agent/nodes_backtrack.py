@@ -1,0 +1,253 @@
+"""Backtracking one level finer (VideoLucy deep memory backtracking).
+
+For the chosen segments: their feature memories and tags, their keyframes, denser frames
+re-read from the source at question time (stored thumbnails when the source is gone),
+question-conditioned captions when a VLM is present, the neighbouring segments and the
+transcript around them. What the sufficiency check said was missing becomes an extra
+query, and on visual questions the LLM may rewrite the target into the index's visual
+vocabulary.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from ..cli.format import fmt_span
+from ..types import Segment
+from .context import Context
+from .evidence import Evidence, make_id
+from .nodes_retrieve import (
+    fts_evidence,
+    row_evidence,
+    segment_evidence,
+    text_vector_evidence,
+    visual_evidence,
+)
+from .state import Candidate, Judgement, Route
+from .textutil import phrase_match
+
+log = logging.getLogger("hourlens.agent")
+AROUND_S = 10.0
+
+
+def pick_segments(ctx: Context, candidates: Sequence[Candidate], evidence: Sequence[Evidence],
+                  expanded: Sequence[int], judgement: Judgement | None
+                  ) -> list[tuple[int, int]]:
+    """The next segments to go down into: used evidence first, then candidates, then
+    neighbours of segments already expanded.
+
+    Returns:
+        ``(video_id, segment_id)`` pairs, at most ``expand_per_round``.
+    """
+    done = set(expanded)
+    order: list[tuple[int, int]] = []
+    by_id = {e.id: e for e in evidence}
+    used = [by_id[i] for i in (judgement.used if judgement else ()) if i in by_id]
+    for e in used:
+        seg = e.segment_id if e.segment_id is not None else _seg_at(ctx, e)
+        if seg is not None:
+            order.append((e.video_id, seg))
+    order += [(c.video_id, c.segment_id) for c in candidates]
+    for vid in {c.video_id for c in candidates}:
+        memo = ctx.memo(vid)
+        for sid in list(done):
+            if sid in memo.by_id:
+                order += [(vid, n.id) for n in memo.neighbours(sid)]
+    out: list[tuple[int, int]] = []
+    for key in order:
+        if key[1] not in done and key not in out:
+            out.append(key)
+        if len(out) >= ctx.config.expand_per_round:
+            break
+    return out
+
+
+def _seg_at(ctx: Context, e: Evidence) -> int | None:
+    if e.video_id not in ctx.durations:
+        return None
+    seg = ctx.memo(e.video_id).segment_at(e.mid)
+    return seg.id if seg is not None else None
+
+
+def memory_evidence(ctx: Context, vid: int, seg: Segment) -> list[Evidence]:
+    """The segment's feature memories with their tags, at memory precision."""
+    memo = ctx.memo(vid)
+    v = memo.video
+    out = []
+    for m in ctx.store.memories(video_id=vid, segment_id=seg.id, kind="feature"):
+        tags = memo.memory_tags.get(m.id, [])[:3]
+        if not tags:
+            continue
+        text = "looks like: " + ", ".join(f"{t.label} {t.score:.2f}" for t in tags)
+        out.append(Evidence(id=make_id("visual", vid, m.start, m.end), video_id=vid,
+                            video=v.path, start=m.start, end=m.end, kind="visual", text=text,
+                            score=0.3, level="memory", segment_id=seg.id, source="memories"))
+    return out
+
+
+def around_evidence(ctx: Context, vid: int, seg: Segment, query: str) -> list[Evidence]:
+    """Transcript lines and OCR items in and around the segment, scored by the query."""
+    memo = ctx.memo(vid)
+    lo, hi = seg.start - AROUND_S, seg.end + AROUND_S
+    out = []
+    for rows, kind in ((memo.transcript, "speech"), (memo.ocr, "ocr")):
+        for r in memo.within(rows, lo, hi):
+            out.append(row_evidence(memo.video, r, kind, 0.3 + 0.5 * phrase_match(query, r.text),  # type: ignore[arg-type]
+                                    "around", segment_id=seg.id))
+    for n in memo.neighbours(seg.id):
+        ev = segment_evidence(ctx, memo, n.id, 0.3, "neighbour")
+        if ev is not None:
+            out.append(ev)
+    return out
+
+
+def _thumbnails(ctx: Context, vid: int, seg: Segment) -> list[tuple[float, np.ndarray, str]]:
+    from PIL import Image
+
+    out = []
+    for kf in ctx.store.keyframes(video_id=vid, segment_id=seg.id):
+        try:
+            with Image.open(kf.path) as im:
+                out.append((kf.t, np.asarray(im.convert("RGB")), kf.path))
+        except OSError:
+            continue
+    return out
+
+
+def dense_frames(ctx: Context, vid: int, seg: Segment) -> list[tuple[float, np.ndarray, str]]:
+    """Frames spread over the segment, re-read from the source (thumbnails if it is gone).
+
+    Returns:
+        ``(time, frame, image ref)``; frames re-read are cached under ``frame:<vid>:<t>``.
+    """
+    v = ctx.video(vid)
+    n = max(1, ctx.config.dense_frames)
+    times = [round(seg.start + (seg.end - seg.start) * (i + 0.5) / n, 2) for i in range(n)]
+    frames = ctx.models.read_frames(v.path, times) if os.path.exists(v.path) else None
+    if not frames:
+        return _thumbnails(ctx, vid, seg)
+    out = []
+    for t, f in zip(times, frames, strict=False):
+        ref = f"frame:{vid}:{t:.2f}"
+        ctx.frames[ref] = f
+        out.append((t, f, ref))
+    return out
+
+
+def frame_evidence(ctx: Context, vid: int, seg: Segment, question: str,
+                   route: Route) -> list[Evidence]:
+    """Finer visual evidence from dense frames: VLM captions, else the frame encoder.
+
+    With a VLM, one question-conditioned caption per segment. Without one, a classifier
+    encoder gives each frame's top classes, a CLIP encoder its similarity to the question.
+    """
+    frames = dense_frames(ctx, vid, seg)
+    if not frames:
+        return []
+    v = ctx.video(vid)
+    if ctx.vlm is not None:
+        from ..prompts import render
+
+        prompt = render("vlm_caption", span=fmt_span(seg.start, seg.end), question=question)
+        try:
+            text = ctx.vlm.generate([f for _, f, _ in frames], prompt, max_tokens=80)
+        except Exception as exc:  # noqa: BLE001 - a failing VLM leaves text evidence
+            log.warning("VLM caption failed: %s", exc)
+            text = ""
+        if text and "nothing relevant" not in text.lower():
+            return [Evidence(id=make_id("vlm", vid, seg.start, seg.end), video_id=vid,
+                             video=v.path, start=seg.start, end=seg.end, kind="caption",
+                             text=text, score=0.75, level="frame", segment_id=seg.id,
+                             image=frames[0][2], source="vlm")]
+        return []
+    enc = ctx.models.encoder(v.encoder) if v.encoder else None
+    if enc is None:
+        return []
+    try:
+        encoded = enc.encode([f for _, f, _ in frames])
+    except Exception as exc:  # noqa: BLE001 - finer frames are optional evidence
+        log.warning("re-encoding frames failed: %s", exc)
+        return []
+    half = (seg.end - seg.start) / (2 * len(frames))
+    out: list[Evidence] = []
+    qv = ctx.models.clip_text(v.encoder or "", [route.query or question]) \
+        if getattr(enc, "supports_text", False) else None
+    for i, (t, _f, ref) in enumerate(frames):
+        start, end = max(seg.start, t - half), min(seg.end, t + half)
+        if qv is not None:
+            cos = float(np.dot(encoded.features[i], qv[0]))
+            text, score = f"frame similarity to the question {cos:.2f}", max(0.0, (cos - 0.12) * 4)
+        elif encoded.probs is not None and getattr(enc, "labels", None):
+            top = np.argsort(-encoded.probs[i])[:3]
+            text = "frame looks like: " + ", ".join(
+                f"{enc.labels[j]} {encoded.probs[i][j]:.2f}" for j in top)
+            score = 0.35
+        else:
+            continue
+        out.append(Evidence(id=make_id("frame", vid, t), video_id=vid, video=v.path,
+                            start=round(start, 3), end=round(end, 3), kind="visual", text=text,
+                            score=round(min(score, 1.0), 4), level="frame", segment_id=seg.id,
+                            image=ref, source="dense"))
+    return out
+
+
+def rewrite_visual(ctx: Context, target: str) -> list[str]:
+    """The LLM's rewrite of a visual target into classifier vocabulary (may be empty)."""
+    from ..prompts import render
+    from .llm import ChatMessage
+
+    try:
+        raw: Any = ctx.llm.complete_json(
+            [ChatMessage(role="user", content=render("rewrite_visual", target=target))],
+            max_tokens=48, schema_hint='{"terms": ["..."]}')
+    except Exception as exc:  # noqa: BLE001 - invalid JSON: keep the original query
+        log.debug("visual rewrite failed: %s", exc)
+        return []
+    terms = raw.get("terms") if isinstance(raw, dict) else None
+    if not isinstance(terms, list):
+        return []
+    return [str(t).strip() for t in terms if isinstance(t, str | int) and str(t).strip()][:5]
+
+
+def backtrack(ctx: Context, question: str, route: Route, candidates: Sequence[Candidate],
+              evidence: Sequence[Evidence], expanded: Sequence[int], judgement: Judgement | None,
+              round_no: int) -> tuple[list[Evidence], list[int], str]:
+    """One backtracking round.
+
+    Returns:
+        ``(new evidence, segment ids expanded, detail for the trace)``.
+    """
+    new: list[Evidence] = []
+    notes: list[str] = []
+    picks = pick_segments(ctx, candidates, evidence, expanded, judgement)
+    visual = route.modality in ("visual", "any") or route.kind in ("visual_when", "cross_modal")
+    for vid, sid in picks:
+        seg = ctx.memo(vid).by_id.get(sid)
+        if seg is None:
+            continue
+        new += memory_evidence(ctx, vid, seg)
+        new += around_evidence(ctx, vid, seg, route.query or question)
+        if visual or round_no > 0:
+            new += frame_evidence(ctx, vid, seg, question, route)
+    if picks:
+        notes.append(f"{len(picks)} segments one level down")
+    missing = judgement.missing.strip() if judgement else ""
+    if missing:
+        new += fts_evidence(ctx, missing, k=ctx.config.coarse_k // 2)
+        new += text_vector_evidence(ctx, missing, k=4)
+        notes.append(f"searched for '{missing[:40]}'")
+    if (route.kind == "visual_when" and round_no == 0 and ctx.config.rewrite_visual
+            and ctx.llm is not None
+            and any(v.encoder and not v.encoder.startswith("open_clip") for v in ctx.videos)):
+        terms = rewrite_visual(ctx, route.query or question)
+        for term in terms:
+            new += visual_evidence(ctx, term, k=4)
+        if terms:
+            notes.append("visual terms: " + ", ".join(terms))
+    detail = "; ".join(notes) or "nothing finer to look at"
+    return new, [sid for _, sid in picks], f"{detail} ({len(new)} items)"

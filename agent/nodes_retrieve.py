@@ -1,0 +1,287 @@
+"""Retrievers that turn memories into evidence: FTS, text vectors, phrases, time, visuals.
+
+Every function is deterministic given the store and the models, returns
+:class:`~hourlens.agent.evidence.Evidence` items with scores in [0, 1], and skips a
+retriever whose model is unavailable.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import replace
+from typing import Any
+
+from ..types import Video
+from .context import Context
+from .evidence import Evidence, EvidenceKind, make_id
+from .memo import VideoMemo, row_text
+from .textutil import phrase_match
+
+#: text-memory kind → (memo attribute, evidence kind)
+TEXT_ROWS: dict[str, tuple[str, EvidenceKind]] = {
+    "speech": ("transcript", "speech"),
+    "ocr": ("ocr", "ocr"),
+    "caption": ("captions", "caption"),
+}
+
+
+def scope_id(ctx: Context) -> int | None:
+    """The video id to restrict store queries to (None for library-wide questions)."""
+    return ctx.videos[0].id if len(ctx.videos) == 1 else None
+
+
+def keyframe_of(ctx: Context, video_id: int, segment_id: int | None) -> str | None:
+    """The stored keyframe JPEG of a segment, if any."""
+    if segment_id is None:
+        return None
+    kfs = ctx.store.keyframes(video_id=video_id, segment_id=segment_id)
+    return kfs[0].path if kfs else None
+
+
+def row_evidence(video: Video, row: Any, kind: EvidenceKind, score: float, source: str, *,
+                 segment_id: int | None = None, option: str | None = None) -> Evidence:
+    """Evidence for one text-memory row (transcript line, OCR item, caption)."""
+    return Evidence(id=make_id(kind, video.id, row.start, row.end), video_id=video.id,
+                    video=video.path, start=float(row.start), end=float(row.end), kind=kind,
+                    text=row_text(row), score=round(float(score), 4), level="line",
+                    segment_id=getattr(row, "segment_id", None) or segment_id, source=source,
+                    option=option)
+
+
+def segment_evidence(ctx: Context, memo: VideoMemo, segment_id: int, score: float,
+                     source: str) -> Evidence | None:
+    """Segment-level evidence: the segment's caption, tags, speech and on-screen text."""
+    seg = memo.by_id.get(segment_id)
+    if seg is None:
+        return None
+    text, kind = memo.segment_text(seg)
+    v = memo.video
+    return Evidence(id=make_id("seg", v.id, seg.start, seg.end), video_id=v.id, video=v.path,
+                    start=seg.start, end=seg.end, kind=kind if kind != "tag" else "visual",
+                    text=text, score=round(score, 4), level="segment", segment_id=seg.id,
+                    image=keyframe_of(ctx, v.id, seg.id), source=source)
+
+
+def fts_evidence(ctx: Context, query: str, *, k: int, kinds: Iterable[str] | None = None,
+                 phrase: str | None = None) -> list[Evidence]:
+    """Full-text hits over tags, speech, OCR and captions.
+
+    Args:
+        ctx: Run context.
+        query: Words to search (OR-ed by the store, BM25-ranked).
+        k: Hits to keep.
+        kinds: Only these hit kinds (``tag``, ``speech``, ``ocr``, ``caption``).
+        phrase: Re-score hits by how well their text contains this phrase.
+    """
+    if not query.strip():
+        return []
+    wanted = set(kinds) if kinds is not None else None
+    by_path = {v.path: v for v in ctx.videos}
+    out: list[Evidence] = []
+    for hit in ctx.store.search_text(query, video_id=scope_id(ctx), k=k * 3):
+        v = by_path.get(hit.video)
+        if v is None or (wanted is not None and hit.kind not in wanted):
+            continue
+        kind: EvidenceKind = "visual" if hit.kind == "tag" else hit.kind  # type: ignore[assignment]
+        score = 0.6 * hit.score
+        if phrase and hit.text:
+            score = max(score, phrase_match(phrase, hit.text))
+        text = f"looks like: {hit.text}" if hit.kind == "tag" else hit.text or ""
+        out.append(Evidence(id=make_id(kind, v.id, hit.start, hit.end), video_id=v.id,
+                            video=v.path, start=hit.start, end=hit.end, kind=kind, text=text,
+                            score=round(score, 4),
+                            level="memory" if hit.kind == "tag" else "line",
+                            segment_id=hit.segment_id, source="fts"))
+        if len(out) >= k:
+            break
+    return out
+
+
+def text_vector_evidence(ctx: Context, query: str, *, k: int,
+                         kinds: Iterable[str] | None = None) -> list[Evidence]:
+    """Nearest text memories (speech, OCR, captions, chapters) by sentence embedding."""
+    qv = ctx.models.embed([query])
+    if qv is None:
+        return []
+    wanted = set(kinds) if kinds is not None else None
+    out: list[Evidence] = []
+    for vh in ctx.store.nearest("texts", qv[0], k=k * 2, video_id=scope_id(ctx)):
+        tk = vh.text_kind or "caption"
+        if vh.video_id not in ctx.durations or (wanted is not None and tk not in wanted):
+            continue
+        memo = ctx.memo(vh.video_id)
+        if tk == "chapter":
+            rows, kind = memo.chapters, "chapter"
+        else:
+            attr, kind = TEXT_ROWS.get(tk, ("captions", "caption"))
+            rows = getattr(memo, attr)
+        row = next((r for r in rows if abs(r.start - vh.start) < 1e-3
+                    and abs(r.end - vh.end) < 1e-3), None)
+        if row is None:
+            continue
+        out.append(row_evidence(memo.video, row, kind, max(0.0, vh.score), "vector",  # type: ignore[arg-type]
+                                segment_id=vh.segment_id))
+        if len(out) >= k:
+            break
+    return out
+
+
+def phrase_evidence(ctx: Context, phrase: str, modality: str, *, k: int,
+                    window: tuple[float, float] | None = None, min_score: float = 0.3,
+                    option: str | None = None) -> list[Evidence]:
+    """Transcript lines (or OCR items) containing ``phrase``, by token overlap.
+
+    Robust to ASR slips and line splits where FTS ranks by rare words only: every row is
+    scored by phrase recall (blended with F1); two neighbouring lines are also tried
+    together, for a sentence that the recogniser split.
+    """
+    attr, kind = TEXT_ROWS["ocr" if modality == "ocr" else "speech"]
+    out: list[Evidence] = []
+    for v in ctx.videos:
+        memo = ctx.memo(v.id)
+        rows = getattr(memo, attr)
+        if window is not None:
+            rows = memo.within(rows, *window)
+        scored: list[tuple[float, Any, Any]] = []
+        for i, r in enumerate(rows):
+            s = phrase_match(phrase, row_text(r))
+            nxt = rows[i + 1] if i + 1 < len(rows) else None
+            if nxt is not None and nxt.start - r.end < 2.0:
+                s2 = phrase_match(phrase, row_text(r) + " " + row_text(nxt))
+                if s2 > s + 0.1:
+                    scored.append((s2, r, nxt))
+            scored.append((s, r, None))
+        for s, r, nxt in sorted(scored, key=lambda p: -p[0])[:k]:
+            if s < min_score:
+                break
+            ev = row_evidence(v, r, kind, s, "phrase", option=option)
+            if nxt is not None:
+                ev = replace(ev, id=make_id(kind, v.id, r.start, nxt.end), end=float(nxt.end),
+                             text=row_text(r) + " " + row_text(nxt))
+            out.append(ev)
+    return sorted(out, key=lambda e: -e.score)[:k]
+
+
+def time_evidence(ctx: Context, t: float, modality: str, half_window: float) -> list[Evidence]:
+    """Memories around time ``t`` of the kind asked for (a lookup, not a similarity search).
+
+    Score falls with the distance between ``t`` and the row (1 when the row covers ``t``).
+    """
+    kinds = {"speech": ["speech"], "ocr": ["ocr"], "visual": ["caption"]}.get(
+        modality, ["speech", "ocr", "caption"])
+    out: list[Evidence] = []
+    lo, hi = t - half_window, t + half_window
+    for v in ctx.videos:
+        memo = ctx.memo(v.id)
+        for tk in kinds:
+            attr, kind = TEXT_ROWS[tk]
+            for r in memo.within(getattr(memo, attr), lo, hi):
+                dist = max(0.0, r.start - t, t - r.end)
+                out.append(row_evidence(v, r, kind, 1.0 / (1.0 + dist / 3.0), "time"))
+        if modality in ("visual", "any"):
+            seg = memo.segment_at(t)
+            if seg is not None:
+                ev = segment_evidence(ctx, memo, seg.id, 0.8, "time")
+                if ev is not None:
+                    out.append(ev)
+    return out
+
+
+def window_evidence(ctx: Context, video_id: int, start: float, end: float,
+                    modality: str) -> list[Evidence]:
+    """Everything remembered inside ``[start, end]`` of one video (follow-up questions)."""
+    memo = ctx.memo(video_id)
+    v = memo.video
+    kinds = {"speech": ["speech"], "ocr": ["ocr"], "visual": ["caption"]}.get(
+        modality, ["speech", "ocr", "caption"])
+    out: list[Evidence] = []
+    for tk in kinds:
+        attr, kind = TEXT_ROWS[tk]
+        for r in memo.within(getattr(memo, attr), start, end):
+            out.append(row_evidence(v, r, kind, 0.8, "window"))
+    if modality in ("visual", "any"):
+        for seg in memo.within(memo.segments, start, end):
+            ev = segment_evidence(ctx, memo, seg.id, 0.7, "window")
+            if ev is not None:
+                out.append(ev)
+    return out
+
+
+def _clip_scale(cos: float) -> float:
+    """CLIP text-image cosines live around 0.15-0.35; map them to [0, 1]."""
+    return max(0.0, min(1.0, (cos - 0.12) * 4.0))
+
+
+def visual_evidence(ctx: Context, query: str, *, k: int,
+                    window: tuple[float, float] | None = None,
+                    video_ids: Sequence[int] | None = None,
+                    option: str | None = None) -> list[Evidence]:
+    """Visual retrieval at memory precision: CLIP text→image, the label space, captions.
+
+    * CLIP videos: the query through CLIP's text tower against feature memories;
+    * classifier videos: class names close to the query (sentence embedder), weighted by
+      each memory's tag probability (DESIGN §4b);
+    * any video: segment captions containing the query's words.
+
+    Args:
+        ctx: Run context.
+        query: A visual description ("a red motorcycle").
+        k: Items to keep.
+        window: Only memories overlapping this time range.
+        video_ids: Only these videos (default: all in scope).
+        option: Multiple-choice letter to tag the items with.
+    """
+    out: list[Evidence] = []
+    vids = [v for v in ctx.videos if video_ids is None or v.id in video_ids]
+    for v in vids:
+        memo = ctx.memo(v.id)
+        enc = v.encoder or ""
+        if enc.startswith("open_clip"):
+            qv = ctx.models.clip_text(enc, [query])
+            if qv is not None:
+                for vh in ctx.store.nearest("memories", qv[0], k=max(4 * k, 64), video_id=v.id):
+                    if window is None or (vh.start < window[1] and vh.end > window[0]):
+                        out.append(Evidence(
+                            id=make_id("visual", v.id, vh.start, vh.end), video_id=v.id,
+                            video=v.path, start=vh.start, end=vh.end, kind="visual",
+                            text=f"frames matching '{query}' (clip {vh.score:.2f})",
+                            score=round(_clip_scale(vh.score), 4), level="memory",
+                            segment_id=vh.segment_id, source="clip", option=option))
+        elif enc:
+            out.extend(_label_evidence(ctx, memo, query, window, option))
+        for c in memo.captions if window is None else memo.within(memo.captions, *window):
+            if getattr(c, "level", "segment") == "video":
+                continue
+            s = phrase_match(query, row_text(c))
+            if s >= 0.5:
+                out.append(row_evidence(v, c, "caption", s * 0.9, "caption", option=option))
+    out.sort(key=lambda e: (-e.score, e.start))
+    for i, e in enumerate(out[:k]):
+        if e.image is None and e.segment_id is not None:
+            out[i] = replace(e, image=keyframe_of(ctx, e.video_id, e.segment_id))
+    return out[:k]
+
+
+def _label_evidence(ctx: Context, memo: VideoMemo, query: str,
+                    window: tuple[float, float] | None, option: str | None) -> list[Evidence]:
+    labels = ctx.models.labels(query, memo.video.encoder or "")
+    if not labels:
+        return []
+    sims = {lab.lower(): sim for lab, sim in labels}
+    v = memo.video
+    spans: dict[tuple[float, float], tuple[float, list[str], int]] = {}
+    for t in memo.tags:
+        sim = sims.get(t.label.lower())
+        if sim is None or (window is not None and not (t.start < window[1] and t.end > window[0])):
+            continue
+        # memory-level tags are sharper than a whole segment's mean
+        s = sim * math.sqrt(max(t.score, 0.0)) * (1.0 if t.memory_id is not None else 0.85)
+        key = (t.start, t.end)
+        prev = spans.get(key, (0.0, [], t.segment_id))
+        spans[key] = (prev[0] + s, [*prev[1], f"{t.label} {t.score:.2f}"], t.segment_id)
+    return [Evidence(id=make_id("visual", v.id, a, b), video_id=v.id, video=v.path, start=a,
+                     end=b, kind="visual", text="looks like: " + ", ".join(names[:4]),
+                     score=round(min(1.0, s), 4), level="memory", segment_id=seg,
+                     source="labels", option=option)
+            for (a, b), (s, names, seg) in spans.items()]

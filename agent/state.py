@@ -1,0 +1,166 @@
+"""The agent's graph state: what flows between the nodes.
+
+Heavy, non-serialisable things (the store, the models, per-question caches) live in the
+run's :class:`~hourlens.agent.context.Context`, not here.
+"""
+
+from __future__ import annotations
+
+import operator
+from dataclasses import dataclass, field
+from typing import Annotated, Literal
+
+from ..types import Answer, Citation, Step
+from .evidence import Evidence, merge_evidence
+
+RouteKind = Literal[
+    "time_lookup",  # "What is said / written / shown at about MM:SS?"
+    "speech_when",  # 'When does the narrator say "..."?'
+    "ocr_when",  # 'When does the text "..." appear on screen?'
+    "visual_when",  # "At what time is a cat shown?"
+    "order",  # "Which comes first: A or B?"
+    "cross_modal",  # 'What is shown right after the narrator says "...": A, B, C or D?'
+    "count",  # "How many times ...?"
+    "follow_up",  # "And what happens right after that?" (resolved against history)
+    "general",  # anything else
+]
+Modality = Literal["speech", "ocr", "visual", "any"]
+
+
+@dataclass(frozen=True, kw_only=True)
+class Turn:
+    """One earlier question and its answer in a conversation.
+
+    Attributes:
+        question: What was asked.
+        answer: What was answered.
+        citations: The time ranges the answer rested on, most relevant first.
+    """
+
+    question: str
+    answer: str
+    citations: tuple[Citation, ...] = ()
+
+    @classmethod
+    def of(cls, question: str, answer: Answer) -> Turn:
+        """A turn from a question and the :class:`Answer` it got."""
+        return cls(question=question, answer=answer.answer, citations=tuple(answer.citations))
+
+
+@dataclass(frozen=True, kw_only=True)
+class Option:
+    """One option of a multiple-choice question, with what to search for.
+
+    Attributes:
+        letter: ``A``, ``B``...
+        text: The option as written.
+        modality: ``speech`` ("the narrator saying ..."), ``ocr`` ("the on-screen text
+            ...") or ``visual``.
+        query: What to search for (the quoted sentence, or the visual description).
+    """
+
+    letter: str
+    text: str
+    modality: Modality
+    query: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class Route:
+    """How a question is answered, decided in code before any retrieval.
+
+    Attributes:
+        kind: The question type.
+        modality: Which memories matter most.
+        query: The text to retrieve with (a quoted sentence, a visual description, or the
+            question's content words).
+        time: A time named in the question (seconds), for ``time_lookup``.
+        window: A time range to look in (``follow_up``, ``cross_modal`` after its anchor).
+        direction: ``after``/``before``/``around`` the anchor (``follow_up``).
+        options: Multiple-choice options.
+        count_word: The word to count (``count`` of a spoken word).
+    """
+
+    kind: RouteKind
+    modality: Modality = "any"
+    query: str = ""
+    time: float | None = None
+    window: tuple[float, float] | None = None
+    direction: Literal["after", "before", "around"] = "around"
+    options: tuple[Option, ...] = ()
+    count_word: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class Candidate:
+    """A segment chosen by adaptive memory selection.
+
+    Attributes:
+        video_id: Library id of the video.
+        segment_id: The segment.
+        start: Segment start.
+        end: Segment end.
+        score: Fused score (reciprocal rank fusion over the retrievers that found it).
+        sources: Names of those retrievers.
+    """
+
+    video_id: int
+    segment_id: int
+    start: float
+    end: float
+    score: float
+    sources: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, kw_only=True)
+class Judgement:
+    """The sufficiency check's verdict (from the LLM, or the deterministic fallback).
+
+    Attributes:
+        sufficient: The evidence answers the question.
+        confidence: 0-1.
+        missing: What is still missing, in words (used as an extra query when backtracking).
+        answer: A draft answer in the final wording.
+        used: Ids of the evidence the answer rests on, most relevant first.
+        source: ``llm`` or ``fallback``.
+    """
+
+    sufficient: bool
+    confidence: float
+    missing: str = ""
+    answer: str = ""
+    used: tuple[str, ...] = ()
+    source: Literal["llm", "fallback"] = "llm"
+
+
+@dataclass(kw_only=True)
+class InputState:
+    """What a caller gives the graph."""
+
+    question: str = ""
+    history: list[Turn] = field(default_factory=list)
+
+
+@dataclass(kw_only=True)
+class State(InputState):
+    """The full state.
+
+    Attributes:
+        route: The question type and what to retrieve.
+        candidates: Segments selected for the question, best first.
+        evidence: Everything gathered so far (merged by id).
+        expanded: Segment ids already backtracked into.
+        judgement: The latest sufficiency verdict.
+        rounds: Backtracking rounds done.
+        answer: The final answer (set by the ``answer`` node).
+        steps: Trace of the nodes run.
+    """
+
+    route: Route | None = None
+    candidates: list[Candidate] = field(default_factory=list)
+    evidence: Annotated[list[Evidence], merge_evidence] = field(default_factory=list)
+    expanded: Annotated[list[int], operator.add] = field(default_factory=list)
+    judgement: Judgement | None = None
+    rounds: int = 0
+    answer: Answer | None = None
+    steps: Annotated[list[Step], operator.add] = field(default_factory=list)

@@ -1,0 +1,89 @@
+"""Finding videos by what users type: an id, a path, a file name, a path suffix, a stem."""
+
+from __future__ import annotations
+
+import difflib
+import os
+import sqlite3
+from collections.abc import Callable
+from pathlib import PurePath
+
+
+def visible_rows(conn: sqlite3.Connection, *, include_shadows: bool = False) -> list[sqlite3.Row]:
+    """Video rows ordered by path.
+
+    An ``indexing`` row is a *shadow* when a finished row of the same path exists (a
+    re-index in progress); shadows are left out unless ``include_shadows``.
+    """
+    rows = conn.execute("SELECT * FROM videos ORDER BY path, status = 'indexing', id").fetchall()
+    if include_shadows:
+        return rows
+    done = {r["path"] for r in rows if r["status"] != "indexing"}
+    return [r for r in rows if r["status"] != "indexing" or r["path"] not in done]
+
+
+def _suffix_match(path: str, ref: str) -> bool:
+    parts, want = PurePath(path).parts, PurePath(ref).parts
+    return bool(want) and len(want) <= len(parts) and parts[-len(want) :] == want
+
+
+def match_videos(
+    conn: sqlite3.Connection, ref: str | int, norm: Callable[[str], str]
+) -> list[sqlite3.Row]:
+    """Rows matching ``ref``, trying in turn: id, absolute path, file name, path suffix,
+    file stem. The first rule with any match wins (several rows = ambiguous).
+
+    Args:
+        conn: A library connection.
+        ref: An id (int or digits), a path, a file name, a trailing part of a path, or
+            a file name without extension.
+        norm: Path normaliser (expanduser + resolve).
+    """
+    text = str(ref).strip()
+    if isinstance(ref, int) or text.isdigit():
+        row = conn.execute("SELECT * FROM videos WHERE id = ?", (int(text),)).fetchone()
+        if row is not None:
+            return [row]
+        if isinstance(ref, int):
+            return []
+    if not text:
+        return []
+    rows = visible_rows(conn)
+    absolute = norm(text)
+    rules: list[Callable[[str], bool]] = [
+        lambda p: p == absolute,
+        lambda p: os.path.basename(p) == text,
+        lambda p: _suffix_match(p, text),
+        lambda p: PurePath(p).stem == text,
+        lambda p: os.path.basename(p).casefold() == text.casefold(),
+    ]
+    for rule in rules:
+        found = [r for r in rows if rule(r["path"])]
+        if found:
+            return found
+    return []
+
+
+def not_indexed_message(conn: sqlite3.Connection, ref: str | int, rows: list[sqlite3.Row]) -> str:
+    """A one-line explanation of why ``ref`` does not name one indexed video."""
+    if len(rows) > 1:
+        names = ", ".join(r["path"] for r in rows[:5])
+        return f"{ref!r} matches several videos ({names}); give the full path or the id"
+    if len(rows) == 1:
+        r = rows[0]
+        if r["status"] == "indexing":
+            return f"{r['path']} is still being indexed"
+        if r["status"] == "failed":
+            return f"{r['path']} could not be indexed: {r['error'] or 'unknown error'}"
+        return f"{r['path']} is not indexed"
+    all_rows = visible_rows(conn)
+    if not all_rows:
+        return f"no video {ref!r}: the library is empty (run `hourlens index PATH` first)"
+    names = [os.path.basename(r["path"]) for r in all_rows]
+    close = difflib.get_close_matches(os.path.basename(str(ref)), names, n=3, cutoff=0.5)
+    hint = (
+        f"; did you mean {', '.join(close)}?"
+        if close
+        else (f"; the library holds {len(all_rows)} other video(s)")
+    )
+    return f"no indexed video matches {ref!r}{hint}"
