@@ -67,6 +67,9 @@ class AgentConfig:
     """Frames re-read per segment when backtracking."""
     vlm_images: int = 6
     """Images given to the VLM."""
+    trust_lookups: bool = True
+    """Answer without the LLM when a lookup route (a time, a quoted phrase, a spoken word
+    count) found an exact match: the LLM would only re-word a verbatim answer."""
     rewrite_visual: bool = True
     """Let the LLM rewrite a visual question into the index's visual vocabulary when the
     first look did not suffice."""

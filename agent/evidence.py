@@ -192,7 +192,8 @@ def to_citations(items: Sequence[Evidence], durations: dict[int, float], *,
     """Citations for the evidence an answer used, most relevant first.
 
     Each range is clipped to the video's ``[0, duration]`` and to ``max_len`` seconds;
-    a range contained in one already cited (same video and kind) is dropped.
+    a range inside one already cited, or containing one (same video and kind), adds no
+    precision and is dropped.
 
     Args:
         items: The used evidence, most relevant first.
@@ -209,8 +210,9 @@ def to_citations(items: Sequence[Evidence], durations: dict[int, float], *,
         if span is None:
             continue
         kind = CITATION_KIND.get(e.kind, "visual")
-        dup = any(c.video == e.video and c.kind == kind and c.start <= span[0]
-                  and span[1] <= c.end for c in out)
+        dup = any(c.video == e.video and c.kind == kind and (
+            (c.start <= span[0] and span[1] <= c.end) or (span[0] <= c.start and c.end <= span[1]))
+            for c in out)
         if dup:
             continue
         out.append(Citation(video=e.video, start=span[0], end=span[1], kind=kind))

@@ -146,9 +146,9 @@ class VideoMemo:
         ocr = self.within(self.ocr, seg.start, seg.end)
         if ocr:
             parts.append(("ocr", "on screen: " + " | ".join(row_text(r) for r in ocr[:3])))
-        tags = self.segment_tags.get(seg.id, [])[:3]
-        if tags:
-            parts.append(("tag", "looks like: " + ", ".join(t.label for t in tags)))
+        labels = list(dict.fromkeys(t.label for t in self.segment_tags.get(seg.id, [])))[:3]
+        if labels:
+            parts.append(("tag", "looks like: " + ", ".join(labels)))
         if not parts:
             return "(no text memories)", "tag"
         text = "; ".join(p[1] for p in parts)

@@ -40,7 +40,7 @@ def route(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
     ctx, t0 = runtime.context, time.perf_counter()
     r = route_question(state.question, state.history,
                        follow_window_s=ctx.config.follow_window_s)
-    bits = [r.kind, r.modality]
+    bits: list[str] = [r.kind, r.modality]
     if r.time is not None:
         bits.append(f"t={r.time:.0f}s")
     if r.options:
@@ -65,7 +65,7 @@ def select(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
     cands, sizes = select_segments(ctx, state.route, state.evidence)
     seg_ev: list[Evidence] = []
     for c in cands:
-        ev = segment_evidence(ctx, ctx.memo(c.video_id), c.segment_id, 0.2 + 0.35 * c.score,
+        ev = segment_evidence(ctx, ctx.memo(c.video_id), c.segment_id, 0.15 + 0.3 * c.score,
                               "select")
         if ev is not None:
             seg_ev.append(ev)
@@ -151,7 +151,7 @@ def answer(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
     if not used:
         used = [by_id[i] for i in draft(state.route, state.evidence).used if i in by_id]
     text = j.answer
-    via = j.source
+    via: str = j.source
     if ctx.vlm is not None:
         vlm_text = _vlm_answer(ctx, state, j, used)
         if vlm_text:
@@ -161,7 +161,7 @@ def answer(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
         confidence = min(confidence, c.low_confidence)
         if "low confidence" not in text.lower():
             text = text.rstrip() + LOW_CONFIDENCE_NOTE
-    citations = to_citations(used, ctx.durations, max_citations=c.max_citations,
+    citations = to_citations(best_first(used), ctx.durations, max_citations=c.max_citations,
                              max_len=c.max_citation_s)
     steps = _step(ctx, "answer", t0, f"{via}, confidence {confidence:.2f}, "
                                      f"{len(citations)} citations")

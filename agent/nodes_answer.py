@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any
 
 from ..cli.format import fmt_span, fmt_time
@@ -21,6 +22,7 @@ from .state import Judgement, Route, Turn
 
 log = logging.getLogger("hourlens.agent")
 
+EXACT = 0.85
 JSON_HINT = ('{"answer": str, "evidence": [int], "confidence": float, "sufficient": bool, '
              '"missing": str}')
 
@@ -32,8 +34,7 @@ def _when(e: Evidence) -> str:
 def _fallback(answer: str, used: Sequence[Evidence], confidence: float) -> Judgement:
     conf = round(max(0.0, min(1.0, confidence)), 3)
     return Judgement(sufficient=conf >= 0.6, confidence=conf, answer=answer,
-                     used=tuple(e.id for e in used), source="fallback",
-                     missing="" if conf >= 0.6 else "more specific evidence")
+                     used=tuple(e.id for e in used), source="fallback")
 
 
 def _best_option(route: Route, evidence: Sequence[Evidence]) -> dict[str, Evidence]:
@@ -57,8 +58,7 @@ def draft(route: Route, evidence: Sequence[Evidence]) -> Judgement:
     ranked = best_first(evidence)
     if not ranked:
         return Judgement(sufficient=False, confidence=0.0, answer="I found nothing in the "
-                         "video's memories that answers this.", missing="any relevant moment",
-                         source="fallback")
+                         "video's memories that answers this.", source="fallback")
     kind, mod = route.kind, route.modality
     if kind == "time_lookup" and route.time is not None:
         pool = [e for e in ranked if e.source == "time" and (mod == "any" or
@@ -66,12 +66,17 @@ def draft(route: Route, evidence: Sequence[Evidence]) -> Judgement:
         pool = pool or [e for e in ranked if e.source == "time"] or ranked
         top = pool[0]
         if mod in ("speech", "ocr"):
-            return _fallback(top.text, [top], 0.85 if top.score >= 0.99 else 0.35 + top.score / 2)
-        return _fallback(f"At {fmt_time(route.time)}: {top.text}", [top], 0.4 + top.score / 3)
+            return _fallback(top.text, [top], EXACT if top.score >= 0.99 else 0.35 + top.score / 2)
+        used = [top]
+        if top.kind == "caption":  # add what the frames look like there, if known
+            used += [e for e in pool if e.kind == "visual" and e.level == "memory"][:1]
+        text = "; ".join(e.text for e in used)
+        return _fallback(f"At {fmt_time(route.time)}: {text}", used, 0.4 + top.score / 3)
     if kind in ("speech_when", "ocr_when", "visual_when"):
         want = {"speech_when": ("speech",), "ocr_when": ("ocr",)}.get(kind, ("visual", "caption"))
-        pool = [e for e in ranked if e.kind in want] or ranked
-        top = pool[0]
+        pool = [e for e in ranked if e.kind in want]
+        precise = [e for e in pool if e.level not in ("segment", "chapter", "video")]
+        top = (precise or pool or ranked)[0]
         conf = top.score if kind != "visual_when" else min(0.7, top.score + 0.1)
         return _fallback(_when(top), [top], conf)
     if kind in ("order", "cross_modal") or route.options:
@@ -92,7 +97,7 @@ def draft(route: Route, evidence: Sequence[Evidence]) -> Judgement:
     if kind == "count" and route.count_word:
         n = sum(int(e.source.split(":")[1]) for e in evidence if e.source.startswith("count:"))
         lines = [e for e in ranked if e.source.startswith("count:")]
-        return _fallback(f"{n} times.", lines, 0.8 if n else 0.5)
+        return _fallback(f"{n} times.", lines, EXACT if n else 0.5)
     if kind == "follow_up":
         speech = sorted((e for e in ranked if e.kind == "speech"), key=lambda e: e.start)
         items = speech[:3] or sorted(ranked[:2], key=lambda e: e.start)
@@ -101,6 +106,16 @@ def draft(route: Route, evidence: Sequence[Evidence]) -> Judgement:
         return _fallback(f"{span} {text}", items, 0.5)
     top = ranked[0]
     return _fallback(f"{top.text} {fmt_span(top.start, top.end)}", [top], 0.25 + top.score / 3)
+
+
+def is_exact_lookup(route: Route, d: Judgement) -> bool:
+    """True when the draft is a verbatim lookup that an LLM could only re-word."""
+    if d.confidence < EXACT:
+        return False
+    if route.kind == "time_lookup":
+        return route.modality in ("speech", "ocr")
+    return route.kind in ("speech_when", "ocr_when") or (
+        route.kind == "count" and route.count_word is not None)
 
 
 def _hint(route: Route, d: Judgement, shown: Sequence[Evidence]) -> str:
@@ -183,14 +198,15 @@ def parse_judgement(raw: Any, shown: Sequence[Evidence], d: Judgement,
         m = re.search(r"\d+", str(r))
         if m and 1 <= int(m.group()) <= len(shown) and shown[int(m.group()) - 1].id not in used:
             used.append(shown[int(m.group()) - 1].id)
-    if not answer:
-        return d
     conf = _as_float(raw.get("confidence"), d.confidence)
     sufficient = _as_bool(raw.get("sufficient"))
     if sufficient is None:
         sufficient = conf >= threshold
+    if not answer and not ("sufficient" in raw or "confidence" in raw):
+        return d
     missing = raw.get("missing")
-    return Judgement(sufficient=sufficient, confidence=round(conf, 3), answer=answer,
+    return Judgement(sufficient=sufficient and bool(answer or d.answer),
+                     confidence=round(conf, 3), answer=answer or d.answer,
                      used=tuple(used) or d.used,
                      missing=str(missing).strip() if isinstance(missing, str) else "",
                      source="llm")
@@ -212,6 +228,8 @@ def judge(ctx: Context, route: Route, question: str, history: Sequence[Turn],
                            key=lambda e: (e.video, e.start, e.id))
     if ctx.llm is None:
         return d, shown
+    if c.trust_lookups and is_exact_lookup(route, d):
+        return replace(d, source="lookup", sufficient=True), shown
     try:
         raw = ctx.llm.complete_json(judge_messages(ctx, route, question, history, shown, d),
                                     max_tokens=c.judge_max_tokens, schema_hint=JSON_HINT)

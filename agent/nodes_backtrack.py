@@ -23,6 +23,7 @@ from .context import Context
 from .evidence import Evidence, make_id
 from .nodes_retrieve import (
     fts_evidence,
+    memory_evidence,
     row_evidence,
     segment_evidence,
     text_vector_evidence,
@@ -72,22 +73,6 @@ def _seg_at(ctx: Context, e: Evidence) -> int | None:
         return None
     seg = ctx.memo(e.video_id).segment_at(e.mid)
     return seg.id if seg is not None else None
-
-
-def memory_evidence(ctx: Context, vid: int, seg: Segment) -> list[Evidence]:
-    """The segment's feature memories with their tags, at memory precision."""
-    memo = ctx.memo(vid)
-    v = memo.video
-    out = []
-    for m in ctx.store.memories(video_id=vid, segment_id=seg.id, kind="feature"):
-        tags = memo.memory_tags.get(m.id, [])[:3]
-        if not tags:
-            continue
-        text = "looks like: " + ", ".join(f"{t.label} {t.score:.2f}" for t in tags)
-        out.append(Evidence(id=make_id("visual", vid, m.start, m.end), video_id=vid,
-                            video=v.path, start=m.start, end=m.end, kind="visual", text=text,
-                            score=0.3, level="memory", segment_id=seg.id, source="memories"))
-    return out
 
 
 def around_evidence(ctx: Context, vid: int, seg: Segment, query: str) -> list[Evidence]:

@@ -12,11 +12,11 @@ from collections.abc import Iterable, Sequence
 from dataclasses import replace
 from typing import Any
 
-from ..types import Video
+from ..types import Segment, Video
 from .context import Context
 from .evidence import Evidence, EvidenceKind, make_id
 from .memo import VideoMemo, row_text
-from .textutil import phrase_match
+from .textutil import content_words, phrase_match, tokens
 
 #: text-memory kind → (memo attribute, evidence kind)
 TEXT_ROWS: dict[str, tuple[str, EvidenceKind]] = {
@@ -55,12 +55,34 @@ def segment_evidence(ctx: Context, memo: VideoMemo, segment_id: int, score: floa
     seg = memo.by_id.get(segment_id)
     if seg is None:
         return None
-    text, kind = memo.segment_text(seg)
+    text, main = memo.segment_text(seg)
+    kind: EvidenceKind = "visual" if main == "tag" else main  # type: ignore[assignment]
     v = memo.video
     return Evidence(id=make_id("seg", v.id, seg.start, seg.end), video_id=v.id, video=v.path,
-                    start=seg.start, end=seg.end, kind=kind if kind != "tag" else "visual",
+                    start=seg.start, end=seg.end, kind=kind,
                     text=text, score=round(score, 4), level="segment", segment_id=seg.id,
                     image=keyframe_of(ctx, v.id, seg.id), source=source)
+
+
+def memory_evidence(ctx: Context, vid: int, seg: Segment, *,
+                    window: tuple[float, float] | None = None, score: float = 0.3,
+                    source: str = "memories") -> list[Evidence]:
+    """A segment's feature memories with their tags (one level below the segment)."""
+    memo = ctx.memo(vid)
+    v = memo.video
+    out = []
+    for m in ctx.store.memories(video_id=vid, segment_id=seg.id, kind="feature"):
+        if window is not None and not (m.start <= window[1] and m.end >= window[0]):
+            continue
+        labels = list(dict.fromkeys(f"{t.label} {t.score:.2f}"
+                                    for t in memo.memory_tags.get(m.id, [])))[:3]
+        if not labels:
+            continue
+        out.append(Evidence(id=make_id("visual", vid, m.start, m.end), video_id=vid,
+                            video=v.path, start=m.start, end=m.end, kind="visual",
+                            text="looks like: " + ", ".join(labels), score=score,
+                            level="memory", segment_id=seg.id, source=source))
+    return out
 
 
 def fts_evidence(ctx: Context, query: str, *, k: int, kinds: Iterable[str] | None = None,
@@ -74,17 +96,20 @@ def fts_evidence(ctx: Context, query: str, *, k: int, kinds: Iterable[str] | Non
         kinds: Only these hit kinds (``tag``, ``speech``, ``ocr``, ``caption``).
         phrase: Re-score hits by how well their text contains this phrase.
     """
-    if not query.strip():
+    words = content_words(query)
+    if not words:
         return []
     wanted = set(kinds) if kinds is not None else None
     by_path = {v.path: v for v in ctx.videos}
     out: list[Evidence] = []
-    for hit in ctx.store.search_text(query, video_id=scope_id(ctx), k=k * 3):
+    for hit in ctx.store.search_text(" ".join(words), video_id=scope_id(ctx), k=k * 3):
         v = by_path.get(hit.video)
         if v is None or (wanted is not None and hit.kind not in wanted):
             continue
-        kind: EvidenceKind = "visual" if hit.kind == "tag" else hit.kind  # type: ignore[assignment]
-        score = 0.6 * hit.score
+        kind: EvidenceKind = "visual" if hit.kind == "tag" else hit.kind
+        found = set(tokens(hit.text or ""))
+        coverage = sum(w in found for w in words) / len(words)
+        score = 0.6 * hit.score * coverage
         if phrase and hit.text:
             score = max(score, phrase_match(phrase, hit.text))
         text = f"looks like: {hit.text}" if hit.kind == "tag" else hit.text or ""
@@ -182,9 +207,11 @@ def time_evidence(ctx: Context, t: float, modality: str, half_window: float) -> 
         if modality in ("visual", "any"):
             seg = memo.segment_at(t)
             if seg is not None:
-                ev = segment_evidence(ctx, memo, seg.id, 0.8, "time")
+                ev = segment_evidence(ctx, memo, seg.id, 0.7, "time")
                 if ev is not None:
                     out.append(ev)
+                out += memory_evidence(ctx, v.id, seg, window=(t, t), score=0.85,
+                                       source="time")
     return out
 
 
@@ -256,11 +283,21 @@ def visual_evidence(ctx: Context, query: str, *, k: int,
             s = phrase_match(query, row_text(c))
             if s >= 0.5:
                 out.append(row_evidence(v, c, "caption", s * 0.9, "caption", option=option))
+    if window is not None:  # items mostly outside the window count for less
+        out = [replace(e, score=round(e.score * _inside(e, window), 4)) for e in out]
     out.sort(key=lambda e: (-e.score, e.start))
     for i, e in enumerate(out[:k]):
         if e.image is None and e.segment_id is not None:
             out[i] = replace(e, image=keyframe_of(ctx, e.video_id, e.segment_id))
     return out[:k]
+
+
+def _inside(e: Evidence, window: tuple[float, float]) -> float:
+    """The fraction of an item's span inside ``window``."""
+    length = e.end - e.start
+    if length <= 0:
+        return 1.0 if window[0] <= e.start <= window[1] else 0.0
+    return max(0.0, min(e.end, window[1]) - max(e.start, window[0])) / length
 
 
 def _label_evidence(ctx: Context, memo: VideoMemo, query: str,

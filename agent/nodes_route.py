@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from .state import Modality, Option, Route, Turn
+from .state import Direction, Modality, Option, Route, Turn
 from .textutil import content_words, fts_query, parse_time, quoted
 
 _SPEECH = re.compile(r"\b(say|says|said|saying|speak|speaks|spoken|talk|talks|talking|mention"
@@ -122,6 +122,7 @@ def _follow_up(question: str, history: Sequence[Turn], window_s: float) -> Route
     if len(rest) > 2:
         return None
     anchor = history[-1].citations[0]
+    direction: Direction
     if _AFTER.search(question):
         direction, window = "after", (anchor.end, anchor.end + window_s)
     elif _BEFORE.search(question):
@@ -158,7 +159,7 @@ def route_question(question: str, history: Sequence[Turn] = (), *,
     if options and _FIRST.search(body):
         return Route(kind="order", modality="any", query=fts_query(body), options=options)
     if options and quotes and re.search(r"\b(after|before)\b", body, re.I):
-        direction = "before" if re.search(r"\bbefore\b", body, re.I) else "after"
+        direction: Direction = "before" if re.search(r"\bbefore\b", body, re.I) else "after"
         return Route(kind="cross_modal", modality=_modality(body.split(quotes[0])[0], "speech"),
                      query=quotes[0], options=options, direction=direction)
     t = parse_time(_mask_quotes(body)[0])

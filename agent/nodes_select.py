@@ -44,13 +44,13 @@ def adaptive_k(scores: Sequence[float], lo: int, hi: int) -> int:
     if n <= lo:
         return n
     top = list(scores[: hi + 1])
-    gaps = [top[i] - top[i + 1] for i in range(lo - 1, min(hi, len(top) - 1))]
+    gaps = [top[i] - top[i + 1] for i in range(min(hi, len(top) - 1))]
     if not gaps:
         return min(n, hi)
     j = max(range(len(gaps)), key=lambda i: gaps[i])
     if gaps[j] < 0.1 * max(top[0], 1e-9):
         return min(n, hi)
-    return lo + j
+    return min(max(lo, j + 1), hi)
 
 
 def fuse_rankings(rankings: dict[str, Ranking], weights: dict[str, float]
@@ -92,6 +92,15 @@ def evidence_ranking(ctx: Context, evidence: Sequence[Evidence]) -> Ranking:
         if seg_id is not None:
             pairs.append(((e.video_id, seg_id), e.score))
     return _best_per_segment(pairs)
+
+
+def spread_ranking(ctx: Context, n: int) -> Ranking:
+    """About ``n`` segments evenly spread over the videos in scope (the last resort)."""
+    segs = [(v.id, s) for v in ctx.videos for s in ctx.memo(v.id).segments]
+    if not segs:
+        return []
+    step = max(1, len(segs) // max(n, 1))
+    return [((vid, s.id), 0.0) for vid, s in segs[step // 2::step][:n]]
 
 
 def similarity_rankings(ctx: Context, query: str) -> dict[str, Ranking]:
@@ -165,6 +174,8 @@ def select_segments(ctx: Context, route: Route, evidence: Sequence[Evidence]
         rankings["evidence"] = ev_rank
     if route.kind not in TARGETED or not ev_rank:
         rankings.update(similarity_rankings(ctx, route.query or ""))
+    if not rankings:  # nothing matched anywhere: look at segments spread over the videos
+        rankings["spread"] = spread_ranking(ctx, ctx.config.max_segments)
     fused = fuse_rankings(rankings, _weights(route))
     if not fused:
         return [], {}

@@ -25,6 +25,7 @@ RouteKind = Literal[
     "general",  # anything else
 ]
 Modality = Literal["speech", "ocr", "visual", "any"]
+Direction = Literal["after", "before", "around"]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -86,7 +87,7 @@ class Route:
     query: str = ""
     time: float | None = None
     window: tuple[float, float] | None = None
-    direction: Literal["after", "before", "around"] = "around"
+    direction: Direction = "around"
     options: tuple[Option, ...] = ()
     count_word: str | None = None
 
@@ -122,7 +123,8 @@ class Judgement:
         missing: What is still missing, in words (used as an extra query when backtracking).
         answer: A draft answer in the final wording.
         used: Ids of the evidence the answer rests on, most relevant first.
-        source: ``llm`` or ``fallback``.
+        source: ``llm``, ``fallback`` (the LLM is absent or its JSON unusable) or
+            ``lookup`` (an exact lookup answered; the LLM was not needed).
     """
 
     sufficient: bool
@@ -130,7 +132,7 @@ class Judgement:
     missing: str = ""
     answer: str = ""
     used: tuple[str, ...] = ()
-    source: Literal["llm", "fallback"] = "llm"
+    source: Literal["llm", "fallback", "lookup"] = "llm"
 
 
 @dataclass(kw_only=True)

@@ -126,7 +126,8 @@ class HFVisionModel:
         """Run the pipeline on one chat message holding the images and the prompt."""
         content: list[dict[str, Any]] = [{"type": "image", "image": _pil(im)} for im in images]
         content.append({"type": "text", "text": prompt})
-        out = self._pipe(text=[{"role": "user", "content": content}],
+        messages: list[dict[str, Any]] = [{"role": "user", "content": content}]
+        out = self._pipe(text=messages,  # type: ignore[arg-type]
                          max_new_tokens=max_tokens, return_full_text=False)
         first = out[0] if isinstance(out, list) else out
         text = first.get("generated_text", "") if isinstance(first, dict) else str(first)

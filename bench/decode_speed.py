@@ -24,13 +24,14 @@ import sys
 import time
 
 import numpy as np
-
-from hourlens.errors import BadVideoError
 from hourlens.indexer import decode
 
+from hourlens.errors import BadVideoError
 
-def full_pass(video: str, backend: str, fps: float, height: int, seconds: float | None
-              ) -> tuple[int, float, float, float]:
+
+def full_pass(
+    video: str, backend: str, fps: float, height: int, seconds: float | None
+) -> tuple[int, float, float, float]:
     """Sample one backend strictly: (frames, video seconds covered, wall s, CPU s)."""
     t0, c0 = time.perf_counter(), time.process_time()
     probe = decode.probe_video(video)
@@ -102,36 +103,60 @@ def main(argv: list[str] | None = None) -> int:
     for b in backends:
         if args.random and b not in errors:
             try:
-                ra[b] = min(random_access(args.video, b, times, args.height)
-                            for _ in range(max(1, args.repeat)))
+                ra[b] = min(
+                    random_access(args.video, b, times, args.height)
+                    for _ in range(max(1, args.repeat))
+                )
             except (decode._DecordFailed, BadVideoError) as exc:
                 errors.setdefault(b, str(exc))
 
-    rows = {b: {"frames": n, "video_s": round(cov, 2), "wall_s": round(wall, 3),
-                "cpu_s": round(cpu, 3), "frames_per_s": round(n / wall, 1),
-                "rtf": round(cov / wall, 1), "rtf_per_cpu_s": round(cov / max(cpu, 1e-9), 1)}
-            for b, (n, cov, wall, cpu) in best.items()}
+    rows = {
+        b: {
+            "frames": n,
+            "video_s": round(cov, 2),
+            "wall_s": round(wall, 3),
+            "cpu_s": round(cpu, 3),
+            "frames_per_s": round(n / wall, 1),
+            "rtf": round(cov / wall, 1),
+            "rtf_per_cpu_s": round(cov / max(cpu, 1e-9), 1),
+        }
+        for b, (n, cov, wall, cpu) in best.items()
+    }
     fastest = max(rows, key=lambda b: rows[b]["rtf"]) if rows else None
     for b in rows:
         rows[b]["vs_fastest"] = round(rows[b]["rtf"] / rows[fastest]["rtf"], 2)  # type: ignore[index]
         if b in ra:
             rows[b]["random_access_per_s"] = round(len(times) / ra[b], 1)
-    report = {"video": args.video, "codec": probe.codec, "size": [probe.width, probe.height],
-              "video_fps": round(probe.fps, 3), "duration": round(probe.duration, 2),
-              "sample_fps": args.fps, "height": args.height, "backends": rows,
-              "errors": errors, "fastest_full_pass": fastest,
-              "auto_picks": decode.AUTO_BACKEND}
+    report = {
+        "video": args.video,
+        "codec": probe.codec,
+        "size": [probe.width, probe.height],
+        "video_fps": round(probe.fps, 3),
+        "duration": round(probe.duration, 2),
+        "sample_fps": args.fps,
+        "height": args.height,
+        "backends": rows,
+        "errors": errors,
+        "fastest_full_pass": fastest,
+        "auto_picks": decode.AUTO_BACKEND,
+    }
     if args.json:
         print(json.dumps(report))
         return 0
-    print(f"{args.video}: {probe.codec} {probe.width}x{probe.height} @ {probe.fps:.2f} fps, "
-          f"{probe.duration:.1f} s; sampling {args.fps:g} fps at height {args.height}")
-    print(f"{'backend':8s} {'frames':>7s} {'frames/s':>9s} {'RTF':>7s} {'vs best':>8s} "
-          f"{'RTF/CPU':>8s} {'random/s':>9s}")
+    print(
+        f"{args.video}: {probe.codec} {probe.width}x{probe.height} @ {probe.fps:.2f} fps, "
+        f"{probe.duration:.1f} s; sampling {args.fps:g} fps at height {args.height}"
+    )
+    print(
+        f"{'backend':8s} {'frames':>7s} {'frames/s':>9s} {'RTF':>7s} {'vs best':>8s} "
+        f"{'RTF/CPU':>8s} {'random/s':>9s}"
+    )
     for b, r in rows.items():
         rnd = r.get("random_access_per_s", math.nan)
-        print(f"{b:8s} {r['frames']:7d} {r['frames_per_s']:9.1f} {r['rtf']:7.1f} "
-              f"{r['vs_fastest']:8.2f} {r['rtf_per_cpu_s']:8.1f} {rnd:9.1f}")
+        print(
+            f"{b:8s} {r['frames']:7d} {r['frames_per_s']:9.1f} {r['rtf']:7.1f} "
+            f"{r['vs_fastest']:8.2f} {r['rtf_per_cpu_s']:8.1f} {rnd:9.1f}"
+        )
     for b, e in errors.items():
         print(f"{b:8s} failed: {e}")
     print(f"fastest full pass: {fastest}; backend='auto' runs {decode.AUTO_BACKEND}")

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -202,9 +202,11 @@ class _PtsGuesser:
         return dts
 
 
-def decode_tolerant(h: VideoHandle, packet_pts: list[int] | None = None,
-                    needed_from: Callable[[], float] | None = None,
-                    ) -> Iterator[tuple[float, av.VideoFrame]]:
+def decode_tolerant(
+    h: VideoHandle,
+    packet_pts: list[int] | None = None,
+    needed_from: Callable[[], float] | None = None,
+) -> Iterator[tuple[float, av.VideoFrame]]:
     """Decode the video stream from the current position, skipping corrupt packets.
 
     Args:
@@ -233,16 +235,16 @@ def decode_tolerant(h: VideoHandle, packet_pts: list[int] | None = None,
             continue  # a corrupt packet: skip it, keep decoding
         for frame in frames:
             ts = guess(frame.pts, frame.dts)
-            if ts is not None:
-                t = h.seconds(ts)
-            else:
-                t = 0.0 if last_t is None else last_t + 1.0 / rate
+            if ts is None:  # no timestamp at all: one frame after the previous one
+                ts_s = 0.0 if last_t is None else last_t + 1.0 / rate
+            t = h.seconds(ts) if ts is not None else ts_s
             last_t = t
             yield t, frame
 
 
-def _skip_unneeded(h: VideoHandle, packets: Iterator[av.Packet], needed_from: Callable[[], float]
-                   ) -> Iterator[av.Packet]:
+def _skip_unneeded(
+    h: VideoHandle, packets: Iterator[av.Packet], needed_from: Callable[[], float]
+) -> Iterator[av.Packet]:
     """Drop packets whose frames cannot be wanted, a group of pictures at a time.
 
     Packets are held back from the last decoded one up to the next keyframe. If that
@@ -258,8 +260,12 @@ def _skip_unneeded(h: VideoHandle, packets: Iterator[av.Packet], needed_from: Ca
                 yield from held
             held = []
         held.append(packet)
-        if (packet.pts is None or packet.size == 0 or len(held) >= _MAX_HELD
-                or h.seconds(packet.pts) >= needed_from() - 1e-6):
+        if (
+            packet.pts is None
+            or packet.size == 0
+            or len(held) >= _MAX_HELD
+            or h.seconds(packet.pts) >= needed_from() - 1e-6
+        ):
             yield from held
             held = []
     yield from held
@@ -297,10 +303,8 @@ def seek_seconds(h: VideoHandle, t: float) -> None:
     try:
         h.container.seek(target, stream=h.stream, backward=True, any_frame=False)
     except (av.FFmpegError, OSError, ValueError, OverflowError):
-        try:
+        with suppress(av.FFmpegError, OSError, ValueError):
             h.container.seek(0, stream=h.stream, backward=True)
-        except (av.FFmpegError, OSError, ValueError):
-            pass
 
 
 def frame_to_rgb(frame: av.VideoFrame, size: tuple[int, int], rotation: int) -> np.ndarray:
@@ -312,3 +316,69 @@ def frame_to_rgb(frame: av.VideoFrame, size: tuple[int, int], rotation: int) -> 
     if k:
         rgb = np.ascontiguousarray(np.rot90(rgb, k))
     return rgb
+
+
+def rate(value: object) -> float:
+    """A positive finite float from an FFmpeg rational (0.0 for None/0/NaN)."""
+    try:
+        f = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError, ZeroDivisionError):
+        return 0.0
+    return f if math.isfinite(f) and f > 0 else 0.0
+
+
+def is_vfr(deltas: np.ndarray, avg_rate: float, real_rate: float) -> bool:
+    """Frame rate varies if packet spacing does, or average and nominal rates disagree."""
+    if avg_rate and real_rate and abs(avg_rate - real_rate) / real_rate > 0.02:
+        return True
+    if deltas.size >= 2:
+        lo, hi = np.percentile(deltas, [5, 95])
+        return bool(hi > 1.5 * max(lo, 1e-9))
+    return False
+
+
+def decode_audio(path: str | Path, sr: int) -> np.ndarray | None:
+    """Body of :func:`hourlens.indexer.decode.extract_audio` (streaming, resampled)."""
+    p = check_file(path)
+    try:
+        container = av.open(str(p), metadata_errors="ignore")
+    except PermissionError:
+        raise bad_video(p, "permission denied (the file is not readable)") from None
+    except (av.FFmpegError, OSError, ValueError, UnicodeError):
+        raise bad_video(p, _why_unopenable(p)) from None
+    with container:
+        if not container.streams.audio:
+            return None
+        stream = container.streams.audio[0]
+        est = int(max(float(container.duration or 0) / av.time_base, 1.0) * sr) + sr
+        buf, n = np.empty(est, dtype=np.float32), 0
+        resampler = av.AudioResampler(format="flt", layout="mono", rate=sr)
+
+        def push(frames: list[av.AudioFrame]) -> None:
+            nonlocal buf, n
+            for out in frames:
+                chunk = out.to_ndarray().reshape(-1)
+                if n + len(chunk) > len(buf):
+                    buf = np.resize(buf, max(n + len(chunk), int(len(buf) * 1.5)))
+                buf[n : n + len(chunk)] = chunk
+                n += len(chunk)
+
+        try:
+            for packet in container.demux(stream):
+                try:
+                    decoded = packet.decode()
+                except av.FFmpegError:
+                    continue  # a corrupt packet: skip it
+                for frame in decoded:
+                    try:
+                        push(resampler.resample(frame))
+                    except ValueError:  # input format changed mid-stream: new resampler
+                        push(resampler.resample(None))
+                        resampler = av.AudioResampler(format="flt", layout="mono", rate=sr)
+                        push(resampler.resample(frame))
+            push(resampler.resample(None))
+        except av.FFmpegError:
+            pass  # truncated or corrupt stream: keep what decoded
+    if n == 0:
+        return None
+    return np.clip(buf[:n], -1.0, 1.0, out=buf[:n])

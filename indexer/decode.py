@@ -24,20 +24,27 @@ import numpy as np
 from ..errors import BadVideoError
 from ._decode_av import (
     bad_video,
-    check_file,
+    decode_audio,
     decode_from,
     decode_tolerant,
     frame_to_rgb,
+    is_vfr,
     open_video,
+    rate,
     seek_back_to,
 )
 
 log = logging.getLogger(__name__)
+# FFmpeg reports every corrupt packet through PyAV's "libav" loggers; decoding here skips
+# such packets and turns fatal problems into one-line BadVideoErrors, so that chatter is
+# muted (re-enable with logging.getLogger("libav").setLevel(logging.WARNING)).
+logging.getLogger("libav").setLevel(logging.CRITICAL)
 
 BACKENDS = ("auto", "pyav", "decord")
 AUTO_BACKEND = "pyav"
-"""What ``backend="auto"`` runs for a full pass: PyAV measured faster than decord on
-every real file tried (see ``bench/decode_speed.py`` and the module docstring)."""
+"""What ``backend="auto"`` runs for a full pass: PyAV (sequential, skipping groups of
+pictures that hold no sample) measured as fast as or faster than decord on real footage
+(``bench/decode_speed.py``), and it reads every container FFmpeg reads."""
 _EPS = 1e-6  # seconds: tolerance when comparing a frame time with a sample time
 _DECORD_BATCH = 16  # frames per decord get_batch call (bounds memory)
 _SEEK_AHEAD_S = 2.0  # read_frames_at (PyAV): decode forward instead of seeking within this
@@ -100,37 +107,25 @@ def probe_video(path: str | Path) -> VideoProbe:
         if width <= 0 or height <= 0:
             raise bad_video(h.path, "the video stream has no frame size (corrupt header)")
         pts, rotation = h.scan_start()
-        nominal = _rate(s.average_rate) or _rate(s.guessed_rate) or _rate(s.base_rate)
+        nominal = rate(s.average_rate) or rate(s.guessed_rate) or rate(s.base_rate)
         deltas = np.diff(np.unique(pts)) if len(pts) > 1 else np.zeros(0)
         fps = nominal or (1.0 / float(np.median(deltas)) if deltas.size else 0.0)
         duration = h.duration_seconds()
         if rotation in (90, 270):
             width, height = height, width
         return VideoProbe(
-            path=str(h.path), duration=duration, fps=fps, width=width, height=height,
+            path=str(h.path),
+            duration=duration,
+            fps=fps,
+            width=width,
+            height=height,
             n_frames=int(s.frames) if s.frames and s.frames > 0 else None,
-            has_audio=bool(h.container.streams.audio), codec=cc.name,
-            variable_frame_rate=_is_vfr(deltas, _rate(s.average_rate), _rate(s.base_rate)),
-            rotation=rotation, sample_aspect_ratio=_rate(s.sample_aspect_ratio) or 1.0)
-
-
-def _rate(value: object) -> float:
-    """A positive finite float from an FFmpeg rational (0.0 for None/0/NaN)."""
-    try:
-        f = float(value)  # type: ignore[arg-type]
-    except (TypeError, ValueError, ZeroDivisionError):
-        return 0.0
-    return f if math.isfinite(f) and f > 0 else 0.0
-
-
-def _is_vfr(deltas: np.ndarray, avg_rate: float, real_rate: float) -> bool:
-    """Frame rate varies if packet spacing does, or average and nominal rates disagree."""
-    if avg_rate and real_rate and abs(avg_rate - real_rate) / real_rate > 0.02:
-        return True
-    if deltas.size >= 2:
-        lo, hi = np.percentile(deltas, [5, 95])
-        return bool(hi > 1.5 * max(lo, 1e-9))
-    return False
+            has_audio=bool(h.container.streams.audio),
+            codec=cc.name,
+            variable_frame_rate=is_vfr(deltas, rate(s.average_rate), rate(s.base_rate)),
+            rotation=rotation,
+            sample_aspect_ratio=rate(s.sample_aspect_ratio) or 1.0,
+        )
 
 
 def output_size(probe: VideoProbe, height: int | None) -> tuple[int, int]:
@@ -148,9 +143,14 @@ def output_size(probe: VideoProbe, height: int | None) -> tuple[int, int]:
     return max(2, round(disp_w * out_h / disp_h / 2) * 2), out_h
 
 
-def sample_frames(path: str | Path, *, fps: float = 1.0, height: int | None = 256,
-                  backend: str = "auto", probe: VideoProbe | None = None,
-                  ) -> Iterator[SampledFrame]:
+def sample_frames(
+    path: str | Path,
+    *,
+    fps: float = 1.0,
+    height: int | None = 256,
+    backend: str = "auto",
+    probe: VideoProbe | None = None,
+) -> Iterator[SampledFrame]:
     """Stream frames sampled at ``fps`` (lazily: the video is never held whole).
 
     Sample ``k`` is the first decoded frame whose presentation time is >= ``k / fps``,
@@ -184,8 +184,9 @@ def sample_frames(path: str | Path, *, fps: float = 1.0, height: int | None = 25
     return _sample(path, fps, size, probe, chosen)
 
 
-def _sample(path: str | Path, fps: float, size: tuple[int, int], probe: VideoProbe,
-            backend: str) -> Iterator[SampledFrame]:
+def _sample(
+    path: str | Path, fps: float, size: tuple[int, int], probe: VideoProbe, backend: str
+) -> Iterator[SampledFrame]:
     emitted, last_t = 0, None
     if backend == "decord":
         try:
@@ -198,9 +199,16 @@ def _sample(path: str | Path, fps: float, size: tuple[int, int], probe: VideoPro
     yield from _sample_pyav(path, fps, size, probe.rotation, after=last_t, first_index=emitted)
 
 
-def _sample_pyav(path: str | Path, fps: float, size: tuple[int, int], rotation: int, *,
-                 after: float | None = None, first_index: int = 0, skip_gops: bool = True,
-                 ) -> Iterator[SampledFrame]:
+def _sample_pyav(
+    path: str | Path,
+    fps: float,
+    size: tuple[int, int],
+    rotation: int,
+    *,
+    after: float | None = None,
+    first_index: int = 0,
+    skip_gops: bool = True,
+) -> Iterator[SampledFrame]:
     """PyAV backend: sequential decode, converting only the kept frames.
 
     With ``skip_gops``, groups of pictures that end before the next sample time are not
@@ -228,8 +236,9 @@ class _DecordFailed(Exception):
     """decord could not open or decode the file (PyAV takes over)."""
 
 
-def _decord_reader(path: str | Path, size: tuple[int, int] | None, duration: float
-                   ) -> tuple[object, np.ndarray]:
+def _decord_reader(
+    path: str | Path, size: tuple[int, int] | None, duration: float
+) -> tuple[object, np.ndarray]:
     """Open ``path`` with decord; return the reader and its frame start times (checked)."""
     try:
         import decord
@@ -240,17 +249,24 @@ def _decord_reader(path: str | Path, size: tuple[int, int] | None, duration: flo
         starts = np.asarray(vr.get_frame_timestamp(np.arange(len(vr))), dtype=np.float64)
         starts = starts.reshape(-1, 2)[:, 0]
     except Exception as exc:  # decord raises DECORDError, RuntimeError, ...
-        raise _DecordFailed(str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
-                            ) from None
+        raise _DecordFailed(
+            str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
+        ) from None
     limit = max(duration, 1.0) * 1.5 + 10
-    if (not len(starts) or not np.all(np.isfinite(starts)) or starts.min() < -1
-            or starts.max() > limit or np.any(np.diff(starts) < -1e-3)):
+    if (
+        not len(starts)
+        or not np.all(np.isfinite(starts))
+        or starts.min() < -1
+        or starts.max() > limit
+        or np.any(np.diff(starts) < -1e-3)
+    ):
         raise _DecordFailed("implausible frame timestamps")
     return vr, starts
 
 
-def _sample_decord(path: str | Path, fps: float, size: tuple[int, int], duration: float
-                   ) -> Iterator[SampledFrame]:
+def _sample_decord(
+    path: str | Path, fps: float, size: tuple[int, int], duration: float
+) -> Iterator[SampledFrame]:
     """decord backend: ``get_batch`` at the sampled frame indices, in small chunks."""
     vr, starts = _decord_reader(path, size, duration)
     picks, next_t = [], 0.0
@@ -263,14 +279,16 @@ def _sample_decord(path: str | Path, fps: float, size: tuple[int, int], duration
         try:
             batch = vr.get_batch(chunk).asnumpy()  # type: ignore[attr-defined]
         except Exception as exc:
-            raise _DecordFailed(str(exc).splitlines()[0][:200] if str(exc) else "get_batch"
-                                ) from None
+            raise _DecordFailed(
+                str(exc).splitlines()[0][:200] if str(exc) else "get_batch"
+            ) from None
         for j, i in enumerate(chunk):
             yield SampledFrame(c0 + j, float(starts[i]), np.ascontiguousarray(batch[j]))
 
 
-def read_frames_at(path: str | Path, times: Sequence[float], *, height: int | None = 256
-                   ) -> list[np.ndarray]:
+def read_frames_at(
+    path: str | Path, times: Sequence[float], *, height: int | None = 256
+) -> list[np.ndarray]:
     """Random access: the frame shown at each time (the last frame starting at or before it).
 
     Times before the first frame give the first frame; times past the end the last one.
@@ -311,8 +329,9 @@ def read_frames_at(path: str | Path, times: Sequence[float], *, height: int | No
     return [got[float(t)] for t in times]
 
 
-def _read_pyav(path: str | Path, wanted: list[float], size: tuple[int, int], probe: VideoProbe
-               ) -> dict[float, np.ndarray]:
+def _read_pyav(
+    path: str | Path, wanted: list[float], size: tuple[int, int], probe: VideoProbe
+) -> dict[float, np.ndarray]:
     """PyAV random access for sorted ``wanted`` times: seek, then decode forward."""
     got: dict[float, np.ndarray] = {}
     with open_video(path) as h:
@@ -354,57 +373,8 @@ def extract_audio(path: str | Path, *, sr: int = 16000) -> np.ndarray | None:
     Raises:
         BadVideoError: The file is missing, unreadable, empty or not a media file.
     """
-    p = check_file(path)
-    try:
-        container = av.open(str(p), metadata_errors="ignore")
-    except (av.FFmpegError, OSError, ValueError) as exc:
-        raise bad_video(p, f"cannot be opened ({exc.__class__.__name__})") from None
-    with container:
-        if not container.streams.audio:
-            return None
-        stream = container.streams.audio[0]
-        est = int(max(float(container.duration or 0) / av.time_base, 1.0) * sr) + sr
-        buf, n = np.empty(est, dtype=np.float32), 0
-        resampler = av.AudioResampler(format="flt", layout="mono", rate=sr)
-
-        def push(frames: list[av.AudioFrame]) -> None:
-            nonlocal buf, n
-            for out in frames:
-                chunk = out.to_ndarray().reshape(-1)
-                if n + len(chunk) > len(buf):
-                    buf = np.resize(buf, max(n + len(chunk), int(len(buf) * 1.5)))
-                buf[n : n + len(chunk)] = chunk
-                n += len(chunk)
-
-        try:
-            for packet in container.demux(stream):
-                try:
-                    decoded = packet.decode()
-                except av.FFmpegError:
-                    continue  # a corrupt packet: skip it
-                for frame in decoded:
-                    try:
-                        push(resampler.resample(frame))
-                    except ValueError:  # input format changed mid-stream: new resampler
-                        push(resampler.resample(None))
-                        resampler = av.AudioResampler(format="flt", layout="mono", rate=sr)
-                        push(resampler.resample(frame))
-            push(resampler.resample(None))
-        except av.FFmpegError:
-            pass  # truncated or corrupt stream: keep what decoded
-    if n == 0:
-        return None
-    return np.clip(buf[:n], -1.0, 1.0, out=buf[:n])
+    return decode_audio(path, sr)
 
 
-__all__ = [
-    "BACKENDS",
-    "BadVideoError",
-    "SampledFrame",
-    "VideoProbe",
-    "extract_audio",
-    "output_size",
-    "probe_video",
-    "read_frames_at",
-    "sample_frames",
-]
+__all__ = ["BACKENDS", "BadVideoError", "SampledFrame", "VideoProbe", "extract_audio"]
+__all__ += ["output_size", "probe_video", "read_frames_at", "sample_frames"]

@@ -7,10 +7,23 @@ import os
 from collections.abc import Iterable
 from pathlib import Path
 
-VIDEO_EXTENSIONS = frozenset({
-    ".mp4", ".mkv", ".mov", ".avi", ".webm", ".m4v", ".mpg", ".mpeg", ".ogv", ".flv",
-    ".wmv", ".ts", ".3gp",
-})
+VIDEO_EXTENSIONS = frozenset(
+    {
+        ".mp4",
+        ".mkv",
+        ".mov",
+        ".avi",
+        ".webm",
+        ".m4v",
+        ".mpg",
+        ".mpeg",
+        ".ogv",
+        ".flv",
+        ".wmv",
+        ".ts",
+        ".3gp",
+    }
+)
 """File extensions (lower case) picked up when a folder is searched."""
 
 

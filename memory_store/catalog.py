@@ -79,8 +79,8 @@ def not_indexed_message(conn: sqlite3.Connection, ref: str | int, rows: list[sql
     all_rows = visible_rows(conn)
     if not all_rows:
         return f"no video {ref!r}: the library is empty (run `hourlens index PATH` first)"
-    names = [os.path.basename(r["path"]) for r in all_rows]
-    close = difflib.get_close_matches(os.path.basename(str(ref)), names, n=3, cutoff=0.5)
+    basenames = [os.path.basename(r["path"]) for r in all_rows]
+    close = difflib.get_close_matches(os.path.basename(str(ref)), basenames, n=3, cutoff=0.5)
     hint = (
         f"; did you mean {', '.join(close)}?"
         if close

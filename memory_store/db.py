@@ -8,6 +8,7 @@ import threading
 from collections.abc import Iterator
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Any
 
 BUSY_TIMEOUT_MS = 60_000
 
@@ -36,6 +37,14 @@ def connect(path: str | Path) -> sqlite3.Connection:
     conn.execute("PRAGMA synchronous = NORMAL")
     conn.execute("PRAGMA foreign_keys = ON")
     return conn
+
+
+def insert(conn: sqlite3.Connection, sql: str, params: Any = ()) -> int:
+    """Run an ``INSERT`` and return the new row id."""
+    rowid = conn.execute(sql, params).lastrowid
+    if rowid is None:  # pragma: no cover - INSERT always sets it
+        raise sqlite3.DatabaseError(f"no row id after {sql[:40]!r}")
+    return rowid
 
 
 class Connections:

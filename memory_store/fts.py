@@ -12,12 +12,12 @@ import re
 import sqlite3
 import unicodedata
 
-from ..types import Hit
+from ..types import Hit, HitKind
 
 MAX_TOKENS = 32
 _WORD_RE = re.compile(r"[^\W_]+")
 #: ``texts_fts.kind`` → :data:`hourlens.types.HitKind`.
-HIT_KINDS = {
+HIT_KINDS: dict[str, HitKind] = {
     "tag": "tag",
     "speech": "speech",
     "ocr": "ocr",
@@ -103,7 +103,7 @@ def search_text(
             start=float(r["start"]),
             end=float(r["end"]),
             score=round(score, 6),
-            kind=HIT_KINDS[r["kind"]],  # type: ignore[arg-type]
+            kind=HIT_KINDS[r["kind"]],
             segment_id=r["segment_id"],
             text=r["text"],
         )

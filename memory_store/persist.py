@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from .db import insert
 from .migrations import TEXT_KIND_CODES
 from .shards import save_npy, write_kind, write_manifest
 
@@ -124,9 +125,9 @@ def insert_rows(
     Returns:
         The real ids and a time → segment lookup.
     """
-    ins = conn.execute
     seg_ids = [
-        ins(
+        insert(
+            conn,
             'INSERT INTO segments (video_id, idx, start, "end", n_frames, depth, alpha, budget) '
             "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             (
@@ -139,16 +140,17 @@ def insert_rows(
                 s["alpha"],
                 s["budget"],
             ),
-        ).lastrowid
+        )
         for s in buf.segments
     ]
     lookup = SegmentLookup(buf.segments, seg_ids)
     mem_ids = [
-        ins(
+        insert(
+            conn,
             'INSERT INTO memories (video_id, segment_id, kind, start, "end", n_frames) '
             "VALUES (?, ?, ?, ?, ?, ?)",
             (video_id, seg_ids[m["segment"]], m["kind"], m["start"], m["end"], m["n_frames"]),
-        ).lastrowid
+        )
         for m in buf.memories
     ]
     conn.executemany(
@@ -176,7 +178,8 @@ def insert_rows(
     )
     texts: dict[str, list[int]] = {}
     texts["speech"] = [
-        ins(
+        insert(
+            conn,
             'INSERT INTO transcript_lines (video_id, segment_id, start, "end", text, words, '
             "language, source) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             (
@@ -189,19 +192,21 @@ def insert_rows(
                 r["language"],
                 r["source"],
             ),
-        ).lastrowid
+        )
         for r in buf.texts["speech"]
     ]
     texts["ocr"] = [
-        ins(
+        insert(
+            conn,
             'INSERT INTO ocr_items (video_id, segment_id, start, "end", text, score) '
             "VALUES (?, ?, ?, ?, ?, ?)",
             (video_id, _seg_id(r, seg_ids, lookup), r["start"], r["end"], r["text"], r["score"]),
-        ).lastrowid
+        )
         for r in buf.texts["ocr"]
     ]
     texts["caption"] = [
-        ins(
+        insert(
+            conn,
             'INSERT INTO captions (video_id, segment_id, level, start, "end", text, source) '
             "VALUES (?, ?, ?, ?, ?, ?, ?)",
             (
@@ -213,15 +218,16 @@ def insert_rows(
                 r["text"],
                 r["source"],
             ),
-        ).lastrowid
+        )
         for r in buf.texts["caption"]
     ]
     texts["chapter"] = [
-        ins(
+        insert(
+            conn,
             'INSERT INTO chapters (video_id, idx, start, "end", title, summary) '
             "VALUES (?, ?, ?, ?, ?, ?)",
             (video_id, r["index"], r["start"], r["end"], r["title"], r["summary"]),
-        ).lastrowid
+        )
         for r in buf.texts["chapter"]
     ]
     return RowIds(seg_ids, mem_ids, texts), lookup

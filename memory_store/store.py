@@ -25,7 +25,7 @@ from ..errors import HourlensError, NotIndexedError
 from ..types import Video
 from . import queries
 from .catalog import match_videos, not_indexed_message, visible_rows
-from .db import Connections, now_iso
+from .db import Connections, insert, now_iso
 from .migrations import migrate
 from .reads import StoreReads
 from .records import VectorHit
@@ -262,20 +262,22 @@ class Store(StoreReads):
                 old = conn.execute(
                     "SELECT id FROM videos WHERE path = ? AND status != 'indexing'", (p,)
                 ).fetchone()
-                row_id = conn.execute(
+                row_id = insert(
+                    conn,
                     "INSERT INTO videos (path, content_hash, size, mtime, status, updated_at) "
                     "VALUES (?, ?, ?, ?, 'indexing', ?)",
                     (p, content_hash or "", int(size), float(mtime), now_iso()),
-                ).lastrowid
-                vid = old["id"] if old is not None else row_id
+                )
+                vid: int = old["id"] if old is not None else row_id
                 conn.execute(
                     "UPDATE videos SET shard = ? WHERE id = ?", (shard_name(vid, token), row_id)
                 )
-                run_id = conn.execute(
+                run_id = insert(
+                    conn,
                     "INSERT INTO index_runs (started_at, video_id, path, status) "
                     "VALUES (?, ?, ?, 'running')",
                     (now_iso(), vid, p),
-                ).lastrowid
+                )
         except BaseException:
             shutil.rmtree(self.staging_dir / token, ignore_errors=True)
             lock.release()

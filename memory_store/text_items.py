@@ -171,7 +171,7 @@ class TextMemoriesMixin:
     def add_chapters(self, chapters: Iterable[Any]) -> list[int]:
         """Add chapters (``start``, ``end``, ``title``, optional ``summary``, ``index``)."""
         self._check_open()
-        rows = []
+        rows: list[dict[str, Any]] = []
         for x in chapters:
             rows.append(chapter_row(x, len(self._buf.texts["chapter"]) + len(rows)))
         return self._add_texts("chapter", rows)

@@ -70,6 +70,7 @@ class _Built:
     video_ids: np.ndarray
     arrays: KindArrays
     index_type: str
+    on_gpu: bool = False
 
 
 def _hits(
@@ -178,11 +179,8 @@ class VectorIndex:
         faiss = require_faiss()
         kk = min(k, int(built.index.ntotal))
         params = None
-        if built.index_type == "hnsw":
+        if built.index_type == "hnsw" and not built.on_gpu:
             params = faiss.SearchParametersHNSW(efSearch=max(64, 2 * kk))
-        elif built.index_type == "ivf":
-            nlist = faiss.extract_index_ivf(built.index).nlist
-            params = faiss.SearchParametersIVF(nprobe=min(nlist, max(8, nlist // 16)))
         scores, rows = built.index.search(q, kk, params=params)
         return _hits(kind, scores[0], rows[0], built.video_ids, built.arrays)
 
@@ -262,19 +260,31 @@ class VectorIndex:
                 log.warning("ignoring unreadable vector index %s", path)
                 index = None
         if index is None:
-            try:
-                x = np.concatenate([normalise(read_kind(s.folder, kind).vectors) for s in kept])
-            except (FileNotFoundError, AttributeError):
-                return None, False
+            parts = []
+            for s in kept:
+                try:
+                    a = read_kind(s.folder, kind)
+                except FileNotFoundError:
+                    a = None
+                if a is None or a.vectors is None:  # removed meanwhile: retry next query
+                    return None, False
+                parts.append(normalise(a.vectors))
+            x = np.concatenate(parts)
             index = self._new_index(faiss, index_type, dim, x)
             if index_type != "flat" and complete:
                 self._save(faiss, index, path, kind, dim)
+        if index_type == "ivf":  # nprobe is copied to the GPU index too
+            ivf = faiss.extract_index_ivf(index)
+            ivf.nprobe = min(ivf.nlist, max(8, ivf.nlist // 16))
+        on_gpu = False
         if gpu:
             try:
                 index = faiss.index_cpu_to_all_gpus(index)
+                on_gpu = True
             except (RuntimeError, AttributeError) as exc:  # pragma: no cover - GPU only
                 log.warning("keeping the %s index on the CPU: %s", index_type, exc)
-        return _Built(index, kind, np.concatenate(vids), arrays, index_type), complete
+        built = _Built(index, kind, np.concatenate(vids), arrays, index_type, on_gpu)
+        return built, complete
 
     @staticmethod
     def _new_index(faiss: Any, index_type: str, dim: int, x: np.ndarray) -> Any:

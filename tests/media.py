@@ -7,7 +7,6 @@ stand-in when those packages are absent.
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Callable, Sequence
 from fractions import Fraction
 from pathlib import Path
@@ -42,9 +41,9 @@ def _pattern(kind: str, w: int, h: int) -> np.ndarray:
     yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
     rng = np.random.default_rng(sum(map(ord, kind)))
     if kind == "bars":
-        colours = np.array(
-            [[235, 235, 235], [235, 235, 16], [16, 235, 235], [16, 235, 16],
-             [235, 16, 235], [235, 16, 16], [16, 16, 235], [16, 16, 16]], dtype=np.uint8)
+        # EBU bars: white, yellow, cyan, green, magenta, red, blue, black
+        bits = [[i in (0, 1, 4, 5), i < 4, i % 2 == 0] for i in range(8)]
+        colours = np.where(np.array(bits), 235, 16).astype(np.uint8)
         return colours[(xx * 8 // w).astype(int).clip(0, 7)]
     if kind == "checker":
         cell = max(8, w // 12)
@@ -129,15 +128,17 @@ def _scene_frames(kind: str, n: int, size: Size, seed: int) -> Callable[[int], n
         x0 = int((bw - cw) * u)
         y0 = int((bh - ch) * (0.5 + 0.4 * np.sin(2 * np.pi * u)) * 0.99)
         crop = Image.fromarray(big[y0 : y0 + ch, x0 : x0 + cw]).resize(
-            (w, h), Image.Resampling.BILINEAR)
+            (w, h), Image.Resampling.BILINEAR
+        )
         noisy = np.asarray(crop, dtype=np.int16) + rng.integers(-4, 5, size=(h, w, 3))
         return noisy.clip(0, 255).astype(np.uint8)
 
     return frame
 
 
-def _add_video_stream(out: av.container.OutputContainer, codec: str, fps: float | Fraction,
-                      size: Size) -> av.video.stream.VideoStream:
+def _add_video_stream(
+    out: av.container.OutputContainer, codec: str, fps: float | Fraction, size: Size
+) -> av.video.stream.VideoStream:
     stream = out.add_stream(codec, rate=Fraction(fps).limit_denominator(1001))
     stream.width, stream.height = size
     stream.pix_fmt = "yuv420p"
@@ -161,9 +162,19 @@ def _add_audio(out: av.container.OutputContainer, audio: np.ndarray, sr: int) ->
     out.mux(stream.encode(None))
 
 
-def _write(path: str | Path, frames: Callable[[int], np.ndarray], n: int, *, fps: float,
-           size: Size, codec: str = "libx264", audio: np.ndarray | None = None,
-           sr: int = 16000, pts_ms: Sequence[int] | None = None, rotation: int = 0) -> Path:
+def _write(
+    path: str | Path,
+    frames: Callable[[int], np.ndarray],
+    n: int,
+    *,
+    fps: float,
+    size: Size,
+    codec: str = "libx264",
+    audio: np.ndarray | None = None,
+    sr: int = 16000,
+    pts_ms: Sequence[int] | None = None,
+    rotation: int = 0,
+) -> Path:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     with av.open(str(path), "w") as out:
@@ -185,9 +196,16 @@ def _write(path: str | Path, frames: Callable[[int], np.ndarray], n: int, *, fps
     return path
 
 
-def make_scene_video(path: str | Path, scenes: list[tuple[float, str]], *, fps: float = 10,
-                     size: Size = (320, 240), audio: np.ndarray | None = None, sr: int = 16000,
-                     codec: str = "libx264") -> list[float]:
+def make_scene_video(
+    path: str | Path,
+    scenes: list[tuple[float, str]],
+    *,
+    fps: float = 10,
+    size: Size = (320, 240),
+    audio: np.ndarray | None = None,
+    sr: int = 16000,
+    codec: str = "libx264",
+) -> list[float]:
     """Write an mp4 made of scenes of known durations and return its cut times.
 
     Args:
@@ -204,8 +222,10 @@ def make_scene_video(path: str | Path, scenes: list[tuple[float, str]], *, fps: 
         The times (s) at which each scene after the first starts (frame-accurate).
     """
     counts = [max(1, round(sec * fps)) for sec, _ in scenes]
-    makers = [_scene_frames(kind, c, size, seed=i) for i, ((_, kind), c) in
-              enumerate(zip(scenes, counts, strict=True))]
+    makers = [
+        _scene_frames(kind, c, size, seed=i)
+        for i, ((_, kind), c) in enumerate(zip(scenes, counts, strict=True))
+    ]
     starts = np.cumsum([0, *counts])
     owner = np.repeat(np.arange(len(scenes)), counts)
 
@@ -252,8 +272,9 @@ def make_truncated_mp4(src: str | Path, dst: str | Path, fraction: float = 0.5) 
     return dst
 
 
-def make_corrupt_middle(src: str | Path, dst: str | Path, *, start: float = 0.4,
-                        length: float = 0.2, seed: int = 0) -> Path:
+def make_corrupt_middle(
+    src: str | Path, dst: str | Path, *, start: float = 0.4, length: float = 0.2, seed: int = 0
+) -> Path:
     """Copy ``src`` to ``dst`` with a stretch of its bytes overwritten by random garbage.
 
     Args:
@@ -274,6 +295,31 @@ def make_corrupt_middle(src: str | Path, dst: str | Path, *, start: float = 0.4,
     return dst
 
 
+def make_garbage_payload(src: str | Path, dst: str | Path, seed: int = 0) -> Path:
+    """Copy an mp4 with its media data (``mdat`` payload) replaced by random bytes.
+
+    The header and index (``moov``) stay intact, so the file opens and probes, but no
+    packet decodes.
+    """
+    data = bytearray(Path(src).read_bytes())
+    pos = 0
+    while pos + 8 <= len(data):
+        size, kind = int.from_bytes(data[pos : pos + 4], "big"), bytes(data[pos + 4 : pos + 8])
+        header = 8
+        if size == 1:
+            size, header = int.from_bytes(data[pos + 8 : pos + 16], "big"), 16
+        elif size == 0:
+            size = len(data) - pos
+        if kind == b"mdat":
+            a, b = pos + header, pos + size
+            rng = np.random.default_rng(seed)
+            data[a:b] = rng.integers(0, 256, b - a, dtype=np.uint8).tobytes()
+        pos += max(size, 8)
+    dst = Path(dst)
+    dst.write_bytes(bytes(data))
+    return dst
+
+
 def make_audio_only(path: str | Path, seconds: float = 2.0, sr: int = 16000) -> Path:
     """Write an m4a/mp4 holding only an AAC tone (no video stream)."""
     path = Path(path)
@@ -283,8 +329,9 @@ def make_audio_only(path: str | Path, seconds: float = 2.0, sr: int = 16000) -> 
     return path
 
 
-def make_large_resolution(path: str | Path, size: Size = (3840, 2160), seconds: float = 2.0,
-                          fps: float = 5) -> Path:
+def make_large_resolution(
+    path: str | Path, size: Size = (3840, 2160), seconds: float = 2.0, fps: float = 5
+) -> Path:
     """Write a short, very high resolution video (default 4K UHD)."""
     still = scene_image("gradient", size)
     bar = max(2, size[0] // 40)
@@ -302,8 +349,9 @@ VFR_TIMES = (0.0, 0.1, 0.2, 0.3, 1.45, 1.5, 1.55, 1.6, 3.2, 3.25, 4.0, 4.1, 5.9,
 """Frame times (s) of :func:`make_vfr_video`: bursts and gaps, far from any fixed rate."""
 
 
-def make_vfr_video(path: str | Path, times: Sequence[float] = VFR_TIMES,
-                   size: Size = (160, 120)) -> list[float]:
+def make_vfr_video(
+    path: str | Path, times: Sequence[float] = VFR_TIMES, size: Size = (160, 120)
+) -> list[float]:
     """Write a variable-frame-rate mp4 whose frames sit at ``times`` (ms precision).
 
     Frame ``i`` is a flat grey of level ``10 + 15 * i`` so tests can tell frames apart.
@@ -322,15 +370,15 @@ def make_vfr_video(path: str | Path, times: Sequence[float] = VFR_TIMES,
     return [p / 1000 for p in pts]
 
 
-def make_short_video(path: str | Path, seconds: float = 0.5, fps: float = 10,
-                     size: Size = (160, 120)) -> Path:
+def make_short_video(
+    path: str | Path, seconds: float = 0.5, fps: float = 10, size: Size = (160, 120)
+) -> Path:
     """Write a video shorter than a second (at least one frame)."""
     maker = _scene_frames("checker", max(1, round(seconds * fps)), size, seed=0)
     return _write(path, maker, max(1, round(seconds * fps)), fps=fps, size=size)
 
 
-def make_rotated_video(path: str | Path, rotation: int = 90, size: Size = (160, 120)
-                       ) -> Path:
+def make_rotated_video(path: str | Path, rotation: int = 90, size: Size = (160, 120)) -> Path:
     """Write a video whose display matrix asks for a ``rotation`` (degrees) on display.
 
     The coded frames are ``size`` (W, H) with a white band along their top rows, so after
@@ -340,8 +388,3 @@ def make_rotated_video(path: str | Path, rotation: int = 90, size: Size = (160, 
     img = np.zeros((h, w, 3), dtype=np.uint8)
     img[: h // 8] = 255
     return _write(path, lambda i: img, 5, fps=10, size=size, rotation=rotation)
-
-
-def copy_as(src: str | Path, dst: str | Path) -> Path:
-    """Copy a file (e.g. a video under a misleading extension)."""
-    return Path(shutil.copyfile(src, dst))

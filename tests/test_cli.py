@@ -99,7 +99,7 @@ def test_bad_inputs_each_fail_cleanly_rest_indexed(tmp_path, small_video):
     make_text_file(d / "notes.mp4")
     make_zero_byte(d / "empty.mp4")
     make_truncated_mp4(small_video, d / "truncated.mp4", fraction=0.05)
-    make_audio_only(d / "audio_only.m4a")
+    audio_only = make_audio_only(tmp_path / "audio_only.m4a")  # not a video extension
     make_jpeg(d / "photo.mp4")
     unreadable = d / "locked.mp4"
     unreadable.write_bytes(small_video.read_bytes())
@@ -108,7 +108,8 @@ def test_bad_inputs_each_fail_cleanly_rest_indexed(tmp_path, small_video):
     make_large_resolution(d / "huge.mp4")
     make_vfr_video(d / "vfr.mp4")
     lib = tmp_path / "lib"
-    res = run(["index", "--json", "--no-progress", str(d), str(tmp_path / "missing.mp4")], lib)
+    res = run(["index", "--json", "--no-progress", str(d), str(audio_only),
+               str(tmp_path / "missing.mp4")], lib)
     lines = {Path(r["video"]).name: r for r in json_lines(res.stdout)}
     assert res.exit_code == 1
     expect_ok = {"good.mp4", "short.mp4", "huge.mp4", "vfr.mp4"}

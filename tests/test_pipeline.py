@@ -72,8 +72,10 @@ def test_index_writes_memories_tags_keyframes(tmp_path, cut_video, encoder):
     first_tags = {t.label for t in lib.store.tags(v.id, segment_id=segs[0].id)}
     assert first_tags, "segment tags missing"
     ids, vecs = lib.store.vectors(v.id, "memories")
-    assert len(ids) == len(mems) + len(sums)
+    assert sorted(ids.tolist()) == sorted(m.id for m in mems)
     np.testing.assert_allclose(np.linalg.norm(vecs, axis=1), 1.0, atol=1e-2)
+    ids, _ = lib.store.vectors(v.id, "summaries")
+    assert sorted(ids.tolist()) == sorted(m.id for m in sums)
     lib.close()
 
 
