@@ -18,7 +18,7 @@ from ..types import Answer, Step
 from .context import Context
 from .evidence import Evidence, best_first, format_evidence, to_citations
 from .nodes_answer import draft, judge
-from .nodes_backtrack import backtrack, pick_segments
+from .nodes_backtrack import backtrack, can_go_finer
 from .nodes_lookup import coarse_evidence
 from .nodes_retrieve import segment_evidence
 from .nodes_route import route_question
@@ -104,8 +104,9 @@ def after_check(state: State, runtime: Runtime[Context]) -> Literal["backtrack",
     j = state.judgement
     if j is None or j.sufficient or state.rounds >= ctx.config.max_backtracks:
         return "answer"
-    has_more = pick_segments(ctx, state.candidates, state.evidence, state.expanded, j)
-    if not has_more and not j.missing and state.rounds > 0:
+    assert state.route is not None
+    if not can_go_finer(ctx, state.route, state.candidates, state.evidence, state.expanded, j,
+                        state.rounds):
         return "answer"
     return "backtrack"
 

@@ -23,6 +23,7 @@ from .context import Context
 from .evidence import Evidence, make_id
 from .nodes_retrieve import (
     fts_evidence,
+    label_relevance,
     memory_evidence,
     row_evidence,
     segment_evidence,
@@ -168,10 +169,11 @@ def frame_evidence(ctx: Context, vid: int, seg: Segment, question: str,
             cos = float(np.dot(encoded.features[i], qv[0]))
             text, score = f"frame similarity to the question {cos:.2f}", max(0.0, (cos - 0.12) * 4)
         elif encoded.probs is not None and getattr(enc, "labels", None):
-            top = np.argsort(-encoded.probs[i])[:3]
-            text = "frame looks like: " + ", ".join(
-                f"{enc.labels[j]} {encoded.probs[i][j]:.2f}" for j in top)
-            score = 0.35
+            top = [(enc.labels[j], float(encoded.probs[i][j]))
+                   for j in np.argsort(-encoded.probs[i])[:3]]
+            text = "frame looks like: " + ", ".join(f"{lab} {p:.2f}" for lab, p in top)
+            score = 0.1 + 0.8 * label_relevance(ctx, route.query or question,
+                                                v.encoder or "", top)
         else:
             continue
         out.append(Evidence(id=make_id("frame", vid, t), video_id=vid, video=v.path,
@@ -199,6 +201,23 @@ def rewrite_visual(ctx: Context, target: str) -> list[str]:
     return [str(t).strip() for t in terms if isinstance(t, str | int) and str(t).strip()][:5]
 
 
+def _can_rewrite(ctx: Context, route: Route, round_no: int) -> bool:
+    return (route.kind == "visual_when" and round_no == 0 and ctx.config.rewrite_visual
+            and ctx.llm is not None
+            and any(v.encoder and not v.encoder.startswith("open_clip") for v in ctx.videos))
+
+
+def can_go_finer(ctx: Context, route: Route, candidates: Sequence[Candidate],
+                 evidence: Sequence[Evidence], expanded: Sequence[int],
+                 judgement: Judgement | None, round_no: int) -> bool:
+    """Whether a backtracking round has anything new to look at."""
+    if judgement is not None and judgement.missing.strip():
+        return True
+    if _can_rewrite(ctx, route, round_no):
+        return True
+    return bool(pick_segments(ctx, candidates, evidence, expanded, judgement))
+
+
 def backtrack(ctx: Context, question: str, route: Route, candidates: Sequence[Candidate],
               evidence: Sequence[Evidence], expanded: Sequence[int], judgement: Judgement | None,
               round_no: int) -> tuple[list[Evidence], list[int], str]:
@@ -215,7 +234,7 @@ def backtrack(ctx: Context, question: str, route: Route, candidates: Sequence[Ca
         seg = ctx.memo(vid).by_id.get(sid)
         if seg is None:
             continue
-        new += memory_evidence(ctx, vid, seg)
+        new += memory_evidence(ctx, vid, seg, query=route.query or question)
         new += around_evidence(ctx, vid, seg, route.query or question)
         if visual or round_no > 0:
             new += frame_evidence(ctx, vid, seg, question, route)
@@ -226,9 +245,7 @@ def backtrack(ctx: Context, question: str, route: Route, candidates: Sequence[Ca
         new += fts_evidence(ctx, missing, k=ctx.config.coarse_k // 2)
         new += text_vector_evidence(ctx, missing, k=4)
         notes.append(f"searched for '{missing[:40]}'")
-    if (route.kind == "visual_when" and round_no == 0 and ctx.config.rewrite_visual
-            and ctx.llm is not None
-            and any(v.encoder and not v.encoder.startswith("open_clip") for v in ctx.videos)):
+    if _can_rewrite(ctx, route, round_no):
         terms = rewrite_visual(ctx, route.query or question)
         for term in terms:
             new += visual_evidence(ctx, term, k=4)

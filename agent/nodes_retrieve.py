@@ -64,24 +64,48 @@ def segment_evidence(ctx: Context, memo: VideoMemo, segment_id: int, score: floa
                     image=keyframe_of(ctx, v.id, seg.id), source=source)
 
 
+def label_relevance(ctx: Context, query: str, encoder: str,
+                    labels: Sequence[tuple[str, float]]) -> float:
+    """How well classifier labels with probabilities match ``query`` (0-1).
+
+    Uses the label space (class names close in meaning to the query) and, without it,
+    plain word overlap between the query and the class names.
+    """
+    sims = {lab.lower(): s for lab, s in ctx.models.labels(query, encoder)} if encoder else {}
+    words = set(content_words(query))
+    rel = 0.0
+    for label, prob in labels:
+        sim = sims.get(label.lower(), 0.0)
+        if not sim and words & set(tokens(label)):
+            sim = 0.6
+        rel += sim * math.sqrt(max(prob, 0.0))
+    return min(1.0, rel)
+
+
 def memory_evidence(ctx: Context, vid: int, seg: Segment, *,
                     window: tuple[float, float] | None = None, score: float = 0.3,
-                    source: str = "memories") -> list[Evidence]:
-    """A segment's feature memories with their tags (one level below the segment)."""
+                    query: str | None = None, source: str = "memories") -> list[Evidence]:
+    """A segment's feature memories with their tags (one level below the segment).
+
+    Scored ``score``, or by relevance of their tags to ``query`` when given.
+    """
     memo = ctx.memo(vid)
     v = memo.video
     out = []
     for m in ctx.store.memories(video_id=vid, segment_id=seg.id, kind="feature"):
         if window is not None and not (m.start <= window[1] and m.end >= window[0]):
             continue
-        labels = list(dict.fromkeys(f"{t.label} {t.score:.2f}"
-                                    for t in memo.memory_tags.get(m.id, [])))[:3]
-        if not labels:
+        tags = list({t.label: t for t in memo.memory_tags.get(m.id, [])}.values())[:3]
+        if not tags:
             continue
+        s = score if query is None else 0.1 + 0.8 * label_relevance(
+            ctx, query, v.encoder or "", [(t.label, t.score) for t in tags])
         out.append(Evidence(id=make_id("visual", vid, m.start, m.end), video_id=vid,
                             video=v.path, start=m.start, end=m.end, kind="visual",
-                            text="looks like: " + ", ".join(labels), score=score,
-                            level="memory", segment_id=seg.id, source=source))
+                            text="looks like: " + ", ".join(f"{t.label} {t.score:.2f}"
+                                                            for t in tags),
+                            score=round(s, 4), level="memory", segment_id=seg.id,
+                            source=source))
     return out
 
 

@@ -24,9 +24,9 @@ import sys
 import time
 
 import numpy as np
-from hourlens.indexer import decode
 
 from hourlens.errors import BadVideoError
+from hourlens.indexer import decode
 
 
 def full_pass(

@@ -186,8 +186,7 @@ def _split_device(device: str) -> tuple[str, int]:
 
 
 def _threads() -> int:
-    cpus = os.sched_getaffinity(0) if hasattr(os, "sched_getaffinity") else None
-    return max(1, min(8, len(cpus) if cpus else os.cpu_count() or 1))
+    return max(1, min(8, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 4))
 
 
 @lru_cache(maxsize=2)
@@ -317,17 +316,14 @@ def _run_faster_whisper(x: np.ndarray, job: _Job) -> tuple[list[_RawSegment], st
     if job.batch_size > 1:
         from faster_whisper import BatchedInferencePipeline
 
-        pipe = BatchedInferencePipeline(model)
-        segs, info = pipe.transcribe(x, batch_size=job.batch_size, **opts)
+        opts["batch_size"] = job.batch_size
+        segs, info = BatchedInferencePipeline(model).transcribe(x, **opts)
     else:
         segs, info = model.transcribe(x, condition_on_previous_text=False, **opts)
     total, out = len(x) / SAMPLE_RATE, []
     for s in segs:  # a generator: decoding happens while iterating
-        words = [
-            Word(start=float(w.start), end=float(w.end), text=w.word, prob=float(w.probability))
-            for w in s.words or []
-        ]
-        out.append(_RawSegment(words, s.no_speech_prob, s.avg_logprob))
+        ws = [Word(start=w.start, end=w.end, text=w.word, prob=w.probability) for w in s.words]
+        out.append(_RawSegment(ws, s.no_speech_prob, s.avg_logprob))
         job.report(float(s.end), total)
     return out, info.language
 
@@ -393,15 +389,11 @@ def transcribe(
     if len(x) < SAMPLE_RATE // 10:  # under 0.1 s: nothing to hear
         return Transcript(lines=[], language=language, word_timestamps="none", model=path)
     job = _Job(path, language, device, compute_type, batch_size, progress)
-    how: WordTimestamps = "faster-whisper"
     res = _run_whisperx(x, job) if backend == "whisperx" else None
-    if res is not None:
-        how = "whisperx-align"
-    else:
-        if backend == "whisperx":
-            log.warning("WhisperX aligner unavailable (offline?): using faster-whisper")
-        res = _run_faster_whisper(x, job)
-    segs, lang = res
+    if res is None and backend == "whisperx":
+        log.warning("WhisperX aligner unavailable (offline?): using faster-whisper")
+    how: WordTimestamps = "faster-whisper" if res is None else "whisperx-align"
+    segs, lang = res or _run_faster_whisper(x, job)
     lines = build_lines(segs)
     language = lang if (lines or language) else None
     return Transcript(lines=lines, language=language, word_timestamps=how, model=path)

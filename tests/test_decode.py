@@ -10,13 +10,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from hourlens.indexer import decode
-from hourlens.indexer.decode import (
-    extract_audio,
-    probe_video,
-    read_frames_at,
-    sample_frames,
-)
 from media import (
     VFR_TIMES,
     make_audio_only,
@@ -34,6 +27,13 @@ from media import (
 )
 
 from hourlens.errors import BadVideoError, HourlensError
+from hourlens.indexer import decode
+from hourlens.indexer.decode import (
+    extract_audio,
+    probe_video,
+    read_frames_at,
+    sample_frames,
+)
 
 VIDEO_FPS = 10  # frame rate of the scene_video fixture
 

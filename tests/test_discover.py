@@ -7,6 +7,7 @@ import os
 from pathlib import Path
 
 import pytest
+
 from hourlens.indexer.discover import (
     VIDEO_EXTENSIONS,
     content_hash,
