@@ -37,6 +37,13 @@ log = logging.getLogger("hourlens.agent")
 AROUND_S = 10.0
 
 
+def visual_query(route: Route, question: str) -> str:
+    """What frames should look like: the visual options of a multiple-choice question, else
+    the route's query."""
+    opts = [o.query for o in route.options if o.modality == "visual"]
+    return "; ".join(opts) if opts else route.query or question
+
+
 def pick_segments(ctx: Context, candidates: Sequence[Candidate], evidence: Sequence[Evidence],
                   expanded: Sequence[int], judgement: Judgement | None
                   ) -> list[tuple[int, int]]:
@@ -126,11 +133,12 @@ def dense_frames(ctx: Context, vid: int, seg: Segment) -> list[tuple[float, np.n
 
 
 def frame_evidence(ctx: Context, vid: int, seg: Segment, question: str,
-                   route: Route) -> list[Evidence]:
+                   query: str) -> list[Evidence]:
     """Finer visual evidence from dense frames: VLM captions, else the frame encoder.
 
-    With a VLM, one question-conditioned caption per segment. Without one, a classifier
-    encoder gives each frame's top classes, a CLIP encoder its similarity to the question.
+    With a VLM, one caption per segment conditioned on ``question``. Without one, a
+    classifier encoder gives each frame's top classes (scored against the visual
+    ``query`` through the label space), a CLIP encoder each frame's similarity to it.
     """
     frames = dense_frames(ctx, vid, seg)
     if not frames:
@@ -161,7 +169,7 @@ def frame_evidence(ctx: Context, vid: int, seg: Segment, question: str,
         return []
     half = (seg.end - seg.start) / (2 * len(frames))
     out: list[Evidence] = []
-    qv = ctx.models.clip_text(v.encoder or "", [route.query or question]) \
+    qv = ctx.models.clip_text(v.encoder or "", [query]) \
         if getattr(enc, "supports_text", False) else None
     for i, (t, _f, ref) in enumerate(frames):
         start, end = max(seg.start, t - half), min(seg.end, t + half)
@@ -172,8 +180,7 @@ def frame_evidence(ctx: Context, vid: int, seg: Segment, question: str,
             top = [(enc.labels[j], float(encoded.probs[i][j]))
                    for j in np.argsort(-encoded.probs[i])[:3]]
             text = "frame looks like: " + ", ".join(f"{lab} {p:.2f}" for lab, p in top)
-            score = 0.1 + 0.8 * label_relevance(ctx, route.query or question,
-                                                v.encoder or "", top)
+            score = 0.1 + 0.8 * label_relevance(ctx, query, v.encoder or "", top)
         else:
             continue
         out.append(Evidence(id=make_id("frame", vid, t), video_id=vid, video=v.path,
@@ -230,14 +237,15 @@ def backtrack(ctx: Context, question: str, route: Route, candidates: Sequence[Ca
     notes: list[str] = []
     picks = pick_segments(ctx, candidates, evidence, expanded, judgement)
     visual = route.modality in ("visual", "any") or route.kind in ("visual_when", "cross_modal")
+    seen_query = visual_query(route, question)
     for vid, sid in picks:
         seg = ctx.memo(vid).by_id.get(sid)
         if seg is None:
             continue
-        new += memory_evidence(ctx, vid, seg, query=route.query or question)
+        new += memory_evidence(ctx, vid, seg, query=seen_query)
         new += around_evidence(ctx, vid, seg, route.query or question)
         if visual or round_no > 0:
-            new += frame_evidence(ctx, vid, seg, question, route)
+            new += frame_evidence(ctx, vid, seg, question, seen_query)
     if picks:
         notes.append(f"{len(picks)} segments one level down")
     missing = judgement.missing.strip() if judgement else ""

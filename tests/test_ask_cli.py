@@ -123,3 +123,23 @@ def test_chat_ends_at_end_of_input(lib):
     res = invoke(lib, ["chat", "lecture.mp4"], input="What is said at about 01:27?\n")
     assert res.exit_code == 0 and "Please hold" in res.stdout
     assert invoke(lib, ["chat"]).exit_code == 2
+
+
+def test_chat_ctrl_c_cancels_only_the_current_question(lib, monkeypatch):
+    import hourlens.agent
+
+    real = hourlens.agent.ask
+    calls = []
+
+    def flaky(*args, **kw):
+        calls.append(args[1])
+        if len(calls) == 1:
+            raise KeyboardInterrupt
+        return real(*args, **kw)
+
+    monkeypatch.setattr(hourlens.agent, "ask", flaky)
+    res = invoke(lib, ["chat", "lecture.mp4"],
+                 input="What is the lecture about?\nWhat is said at about 01:27?\n")
+    assert res.exit_code == 0
+    assert "(cancelled)" in res.stderr
+    assert res.stdout.strip().startswith("Please hold while I try that extension.")

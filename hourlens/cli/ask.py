@@ -26,7 +26,7 @@ Question types the agent routes in code (fast, precise):
   'When does the text "..." appear on screen?'           OCR phrase search
   "At what time is a red motorcycle shown?"              visual retrieval
   "Which comes first in the video: A or B?"              each option retrieved
-  "How many times does the narrator say the word "x"?"  counted in the transcript
+  'How many times does the narrator say the word "x"?'  counted in the transcript
 Anything else goes through the general coarse-to-fine search.
 """
 
@@ -94,7 +94,7 @@ def _prepare(ctx: click.Context, video: str | None, llm: str | None, vlm: str | 
 
 _common = [
     click.option("--all", "all_videos", is_flag=True,
-                 help="Ask across every indexed video (then give only QUESTION)."),
+                 help="Ask across every indexed video instead of one VIDEO."),
     click.option("--trace", is_flag=True, help="Print the agent's steps on stderr as they run."),
     click.option("--llm", default=None,
                  help="LLM spec [default: auto = packaged offline model; none = no LLM; "

@@ -198,9 +198,9 @@ def preprocess(
     """Turn RGB frames into a normalised ``(n, 3, H, W)`` float32 batch on ``device``.
 
     ``shortest`` resizes the shorter side to fit and centre-crops (done as crop-then-
-    resize, which is equivalent and cheaper), ``longest`` pads to the target aspect with
-    ``fill`` and resizes, ``squash`` resizes without keeping the aspect. Consecutive
-    frames of the same shape are processed together.
+    resize: the same up to sub-pixel rounding, and cheaper), ``longest`` pads to the
+    target aspect with ``fill`` and resizes, ``squash`` resizes without keeping the
+    aspect. Consecutive frames of the same shape are processed together.
 
     Args:
         frames: ``HxWx3`` uint8 RGB arrays.
