@@ -33,9 +33,10 @@ class AgentConfig:
     """LLM spec for :func:`hourlens.agent.llm.load_llm` (``auto`` = the packaged GGUF LLM),
     or ``none`` for deterministic answers without any LLM."""
     vlm: str | None = None
-    """Video LMM: a Hugging Face id or local path (transformers image-text-to-text), or the
-    ``http(s)://.../v1`` base URL of an OpenAI-compatible server (vLLM, Ollama...).
-    Unset: the LLM answers from text evidence."""
+    """Video LMM: a Hugging Face id or local path (transformers image-text-to-text), or an
+    OpenAI-compatible server (vLLM, Ollama...) as ``openai:MODEL@http://host:port/v1`` or a
+    bare ``http(s)://.../v1`` URL (model name from ``vlm_model``). Unset: the LLM answers
+    from the text evidence."""
     vlm_model: str = "default"
     """Model name sent to an OpenAI-compatible VLM server."""
     max_backtracks: int = 2

@@ -107,31 +107,48 @@ def best_first(items: Iterable[Evidence]) -> list[Evidence]:
 
 
 def select_for_prompt(items: Sequence[Evidence], *, max_items: int, max_chars: int,
-                      per_item_chars: int = 240) -> list[Evidence]:
+                      per_item_chars: int = 240, min_ratio: float = 0.25) -> list[Evidence]:
     """The evidence worth the prompt's space: best first within a count and character budget.
 
-    Items are then put back in time order (per video) so the LLM reads a timeline.
+    An item that only repeats an overlapping chosen item is skipped; past the first four,
+    items scoring under ``min_ratio`` of the best are left out. The chosen items are put
+    back in time order (per video) so the LLM reads a timeline.
 
     Args:
         items: All evidence.
         max_items: At most this many.
         max_chars: Total characters of item texts.
         per_item_chars: Each text is cut to this length.
+        min_ratio: Relative score floor (after four items).
 
     Returns:
         The chosen items, in (video, start) order.
     """
     chosen: list[Evidence] = []
     used = 0
-    for e in best_first(items):
-        if len(chosen) >= max_items:
+    ranked = best_first(items)
+    floor = ranked[0].score * min_ratio if ranked else 0.0
+    for e in ranked:
+        if len(chosen) >= max_items or (len(chosen) >= 4 and e.score < floor):
             break
+        if any(_repeats(e, c) for c in chosen):
+            continue
         cost = min(len(e.text), per_item_chars) + 24
         if chosen and used + cost > max_chars:
             continue
         chosen.append(e)
         used += cost
     return sorted(chosen, key=lambda e: (e.video, e.start, e.id))
+
+
+def _norm(text: str) -> str:
+    return " ".join(text.lower().split())
+
+
+def _repeats(e: Evidence, c: Evidence) -> bool:
+    """True when ``e`` says nothing that ``c`` (overlapping it) does not already say."""
+    return (e.video_id == c.video_id and e.start < c.end and c.start < e.end
+            and bool(e.text) and _norm(e.text) in _norm(c.text))
 
 
 def format_evidence(items: Sequence[Evidence], *, per_item_chars: int = 240,

@@ -15,6 +15,7 @@ from dataclasses import replace
 from typing import Any
 
 from ..cli.format import fmt_span, fmt_time
+from ..errors import MissingDependencyError, ModelLoadError
 from ..prompts import answer_format, render
 from .context import Context
 from .evidence import Evidence, best_first, format_evidence, select_for_prompt
@@ -23,8 +24,6 @@ from .state import Judgement, Route, Turn
 log = logging.getLogger("hourlens.agent")
 
 EXACT = 0.85
-JSON_HINT = ('{"answer": str, "evidence": [int], "confidence": float, "sufficient": bool, '
-             '"missing": str}')
 
 
 def _when(e: Evidence) -> str:
@@ -232,9 +231,13 @@ def judge(ctx: Context, route: Route, question: str, history: Sequence[Turn],
         return replace(d, source="lookup", sufficient=True), shown
     try:
         raw = ctx.llm.complete_json(judge_messages(ctx, route, question, history, shown, d),
-                                    max_tokens=c.judge_max_tokens, schema_hint=JSON_HINT)
+                                    max_tokens=c.judge_max_tokens)
     except (KeyboardInterrupt, SystemExit):
         raise
+    except (MissingDependencyError, ModelLoadError) as exc:
+        log.warning("the LLM cannot run (%s); answering from the index lookups", exc)
+        ctx.llm = None  # do not retry for the rest of this question
+        return d, shown
     except Exception as exc:  # noqa: BLE001 - invalid JSON or a failing LLM: use the draft
         log.info("sufficiency check fell back to the index lookup: %s", exc)
         return d, shown

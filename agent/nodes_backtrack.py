@@ -198,7 +198,7 @@ def rewrite_visual(ctx: Context, target: str) -> list[str]:
     try:
         raw: Any = ctx.llm.complete_json(
             [ChatMessage(role="user", content=render("rewrite_visual", target=target))],
-            max_tokens=48, schema_hint='{"terms": ["..."]}')
+            max_tokens=48)
     except Exception as exc:  # noqa: BLE001 - invalid JSON: keep the original query
         log.debug("visual rewrite failed: %s", exc)
         return []

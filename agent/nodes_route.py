@@ -13,7 +13,7 @@ import re
 from collections.abc import Sequence
 
 from .state import Direction, Modality, Option, Route, Turn
-from .textutil import content_words, fts_query, parse_time, quoted
+from .textutil import content_words, fts_query, parse_time, quoted, strip_times
 
 _SPEECH = re.compile(r"\b(say|says|said|saying|speak|speaks|spoken|talk|talks|talking|mention"
                      r"|mentions|mentioned|narrat\w*|voice|hear|heard|words?)\b", re.I)
@@ -165,7 +165,7 @@ def route_question(question: str, history: Sequence[Turn] = (), *,
     t = parse_time(_mask_quotes(body)[0])
     if t is not None:
         return Route(kind="time_lookup", modality=_modality(body), time=t,
-                     query=fts_query(body))
+                     query=fts_query(strip_times(body)))
     if quotes:
         lead = body.split(quotes[0])[0] + body.split(quotes[0])[-1]
         if _OCR.search(lead) and not re.search(r"\b(say|says|said|narrat\w*|speak)", lead, re.I):

@@ -92,6 +92,14 @@ def parse_time(text: str) -> float | None:
     return None
 
 
+def strip_times(text: str) -> str:
+    """``text`` (lower-cased) without the times it names, so they are not searched for."""
+    text = text.lower()
+    for pat in (_HMS, _MS, _MIN_SEC, _MINUTE_N, _SEC):
+        text = pat.sub(" ", text)
+    return text
+
+
 _QUOTED = re.compile(r"“([^”]+)”|\"([^\"]+)\"|(?<![\w])'([^']+?)'(?![\w])|‘([^’]+)’")
 
 

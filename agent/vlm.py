@@ -62,7 +62,8 @@ class OpenAIVisionModel:
     Args:
         base_url: E.g. ``http://localhost:8000/v1``.
         model: Model name the server expects.
-        api_key: Bearer token; default ``$OPENAI_API_KEY`` (many local servers need none).
+        api_key: Bearer token; default ``$HOURLENS_LLM_API_KEY`` or ``$OPENAI_API_KEY``
+            (many local servers need none).
         timeout: Seconds per request.
     """
 
@@ -71,7 +72,8 @@ class OpenAIVisionModel:
         self.base_url = base_url.rstrip("/")
         self.model = model
         self.name = f"{self.base_url}#{model}"
-        self.api_key = api_key if api_key is not None else os.environ.get("OPENAI_API_KEY")
+        self.api_key = api_key if api_key is not None else (
+            os.environ.get("HOURLENS_LLM_API_KEY") or os.environ.get("OPENAI_API_KEY"))
         self.timeout = timeout
 
     def generate(self, images: Sequence[Image], prompt: str, *, max_tokens: int = 160) -> str:
@@ -143,18 +145,25 @@ def load_vlm(spec: str, *, model: str = "default", device: str = "cpu") -> Visio
     """The VLM named by ``spec`` (cached).
 
     Args:
-        spec: ``http(s)://host:port/v1`` (OpenAI-compatible server) or a Hugging Face id /
-            local folder.
-        model: Model name for an OpenAI-compatible server.
+        spec: ``openai:MODEL@http://host:port/v1`` or ``http(s)://host:port/v1`` (an
+            OpenAI-compatible server, the same form as LLM specs), else a Hugging Face id
+            or local folder (``hf:`` prefix optional).
+        model: Model name for an OpenAI-compatible server given as a bare URL.
         device: Device for a transformers model.
 
     Raises:
         ModelLoadError: The model cannot be loaded.
+        HourlensError: An ``openai:`` spec without a URL.
     """
     key = (spec, model)
     if key not in _cache:
-        if spec.startswith(("http://", "https://")):
+        if spec.startswith("openai:"):
+            name, at, url = spec[len("openai:"):].rpartition("@")
+            if not at or not url.startswith(("http://", "https://")):
+                raise HourlensError(f"VLM spec {spec!r}: use openai:MODEL@http://host:port/v1")
+            _cache[key] = OpenAIVisionModel(url, name or model)
+        elif spec.startswith(("http://", "https://")):
             _cache[key] = OpenAIVisionModel(spec, model)
         else:
-            _cache[key] = HFVisionModel(spec, device=device)
+            _cache[key] = HFVisionModel(spec.removeprefix("hf:"), device=device)
     return _cache[key]

@@ -4,18 +4,24 @@ from __future__ import annotations
 
 import difflib
 import os
-import sqlite3
 from collections.abc import Callable
 from pathlib import PurePath
+from typing import Any
+
+from sqlite_utils import Database
+
+from .db import first_row
+
+Row = dict[str, Any]
 
 
-def visible_rows(conn: sqlite3.Connection, *, include_shadows: bool = False) -> list[sqlite3.Row]:
+def visible_rows(db: Database, *, include_shadows: bool = False) -> list[Row]:
     """Video rows ordered by path.
 
     An ``indexing`` row is a *shadow* when a finished row of the same path exists (a
     re-index in progress); shadows are left out unless ``include_shadows``.
     """
-    rows = conn.execute("SELECT * FROM videos ORDER BY path, status = 'indexing', id").fetchall()
+    rows = list(db.table("videos").rows_where(order_by="path, status = 'indexing', id"))
     if include_shadows:
         return rows
     done = {r["path"] for r in rows if r["status"] != "indexing"}
@@ -27,28 +33,26 @@ def _suffix_match(path: str, ref: str) -> bool:
     return bool(want) and len(want) <= len(parts) and parts[-len(want) :] == want
 
 
-def match_videos(
-    conn: sqlite3.Connection, ref: str | int, norm: Callable[[str], str]
-) -> list[sqlite3.Row]:
+def match_videos(db: Database, ref: str | int, norm: Callable[[str], str]) -> list[Row]:
     """Rows matching ``ref``, trying in turn: id, absolute path, file name, path suffix,
     file stem. The first rule with any match wins (several rows = ambiguous).
 
     Args:
-        conn: A library connection.
+        db: A library database.
         ref: An id (int or digits), a path, a file name, a trailing part of a path, or
             a file name without extension.
         norm: Path normaliser (expanduser + resolve).
     """
     text = str(ref).strip()
     if isinstance(ref, int) or text.isdigit():
-        row = conn.execute("SELECT * FROM videos WHERE id = ?", (int(text),)).fetchone()
+        row = first_row(db.table("videos"), "id = ?", [int(text)])
         if row is not None:
             return [row]
         if isinstance(ref, int):
             return []
     if not text:
         return []
-    rows = visible_rows(conn)
+    rows = visible_rows(db)
     absolute = norm(text)
     rules: list[Callable[[str], bool]] = [
         lambda p: p == absolute,
@@ -64,7 +68,7 @@ def match_videos(
     return []
 
 
-def not_indexed_message(conn: sqlite3.Connection, ref: str | int, rows: list[sqlite3.Row]) -> str:
+def not_indexed_message(db: Database, ref: str | int, rows: list[Row]) -> str:
     """A one-line explanation of why ``ref`` does not name one indexed video."""
     if len(rows) > 1:
         names = ", ".join(r["path"] for r in rows[:5])
@@ -76,7 +80,7 @@ def not_indexed_message(conn: sqlite3.Connection, ref: str | int, rows: list[sql
         if r["status"] == "failed":
             return f"{r['path']} could not be indexed: {r['error'] or 'unknown error'}"
         return f"{r['path']} is not indexed"
-    all_rows = visible_rows(conn)
+    all_rows = visible_rows(db)
     if not all_rows:
         return f"no video {ref!r}: the library is empty (run `hourlens index PATH` first)"
     basenames = [os.path.basename(r["path"]) for r in all_rows]

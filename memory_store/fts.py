@@ -12,6 +12,8 @@ import re
 import sqlite3
 import unicodedata
 
+from sqlite_utils import Database
+
 from ..types import Hit, HitKind
 
 MAX_TOKENS = 32
@@ -46,13 +48,11 @@ def fts_match(query: str) -> str | None:
     return " OR ".join(f'"{w}"' for w in words)
 
 
-def search_text(
-    conn: sqlite3.Connection, query: str, *, video_id: int | None = None, k: int = 10
-) -> list[Hit]:
+def search_text(db: Database, query: str, *, video_id: int | None = None, k: int = 10) -> list[Hit]:
     """Search every text memory of indexed videos.
 
     Args:
-        conn: A library connection.
+        db: A library database.
         query: Free text; any characters are safe.
         video_id: Restrict to one video.
         k: Number of hits.
@@ -66,13 +66,13 @@ def search_text(
     match = fts_match(query)
     if match is None or k < 1:
         return []
-    paths = {
-        r["id"]: r["path"]
-        for r in conn.execute("SELECT id, path FROM videos WHERE status = 'indexed'")
-    }
+    videos = db.table("videos").rows_where("status = 'indexed'", select="id, path")
+    paths = {r["id"]: r["path"] for r in videos}
     video_sql = " AND video_id = :v" if video_id is not None else ""
+    # Raw FTS5 SQL: sqlite-utils' Table.search() queries the "<table>_fts" index of one
+    # content table, while texts_fts mirrors five tables (see migrations.TEXTS_FTS_SQL).
     try:
-        rows = conn.execute(
+        rows = db.execute(
             'SELECT kind, ref_id, video_id, segment_id, start, "end", text, weight, '
             f"bm25(texts_fts) AS rank FROM texts_fts WHERE texts_fts MATCH :q{video_sql} "
             "ORDER BY rank LIMIT :n",

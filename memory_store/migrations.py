@@ -18,6 +18,13 @@ Schema notes:
   labels; migration 2 moves those rows into ``texts_fts`` and drops it.
 - Rows are immutable once committed (a re-index replaces the whole video), so there are
   no ``UPDATE`` triggers.
+
+Tables, indexes and added columns are created with sqlite-utils (``Table.create`` with
+``ForeignKey(..., on_delete=...)``, ``create_index``, ``add_column``); what it cannot
+express stays raw SQL (see the comment above :data:`VIDEOS_SQL`). Libraries created by
+the earlier raw-SQL version of these migrations have the same tables, columns,
+constraints, foreign keys and indexes; only the whitespace and quoting of the DDL text
+in ``sqlite_master`` differ.
 """
 
 from __future__ import annotations
@@ -25,7 +32,11 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Callable
 
+from sqlite_utils import Database
+from sqlite_utils.db import ForeignKey
+
 from ..errors import HourlensError
+from .db import open_db
 
 #: FTS kind name -> code used in ``texts_fts.rowid`` and in the shard ``texts.kinds`` array.
 TEXT_KIND_CODES: dict[str, int] = {"tag": 1, "speech": 2, "ocr": 3, "caption": 4, "chapter": 5}
@@ -39,8 +50,16 @@ TEXT_TABLES: dict[str, str] = {
 }
 
 _TOKENIZE = "porter unicode61 remove_diacritics 2"
+CASCADE, SET_NULL = "CASCADE", "SET NULL"
 
-MIGRATION_1 = f"""
+# Raw DDL, for what sqlite-utils' ``Table.create()`` cannot express:
+# - ``videos``: ``AUTOINCREMENT`` and ``CHECK`` (only private arguments of
+#   ``create_table_sql`` produce them) and partial unique indexes (``create_index`` has
+#   no ``WHERE``);
+# - ``memories`` and ``captions``: a ``CHECK`` constraint;
+# - FTS5 tables (``enable_fts`` builds its own table layout and triggers, not this one's
+#   ``rowid = id * 8 + kind`` mirror with ``UNINDEXED`` columns), triggers, the backfill.
+VIDEOS_SQL = """
 CREATE TABLE videos (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     path TEXT NOT NULL,
@@ -61,21 +80,9 @@ CREATE TABLE videos (
 );
 CREATE UNIQUE INDEX videos_path_done ON videos(path) WHERE status != 'indexing';
 CREATE UNIQUE INDEX videos_path_indexing ON videos(path) WHERE status = 'indexing';
-CREATE INDEX videos_status ON videos(status);
+"""
 
-CREATE TABLE segments (
-    id INTEGER PRIMARY KEY,
-    video_id INTEGER NOT NULL REFERENCES videos(id) ON DELETE CASCADE,
-    idx INTEGER NOT NULL,
-    start REAL NOT NULL,
-    "end" REAL NOT NULL,
-    n_frames INTEGER NOT NULL,
-    depth REAL NOT NULL,
-    alpha REAL NOT NULL,
-    budget INTEGER NOT NULL
-);
-CREATE INDEX segments_video_start ON segments(video_id, start);
-
+MEMORIES_SQL = """
 CREATE TABLE memories (
     id INTEGER PRIMARY KEY,
     video_id INTEGER NOT NULL REFERENCES videos(id) ON DELETE CASCADE,
@@ -85,33 +92,9 @@ CREATE TABLE memories (
     "end" REAL NOT NULL,
     n_frames INTEGER NOT NULL
 );
-CREATE INDEX memories_video_start ON memories(video_id, start);
-CREATE INDEX memories_segment ON memories(segment_id);
+"""
 
-CREATE TABLE keyframes (
-    id INTEGER PRIMARY KEY,
-    video_id INTEGER NOT NULL REFERENCES videos(id) ON DELETE CASCADE,
-    segment_id INTEGER NOT NULL REFERENCES segments(id) ON DELETE CASCADE,
-    t REAL NOT NULL,
-    path TEXT NOT NULL
-);
-CREATE INDEX keyframes_video_t ON keyframes(video_id, t);
-CREATE INDEX keyframes_segment ON keyframes(segment_id);
-
-CREATE TABLE tags (
-    id INTEGER PRIMARY KEY,
-    video_id INTEGER NOT NULL REFERENCES videos(id) ON DELETE CASCADE,
-    segment_id INTEGER NOT NULL REFERENCES segments(id) ON DELETE CASCADE,
-    memory_id INTEGER REFERENCES memories(id) ON DELETE CASCADE,
-    label TEXT NOT NULL,
-    score REAL NOT NULL,
-    start REAL NOT NULL,
-    "end" REAL NOT NULL
-);
-CREATE INDEX tags_video_start ON tags(video_id, start);
-CREATE INDEX tags_segment ON tags(segment_id);
-CREATE INDEX tags_memory ON tags(memory_id);
-
+TAGS_FTS_SQL = f"""
 CREATE VIRTUAL TABLE tags_fts USING fts5(
     label, content='tags', content_rowid='id', tokenize='{_TOKENIZE}'
 );
@@ -121,18 +104,19 @@ END;
 CREATE TRIGGER tags_fts_ad AFTER DELETE ON tags BEGIN
     INSERT INTO tags_fts(tags_fts, rowid, label) VALUES ('delete', old.id, old.label);
 END;
+"""
 
-CREATE TABLE index_runs (
+CAPTIONS_SQL = """
+CREATE TABLE captions (
     id INTEGER PRIMARY KEY,
-    started_at TEXT NOT NULL,
-    finished_at TEXT,
-    video_id INTEGER,
-    path TEXT,
-    status TEXT NOT NULL,
-    seconds REAL,
-    stats TEXT
+    video_id INTEGER NOT NULL REFERENCES videos(id) ON DELETE CASCADE,
+    segment_id INTEGER REFERENCES segments(id) ON DELETE SET NULL,
+    level TEXT NOT NULL CHECK (level IN ('segment', 'chapter', 'video')),
+    start REAL NOT NULL,
+    "end" REAL NOT NULL,
+    text TEXT NOT NULL,
+    source TEXT
 );
-CREATE INDEX index_runs_video ON index_runs(video_id);
 """
 
 
@@ -150,60 +134,8 @@ END;
 """
 
 
-MIGRATION_2 = (
+TEXTS_FTS_SQL = (
     f"""
-ALTER TABLE videos ADD COLUMN text_encoder TEXT;
-
-CREATE TABLE transcript_lines (
-    id INTEGER PRIMARY KEY,
-    video_id INTEGER NOT NULL REFERENCES videos(id) ON DELETE CASCADE,
-    segment_id INTEGER REFERENCES segments(id) ON DELETE SET NULL,
-    start REAL NOT NULL,
-    "end" REAL NOT NULL,
-    text TEXT NOT NULL,
-    words TEXT,
-    language TEXT,
-    source TEXT
-);
-CREATE INDEX transcript_lines_video_start ON transcript_lines(video_id, start);
-CREATE INDEX transcript_lines_segment ON transcript_lines(segment_id);
-
-CREATE TABLE ocr_items (
-    id INTEGER PRIMARY KEY,
-    video_id INTEGER NOT NULL REFERENCES videos(id) ON DELETE CASCADE,
-    segment_id INTEGER REFERENCES segments(id) ON DELETE SET NULL,
-    start REAL NOT NULL,
-    "end" REAL NOT NULL,
-    text TEXT NOT NULL,
-    score REAL
-);
-CREATE INDEX ocr_items_video_start ON ocr_items(video_id, start);
-CREATE INDEX ocr_items_segment ON ocr_items(segment_id);
-
-CREATE TABLE captions (
-    id INTEGER PRIMARY KEY,
-    video_id INTEGER NOT NULL REFERENCES videos(id) ON DELETE CASCADE,
-    segment_id INTEGER REFERENCES segments(id) ON DELETE SET NULL,
-    level TEXT NOT NULL CHECK (level IN ('segment', 'chapter', 'video')),
-    start REAL NOT NULL,
-    "end" REAL NOT NULL,
-    text TEXT NOT NULL,
-    source TEXT
-);
-CREATE INDEX captions_video_start ON captions(video_id, start);
-CREATE INDEX captions_segment ON captions(segment_id);
-
-CREATE TABLE chapters (
-    id INTEGER PRIMARY KEY,
-    video_id INTEGER NOT NULL REFERENCES videos(id) ON DELETE CASCADE,
-    idx INTEGER NOT NULL,
-    start REAL NOT NULL,
-    "end" REAL NOT NULL,
-    title TEXT NOT NULL,
-    summary TEXT
-);
-CREATE INDEX chapters_video_start ON chapters(video_id, start);
-
 CREATE VIRTUAL TABLE texts_fts USING fts5(
     text, kind UNINDEXED, ref_id UNINDEXED, video_id UNINDEXED, segment_id UNINDEXED,
     start UNINDEXED, "end" UNINDEXED, weight UNINDEXED, tokenize='{_TOKENIZE}'
@@ -224,10 +156,163 @@ INSERT INTO texts_fts(rowid, text, kind, ref_id, video_id, segment_id, start, "e
     + _text_trigger("chapter", "new.title || '. ' || coalesce(new.summary, '')", "NULL")
 )
 
-Migration = str | Callable[[sqlite3.Connection], None]
 
-#: Migration ``i + 1`` is ``MIGRATIONS[i]``: SQL text or a function of an open transaction.
-MIGRATIONS: list[Migration] = [MIGRATION_1, MIGRATION_2]
+def _script(db: Database, script: str) -> None:
+    for statement in split_sql(script):
+        db.execute(statement)
+
+
+def _table(
+    db: Database,
+    name: str,
+    columns: dict[str, type],
+    *,
+    refs: dict[str, tuple[str, str]] | None = None,
+    nullable: tuple[str, ...] = (),
+) -> None:
+    """``CREATE TABLE name (id INTEGER PRIMARY KEY, <columns>)`` through sqlite-utils.
+
+    Args:
+        db: The database (inside the migration's transaction).
+        name: Table name.
+        columns: Column -> Python type (``int`` INTEGER, ``float`` REAL, ``str`` TEXT).
+        refs: Column -> ``(table, ON DELETE action)``: a foreign key to ``table(id)``.
+        nullable: Columns that may be NULL (all others are ``NOT NULL``).
+    """
+    db.table(name).create(
+        {"id": int, **columns},
+        pk="id",
+        not_null=[c for c in columns if c not in nullable],
+        foreign_keys=[
+            ForeignKey(name, col, other, "id", on_delete=action)
+            for col, (other, action) in (refs or {}).items()
+        ],
+    )
+
+
+def _index(db: Database, table: str, *columns: str) -> None:
+    """``CREATE INDEX <table>_<columns without _id> ON table(columns)``."""
+    name = "_".join([table, *(c.removesuffix("_id") for c in columns)])
+    db.table(table).create_index(columns, index_name=name)
+
+
+def migration_1(db: Database) -> None:
+    """Videos, segments, memories, keyframes, tags (+ ``tags_fts``), index runs."""
+    _script(db, VIDEOS_SQL)
+    _index(db, "videos", "status")
+    on_video = {"video_id": ("videos", CASCADE)}
+    in_segment = {**on_video, "segment_id": ("segments", CASCADE)}
+    _table(
+        db,
+        "segments",
+        {
+            "video_id": int,
+            "idx": int,
+            "start": float,
+            "end": float,
+            "n_frames": int,
+            "depth": float,
+            "alpha": float,
+            "budget": int,
+        },
+        refs=on_video,
+    )
+    _index(db, "segments", "video_id", "start")
+    _script(db, MEMORIES_SQL)
+    _index(db, "memories", "video_id", "start")
+    _index(db, "memories", "segment_id")
+    _table(
+        db,
+        "keyframes",
+        {"video_id": int, "segment_id": int, "t": float, "path": str},
+        refs=in_segment,
+    )
+    _index(db, "keyframes", "video_id", "t")
+    _index(db, "keyframes", "segment_id")
+    _table(
+        db,
+        "tags",
+        {
+            "video_id": int,
+            "segment_id": int,
+            "memory_id": int,
+            "label": str,
+            "score": float,
+            "start": float,
+            "end": float,
+        },
+        refs={**in_segment, "memory_id": ("memories", CASCADE)},
+        nullable=("memory_id",),
+    )
+    _index(db, "tags", "video_id", "start")
+    _index(db, "tags", "segment_id")
+    _index(db, "tags", "memory_id")
+    _script(db, TAGS_FTS_SQL)
+    _table(
+        db,
+        "index_runs",
+        {
+            "started_at": str,
+            "finished_at": str,
+            "video_id": int,
+            "path": str,
+            "status": str,
+            "seconds": float,
+            "stats": str,
+        },
+        nullable=("finished_at", "video_id", "path", "seconds", "stats"),
+    )
+    _index(db, "index_runs", "video_id")
+
+
+def migration_2(db: Database) -> None:
+    """Text memories (transcript, OCR, captions, chapters) and ``texts_fts`` over all."""
+    db.table("videos").add_column("text_encoder", str)
+    in_segment = {"video_id": ("videos", CASCADE), "segment_id": ("segments", SET_NULL)}
+    span = {"video_id": int, "segment_id": int, "start": float, "end": float, "text": str}
+    _table(
+        db,
+        "transcript_lines",
+        {**span, "words": str, "language": str, "source": str},
+        refs=in_segment,
+        nullable=("segment_id", "words", "language", "source"),
+    )
+    _index(db, "transcript_lines", "video_id", "start")
+    _index(db, "transcript_lines", "segment_id")
+    _table(
+        db,
+        "ocr_items",
+        {**span, "score": float},
+        refs=in_segment,
+        nullable=("segment_id", "score"),
+    )
+    _index(db, "ocr_items", "video_id", "start")
+    _index(db, "ocr_items", "segment_id")
+    _script(db, CAPTIONS_SQL)
+    _index(db, "captions", "video_id", "start")
+    _index(db, "captions", "segment_id")
+    _table(
+        db,
+        "chapters",
+        {
+            "video_id": int,
+            "idx": int,
+            "start": float,
+            "end": float,
+            "title": str,
+            "summary": str,
+        },
+        refs={"video_id": ("videos", CASCADE)},
+        nullable=("summary",),
+    )
+    _index(db, "chapters", "video_id", "start")
+    _script(db, TEXTS_FTS_SQL)
+
+
+Migration = Callable[[Database], None]
+
+#: Migration ``i + 1`` is ``MIGRATIONS[i]``: a function of a database in an open transaction.
+MIGRATIONS: list[Migration] = [migration_1, migration_2]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
@@ -253,16 +338,17 @@ def split_sql(script: str) -> list[str]:
     return out
 
 
-def schema_version(conn: sqlite3.Connection) -> int:
-    """The number of migrations applied to ``conn``'s database."""
-    return int(conn.execute("PRAGMA user_version").fetchone()[0])
+def schema_version(db: sqlite3.Connection | Database) -> int:
+    """The number of migrations applied to the database (``PRAGMA user_version``)."""
+    return int(db.execute("PRAGMA user_version").fetchone()[0])
 
 
-def migrate(conn: sqlite3.Connection, target: int | None = None) -> int:
+def migrate(conn: sqlite3.Connection | Database, target: int | None = None) -> int:
     """Apply missing migrations up to ``target`` (default: all).
 
     Args:
-        conn: A connection in autocommit mode (``isolation_level=None``).
+        conn: A connection in autocommit mode (``isolation_level=None``), raw or wrapped
+            in a :class:`sqlite_utils.Database`.
         target: Stop after this migration number (tests use it to build old libraries).
 
     Returns:
@@ -271,30 +357,26 @@ def migrate(conn: sqlite3.Connection, target: int | None = None) -> int:
     Raises:
         HourlensError: The database was written by a newer hourlens.
     """
+    db = open_db(conn)
     target = SCHEMA_VERSION if target is None else target
-    current = schema_version(conn)
+    current = schema_version(db)
     if current > SCHEMA_VERSION:
         raise HourlensError(
             f"the library schema is version {current} but this hourlens knows up to "
             f"{SCHEMA_VERSION}: upgrade hourlens"
         )
     while current < target:
-        conn.execute("BEGIN IMMEDIATE")
+        db.conn.execute("BEGIN IMMEDIATE")
         try:
-            current = schema_version(conn)  # another process may have migrated meanwhile
+            current = schema_version(db)  # another process may have migrated meanwhile
             if current >= target:
-                conn.execute("COMMIT")
+                db.conn.execute("COMMIT")
                 break
-            step = MIGRATIONS[current]
-            if isinstance(step, str):
-                for statement in split_sql(step):
-                    conn.execute(statement)
-            else:
-                step(conn)
+            MIGRATIONS[current](db)
             current += 1
-            conn.execute(f"PRAGMA user_version = {current}")
-            conn.execute("COMMIT")
+            db.execute(f"PRAGMA user_version = {current}")
+            db.conn.execute("COMMIT")
         except BaseException:
-            conn.execute("ROLLBACK")
+            db.rollback()
             raise
     return current

@@ -9,15 +9,16 @@ depend on ids, so :func:`write_vectors` runs before the transaction starts.
 
 from __future__ import annotations
 
-import sqlite3
+import json
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+from sqlite_utils import Database
 
-from .db import insert
-from .migrations import TEXT_KIND_CODES
+from .migrations import TEXT_KIND_CODES, TEXT_TABLES
 from .shards import save_npy, write_kind, write_manifest
 
 TEXT_KINDS = ("speech", "ocr", "caption", "chapter")
@@ -77,9 +78,7 @@ def _seg_id(row: dict[str, Any], seg_ids: list[int], lookup: SegmentLookup) -> i
     return row["segment_id"]
 
 
-def replace_video_row(
-    conn: sqlite3.Connection, indexing_row_id: int, values: dict[str, Any]
-) -> list[str]:
+def replace_video_row(db: Database, indexing_row_id: int, values: dict[str, Any]) -> list[str]:
     """Swap a path's rows for a new ``videos`` row (inside the caller's transaction).
 
     Deletes every row of ``values["path"]`` — the previous index (its children cascade)
@@ -91,33 +90,53 @@ def replace_video_row(
     Raises:
         RuntimeError: The writer's ``indexing`` row is gone (removed meanwhile).
     """
-    row = conn.execute(
-        "SELECT 1 FROM videos WHERE id = ? AND status = 'indexing'", (indexing_row_id,)
-    ).fetchone()
-    if row is None:
+    videos = db.table("videos")
+    if not videos.count_where("id = ? AND status = 'indexing'", [indexing_row_id]):
         raise RuntimeError(f"the indexing row of {values['path']} has disappeared")
     old = [
         r["shard"]
-        for r in conn.execute(
-            "SELECT shard FROM videos WHERE path = ? AND status != 'indexing' "
-            "AND shard IS NOT NULL",
-            (values["path"],),
+        for r in videos.rows_where(
+            "path = ? AND status != 'indexing' AND shard IS NOT NULL", [values["path"]]
         )
     ]
-    conn.execute("DELETE FROM videos WHERE path = ?", (values["path"],))
-    cols = ", ".join(values)
-    marks = ", ".join("?" for _ in values)
-    conn.execute(f"INSERT INTO videos ({cols}) VALUES ({marks})", tuple(values.values()))
+    videos.delete_where("path = ?", [values["path"]])
+    videos.insert(values)
     return old
 
 
+def finish_run(
+    db: Database, run_id: int, *, at: str, status: str, seconds: float, stats: dict[str, Any]
+) -> None:
+    """Close the ``index_runs`` row of a writer (inside the caller's transaction).
+
+    Raw ``UPDATE``: sqlite-utils' ``Table.update`` raises ``NotFoundError`` when the row
+    is missing, and a pruned run log must never make a commit or an abort fail.
+    """
+    db.execute(
+        "UPDATE index_runs SET finished_at = ?, status = ?, seconds = ?, stats = ? WHERE id = ?",
+        (at, status, seconds, json.dumps(stats, default=str), run_id),
+    )
+
+
+def _new_ids(db: Database, table: str, n: int) -> list[int]:
+    """Ids for ``n`` rows about to be inserted into ``table`` (write lock held).
+
+    They are the ids SQLite itself would pick (``max(id) + 1`` onwards; these tables are
+    not ``AUTOINCREMENT``), given up front so that rows can reference each other and one
+    multi-row ``insert_all`` per table suffices.
+    """
+    top = db.execute(f"SELECT coalesce(max(id), 0) FROM {table}").fetchone()[0]
+    return list(range(top + 1, top + 1 + n))
+
+
 def insert_rows(
-    conn: sqlite3.Connection, video_id: int, buf: Buffers, thumbs_rel: str
+    db: Database, video_id: int, buf: Buffers, thumbs_rel: str
 ) -> tuple[RowIds, SegmentLookup]:
     """Insert every buffered row of ``video_id`` (inside the caller's transaction).
 
     Args:
-        conn: Connection with an open write transaction.
+        db: Database with an open write transaction (``insert_all`` then runs in
+            savepoints and does not commit).
         video_id: The committed video's id.
         buf: The writer's buffers.
         thumbs_rel: Keyframe folder relative to the library root.
@@ -125,111 +144,119 @@ def insert_rows(
     Returns:
         The real ids and a time → segment lookup.
     """
-    seg_ids = [
-        insert(
-            conn,
-            'INSERT INTO segments (video_id, idx, start, "end", n_frames, depth, alpha, budget) '
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            (
-                video_id,
-                s["index"],
-                s["start"],
-                s["end"],
-                s["n_frames"],
-                s["depth"],
-                s["alpha"],
-                s["budget"],
-            ),
-        )
-        for s in buf.segments
-    ]
+    seg_ids = _new_ids(db, "segments", len(buf.segments))
+    mem_ids = _new_ids(db, "memories", len(buf.memories))
+    texts = {k: _new_ids(db, TEXT_TABLES[k], len(buf.texts[k])) for k in TEXT_KINDS}
     lookup = SegmentLookup(buf.segments, seg_ids)
-    mem_ids = [
-        insert(
-            conn,
-            'INSERT INTO memories (video_id, segment_id, kind, start, "end", n_frames) '
-            "VALUES (?, ?, ?, ?, ?, ?)",
-            (video_id, seg_ids[m["segment"]], m["kind"], m["start"], m["end"], m["n_frames"]),
-        )
-        for m in buf.memories
-    ]
-    conn.executemany(
-        'INSERT INTO tags (video_id, segment_id, memory_id, label, score, start, "end") '
-        "VALUES (?, ?, ?, ?, ?, ?, ?)",
-        [
-            (
-                video_id,
-                seg_ids[t["segment"]],
-                None if t["memory"] is None else mem_ids[t["memory"]],
-                t["label"],
-                t["score"],
-                t["start"],
-                t["end"],
-            )
+    for r in buf.texts["speech"] + buf.texts["ocr"]:
+        _seg_id(r, seg_ids, lookup)
+    for r in buf.texts["caption"]:
+        if r["level"] == "segment":
+            _seg_id(r, seg_ids, lookup)
+        else:
+            r["segment_id"] = None
+    rows: dict[str, Iterable[dict[str, Any]]] = {
+        "segments": (
+            {
+                "id": i,
+                "video_id": video_id,
+                "idx": s["index"],
+                "start": s["start"],
+                "end": s["end"],
+                "n_frames": s["n_frames"],
+                "depth": s["depth"],
+                "alpha": s["alpha"],
+                "budget": s["budget"],
+            }
+            for i, s in zip(seg_ids, buf.segments, strict=True)
+        ),
+        "memories": (
+            {
+                "id": i,
+                "video_id": video_id,
+                "segment_id": seg_ids[m["segment"]],
+                "kind": m["kind"],
+                "start": m["start"],
+                "end": m["end"],
+                "n_frames": m["n_frames"],
+            }
+            for i, m in zip(mem_ids, buf.memories, strict=True)
+        ),
+        "tags": (
+            {
+                "video_id": video_id,
+                "segment_id": seg_ids[t["segment"]],
+                "memory_id": None if t["memory"] is None else mem_ids[t["memory"]],
+                "label": t["label"],
+                "score": t["score"],
+                "start": t["start"],
+                "end": t["end"],
+            }
             for t in buf.tags
-        ],
-    )
-    conn.executemany(
-        "INSERT INTO keyframes (video_id, segment_id, t, path) VALUES (?, ?, ?, ?)",
-        [
-            (video_id, seg_ids[k["segment"]], k["t"], f"{thumbs_rel}/{k['name']}")
+        ),
+        "keyframes": (
+            {
+                "video_id": video_id,
+                "segment_id": seg_ids[k["segment"]],
+                "t": k["t"],
+                "path": f"{thumbs_rel}/{k['name']}",
+            }
             for k in buf.keyframes
-        ],
+        ),
+    }
+    rows["transcript_lines"] = (
+        {
+            "id": i,
+            "video_id": video_id,
+            "segment_id": r["segment_id"],
+            "start": r["start"],
+            "end": r["end"],
+            "text": r["text"],
+            "words": r["words"],
+            "language": r["language"],
+            "source": r["source"],
+        }
+        for i, r in zip(texts["speech"], buf.texts["speech"], strict=True)
     )
-    texts: dict[str, list[int]] = {}
-    texts["speech"] = [
-        insert(
-            conn,
-            'INSERT INTO transcript_lines (video_id, segment_id, start, "end", text, words, '
-            "language, source) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            (
-                video_id,
-                _seg_id(r, seg_ids, lookup),
-                r["start"],
-                r["end"],
-                r["text"],
-                r["words"],
-                r["language"],
-                r["source"],
-            ),
-        )
-        for r in buf.texts["speech"]
-    ]
-    texts["ocr"] = [
-        insert(
-            conn,
-            'INSERT INTO ocr_items (video_id, segment_id, start, "end", text, score) '
-            "VALUES (?, ?, ?, ?, ?, ?)",
-            (video_id, _seg_id(r, seg_ids, lookup), r["start"], r["end"], r["text"], r["score"]),
-        )
-        for r in buf.texts["ocr"]
-    ]
-    texts["caption"] = [
-        insert(
-            conn,
-            'INSERT INTO captions (video_id, segment_id, level, start, "end", text, source) '
-            "VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (
-                video_id,
-                _seg_id(r, seg_ids, lookup) if r["level"] == "segment" else None,
-                r["level"],
-                r["start"],
-                r["end"],
-                r["text"],
-                r["source"],
-            ),
-        )
-        for r in buf.texts["caption"]
-    ]
-    texts["chapter"] = [
-        insert(
-            conn,
-            'INSERT INTO chapters (video_id, idx, start, "end", title, summary) '
-            "VALUES (?, ?, ?, ?, ?, ?)",
-            (video_id, r["index"], r["start"], r["end"], r["title"], r["summary"]),
-        )
-        for r in buf.texts["chapter"]
-    ]
+    rows["ocr_items"] = (
+        {
+            "id": i,
+            "video_id": video_id,
+            "segment_id": r["segment_id"],
+            "start": r["start"],
+            "end": r["end"],
+            "text": r["text"],
+            "score": r["score"],
+        }
+        for i, r in zip(texts["ocr"], buf.texts["ocr"], strict=True)
+    )
+    rows["captions"] = (
+        {
+            "id": i,
+            "video_id": video_id,
+            "segment_id": r["segment_id"],
+            "level": r["level"],
+            "start": r["start"],
+            "end": r["end"],
+            "text": r["text"],
+            "source": r["source"],
+        }
+        for i, r in zip(texts["caption"], buf.texts["caption"], strict=True)
+    )
+    rows["chapters"] = (
+        {
+            "id": i,
+            "video_id": video_id,
+            "idx": r["index"],
+            "start": r["start"],
+            "end": r["end"],
+            "title": r["title"],
+            "summary": r["summary"],
+        }
+        for i, r in zip(texts["chapter"], buf.texts["chapter"], strict=True)
+    )
+    for table, table_rows in rows.items():
+        db.table(table).insert_all(table_rows)
     return RowIds(seg_ids, mem_ids, texts), lookup
 
 

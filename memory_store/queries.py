@@ -1,9 +1,16 @@
-"""Read helpers: SQL rows → typed records (pure functions of a connection)."""
+"""Read helpers: rows → typed records (pure functions of a database).
+
+Rows come from sqlite-utils' ``Table.rows_where`` (dicts); the time-overlap condition
+(:func:`overlap_clause`) is an SQL fragment with named parameters.
+"""
 
 from __future__ import annotations
 
-import sqlite3
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
+
+from sqlite_utils import Database
 
 from ..types import Keyframe, Memory, Segment, Tag, TranscriptLine, Video
 from .records import Caption, Chapter, OcrItem
@@ -11,7 +18,7 @@ from .records import Caption, Chapter, OcrItem
 _FAR = 1e300
 
 
-def video_from_row(row: sqlite3.Row) -> Video:
+def video_from_row(row: Mapping[str, Any]) -> Video:
     """A :class:`Video` from a ``videos`` row (missing numbers become 0)."""
     return Video(
         id=row["id"],
@@ -50,14 +57,11 @@ def overlap_clause(start: float | None, end: float | None) -> tuple[str, dict[st
     return sql, {"lo": lo, "hi": hi}
 
 
-def segments(
-    conn: sqlite3.Connection, video_id: int, start: float | None, end: float | None
-) -> list[Segment]:
+def segments(db: Database, video_id: int, start: float | None, end: float | None) -> list[Segment]:
     """Segments of a video overlapping ``[start, end]``, in time order."""
     cond, params = overlap_clause(start, end)
-    rows = conn.execute(
-        f"SELECT * FROM segments WHERE video_id = :v AND {cond} ORDER BY start, id",
-        {"v": video_id, **params},
+    rows = db.table("segments").rows_where(
+        f"video_id = :v AND {cond}", {"v": video_id, **params}, order_by="start, id"
     )
     return [
         Segment(
@@ -75,18 +79,18 @@ def segments(
     ]
 
 
-def _where(**filters: object) -> tuple[str, dict[str, object]]:
-    parts = [f"{k} = :{k}" for k, v in filters.items() if v is not None]
+def _where(**filters: object) -> tuple[str | None, dict[str, object]]:
+    """A ``rows_where`` condition ``k = :k AND ...`` over the filters that are not None."""
     params = {k: v for k, v in filters.items() if v is not None}
-    return (" WHERE " + " AND ".join(parts)) if parts else "", params
+    return (" AND ".join(f"{k} = :{k}" for k in params) or None), params
 
 
 def memories(
-    conn: sqlite3.Connection, video_id: int | None, segment_id: int | None, kind: str | None
+    db: Database, video_id: int | None, segment_id: int | None, kind: str | None
 ) -> list[Memory]:
     """Memories filtered by video, segment and kind, in time order."""
     where, params = _where(video_id=video_id, segment_id=segment_id, kind=kind)
-    rows = conn.execute(f"SELECT * FROM memories{where} ORDER BY video_id, start, id", params)
+    rows = db.table("memories").rows_where(where, params, order_by="video_id, start, id")
     return [
         Memory(
             id=r["id"],
@@ -102,11 +106,11 @@ def memories(
 
 
 def keyframes(
-    conn: sqlite3.Connection, root: Path, video_id: int | None, segment_id: int | None
+    db: Database, root: Path, video_id: int | None, segment_id: int | None
 ) -> list[Keyframe]:
     """Keyframes (absolute JPEG paths under ``root``), in time order."""
     where, params = _where(video_id=video_id, segment_id=segment_id)
-    rows = conn.execute(f"SELECT * FROM keyframes{where} ORDER BY video_id, t, id", params)
+    rows = db.table("keyframes").rows_where(where, params, order_by="video_id, t, id")
     return [
         Keyframe(
             id=r["id"],
@@ -119,15 +123,15 @@ def keyframes(
     ]
 
 
-def tags(
-    conn: sqlite3.Connection, video_id: int, segment_id: int | None, limit: int | None
-) -> list[Tag]:
+def tags(db: Database, video_id: int, segment_id: int | None, limit: int | None) -> list[Tag]:
     """Tags of a video (or one segment), highest score first."""
     where, params = _where(video_id=video_id, segment_id=segment_id)
-    sql = f"SELECT * FROM tags{where} ORDER BY score DESC, start, id"
-    if limit is not None:
-        sql += " LIMIT :limit"
-        params["limit"] = int(limit)
+    rows = db.table("tags").rows_where(
+        where,
+        params,
+        order_by="score DESC, start, id",
+        limit=None if limit is None else int(limit),
+    )
     return [
         Tag(
             label=r["label"],
@@ -137,31 +141,29 @@ def tags(
             segment_id=r["segment_id"],
             memory_id=r["memory_id"],
         )
-        for r in conn.execute(sql, params)
+        for r in rows
     ]
 
 
 def transcript(
-    conn: sqlite3.Connection, video_id: int, start: float | None, end: float | None
+    db: Database, video_id: int, start: float | None, end: float | None
 ) -> list[TranscriptLine]:
     """Transcript lines overlapping ``[start, end]``, in time order."""
     cond, params = overlap_clause(start, end)
-    rows = conn.execute(
-        f'SELECT start, "end", text FROM transcript_lines WHERE video_id = :v AND {cond} '
-        "ORDER BY start, id",
+    rows = db.table("transcript_lines").rows_where(
+        f"video_id = :v AND {cond}",
         {"v": video_id, **params},
+        order_by="start, id",
+        select='start, "end", text',
     )
     return [TranscriptLine(start=r["start"], end=r["end"], text=r["text"]) for r in rows]
 
 
-def ocr_items(
-    conn: sqlite3.Connection, video_id: int, start: float | None, end: float | None
-) -> list[OcrItem]:
+def ocr_items(db: Database, video_id: int, start: float | None, end: float | None) -> list[OcrItem]:
     """OCR items overlapping ``[start, end]``, in time order."""
     cond, params = overlap_clause(start, end)
-    rows = conn.execute(
-        f"SELECT * FROM ocr_items WHERE video_id = :v AND {cond} ORDER BY start, id",
-        {"v": video_id, **params},
+    rows = db.table("ocr_items").rows_where(
+        f"video_id = :v AND {cond}", {"v": video_id, **params}, order_by="start, id"
     )
     return [
         OcrItem(
@@ -178,7 +180,7 @@ def ocr_items(
 
 
 def captions(
-    conn: sqlite3.Connection,
+    db: Database,
     video_id: int,
     level: str | None,
     start: float | None,
@@ -187,9 +189,10 @@ def captions(
     """Captions of a video (optionally one level) overlapping ``[start, end]``."""
     cond, params = overlap_clause(start, end)
     level_sql = " AND level = :level" if level is not None else ""
-    rows = conn.execute(
-        f"SELECT * FROM captions WHERE video_id = :v{level_sql} AND {cond} ORDER BY start, id",
+    rows = db.table("captions").rows_where(
+        f"video_id = :v{level_sql} AND {cond}",
         {"v": video_id, "level": level, **params},
+        order_by="start, id",
     )
     return [
         Caption(
@@ -206,9 +209,9 @@ def captions(
     ]
 
 
-def chapters(conn: sqlite3.Connection, video_id: int) -> list[Chapter]:
+def chapters(db: Database, video_id: int) -> list[Chapter]:
     """Chapters of a video in order."""
-    rows = conn.execute("SELECT * FROM chapters WHERE video_id = ? ORDER BY idx, id", (video_id,))
+    rows = db.table("chapters").rows_where("video_id = ?", [video_id], order_by="idx, id")
     return [
         Chapter(
             id=r["id"],

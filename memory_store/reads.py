@@ -111,9 +111,9 @@ class StoreReads:
 
     def stats(self) -> dict[str, Any]:
         """Row counts, vector counts and bytes on disk."""
-        conn = self._db.get()
+        db = self._db.get()
         out: dict[str, Any] = {"schema_version": self.schema_version, "videos": {}}
-        for r in conn.execute("SELECT status, count(*) AS n FROM videos GROUP BY status"):
+        for r in db.query("SELECT status, count(*) AS n FROM videos GROUP BY status"):
             out["videos"][r["status"]] = r["n"]
         for table in (
             "segments",
@@ -125,17 +125,16 @@ class StoreReads:
             "captions",
             "chapters",
         ):
-            out[table] = conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+            out[table] = db.table(table).count
         vec: dict[str, int] = {}
-        for r in conn.execute("SELECT shard FROM videos WHERE status = 'indexed'"):
+        for r in db.table("videos").rows_where("status = 'indexed'", select="shard"):
             for kind, info in (
                 read_manifest(self.shards_dir / (r["shard"] or "")).get("kinds", {}).items()
             ):
                 vec[kind] = vec.get(kind, 0) + int(info.get("count", 0))
         out["vectors"] = vec
-        db = sum(p.stat().st_size for p in self.root.glob("library.db*") if p.is_file())
         sizes = {
-            "db": db,
+            "db": sum(p.stat().st_size for p in self.root.glob("library.db*") if p.is_file()),
             "shards": _dir_bytes(self.shards_dir),
             "index": _dir_bytes(self.index_dir),
             "staging": _dir_bytes(self.staging_dir),

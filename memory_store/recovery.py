@@ -18,6 +18,8 @@ from collections import defaultdict
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from sqlite_utils.db import Table
+
 from .db import now_iso
 from .staging import SHARD_RE, TokenLock, token_of
 
@@ -41,6 +43,12 @@ def _remove(path: Path) -> bool:
         return False
 
 
+def _referenced_shards(videos: Table) -> set[str]:
+    """Shard folders of committed (``indexed``/``failed``) rows."""
+    rows = videos.rows_where("status != 'indexing' AND shard IS NOT NULL", select="shard")
+    return {r["shard"] for r in rows}
+
+
 def recover(store: Store) -> dict[str, int]:
     """Clean up after crashed writers (safe to run while other processes index).
 
@@ -50,7 +58,7 @@ def recover(store: Store) -> dict[str, int]:
     Returns:
         Counts of removed ``indexing`` rows, staging entries and shard folders.
     """
-    conn = store._db.get()
+    videos = store._db.get().table("videos")
     staging, shards = store.staging_dir, store.shards_dir
     removed = {"indexing_rows": 0, "staging": 0, "shards": 0}
     by_token: dict[str, list[Path]] = defaultdict(list)
@@ -63,17 +71,12 @@ def recover(store: Store) -> dict[str, int]:
             with contextlib.suppress(OSError):
                 if now - entry.lstat().st_mtime > STALE_SECONDS:
                     removed["staging"] += _remove(entry)
-    referenced = {
-        r["shard"]
-        for r in conn.execute(
-            "SELECT shard FROM videos WHERE status != 'indexing' AND shard IS NOT NULL"
-        )
-    }
+    referenced = _referenced_shards(videos)
     for entry in shards.iterdir():
         m = SHARD_RE.match(entry.name)
         if m and entry.name not in referenced:
             by_token.setdefault(m.group(2), [])
-    for row in conn.execute("SELECT shard FROM videos WHERE status = 'indexing'"):
+    for row in videos.rows_where("status = 'indexing'", select="shard"):
         token = token_of(row["shard"] or "")
         if token is not None:
             by_token.setdefault(token, [])
@@ -96,26 +99,23 @@ def recover(store: Store) -> dict[str, int]:
 
 def _recover_token(store: Store, token: str, removed: dict[str, int]) -> None:
     """Remove everything of a dead writer ``token`` (its lock is held by the caller)."""
-    with store._db.write() as conn:
+    with store._db.write() as db:
+        videos = db.table("videos")
         rows = [
             r
-            for r in conn.execute("SELECT id, path, shard FROM videos WHERE status = 'indexing'")
+            for r in videos.rows_where("status = 'indexing'", select="id, path, shard")
             if token_of(r["shard"] or "") == token
         ]
         for r in rows:
-            conn.execute("DELETE FROM videos WHERE id = ? AND status = 'indexing'", (r["id"],))
-            conn.execute(
+            videos.delete_where("id = ? AND status = 'indexing'", [r["id"]])
+            # raw: Table.update() changes one row by primary key, this is a filtered UPDATE
+            db.execute(
                 "UPDATE index_runs SET status = 'crashed', finished_at = ? "
                 "WHERE status = 'running' AND path = ?",
                 (now_iso(), r["path"]),
             )
         removed["indexing_rows"] += len(rows)
-        referenced = {
-            r["shard"]
-            for r in conn.execute(
-                "SELECT shard FROM videos WHERE status != 'indexing' AND shard IS NOT NULL"
-            )
-        }
+        referenced = _referenced_shards(videos)
     for entry in store.shards_dir.glob(f"v*-{token}"):
         if SHARD_RE.match(entry.name) and entry.name not in referenced:
             removed["shards"] += _remove(entry)

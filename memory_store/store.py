@@ -19,13 +19,14 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from sqlite_utils.db import Table
 
 from ..config import StoreConfig, from_env
 from ..errors import HourlensError, NotIndexedError
 from ..types import Video
 from . import queries
 from .catalog import match_videos, not_indexed_message, visible_rows
-from .db import Connections, insert, now_iso
+from .db import Connections, first_row, now_iso
 from .migrations import migrate
 from .reads import StoreReads
 from .records import VectorHit
@@ -38,6 +39,13 @@ from .writer import VideoWriter
 
 def _norm(path: str | os.PathLike[str]) -> str:
     return str(Path(path).expanduser().resolve())
+
+
+def _last_rowid(table: Table) -> int:
+    """The row id of ``table``'s last ``insert``."""
+    if table.last_rowid is None:  # pragma: no cover - an INSERT always sets it
+        raise HourlensError(f"no row id after inserting into {table.name}")
+    return table.last_rowid
 
 
 class Store(StoreReads):
@@ -79,8 +87,15 @@ class Store(StoreReads):
 
     # -- videos --------------------------------------------------------------------------
 
-    def _row(self, video_id: int) -> Any:
-        return self._db.get().execute("SELECT * FROM videos WHERE id = ?", (video_id,)).fetchone()
+    def _row(self, video_id: int) -> dict[str, Any] | None:
+        return first_row(self._db.get().table("videos"), "id = ?", [video_id])
+
+    def _video(self, video_id: int) -> Video:
+        """The video of a row just written (by this thread)."""
+        row = self._row(video_id)
+        if row is None:  # pragma: no cover - only a concurrent removal gets here
+            raise NotIndexedError(f"video {video_id} was removed meanwhile")
+        return queries.video_from_row(row)
 
     def get_video(self, ref: str | int) -> Video | None:
         """A video by id, path, or unique file name / path suffix / file stem.
@@ -98,11 +113,11 @@ class Store(StoreReads):
             NotIndexedError: No (or several) matches, or the video is not ``indexed``;
                 the message lists candidates or close names.
         """
-        conn = self._db.get()
-        rows = match_videos(conn, ref, _norm)
+        db = self._db.get()
+        rows = match_videos(db, ref, _norm)
         if len(rows) == 1 and rows[0]["status"] == "indexed":
             return queries.video_from_row(rows[0])
-        raise NotIndexedError(not_indexed_message(conn, ref, rows))
+        raise NotIndexedError(not_indexed_message(db, ref, rows))
 
     def videos(self, status: str | None = None) -> list[Video]:
         """Videos ordered by path, optionally with one status.
@@ -115,14 +130,10 @@ class Store(StoreReads):
 
     def lookup_unchanged(self, path: str | Path, size: int, mtime: float) -> Video | None:
         """The ``indexed`` video of ``path`` if its size and mtime are unchanged."""
-        row = (
-            self._db.get()
-            .execute(
-                "SELECT * FROM videos WHERE path = ? AND status = 'indexed' AND size = ? "
-                "AND abs(mtime - ?) < 1e-6",
-                (_norm(path), int(size), float(mtime)),
-            )
-            .fetchone()
+        row = first_row(
+            self._db.get().table("videos"),
+            "path = ? AND status = 'indexed' AND size = ? AND abs(mtime - ?) < 1e-6",
+            [_norm(path), int(size), float(mtime)],
         )
         return None if row is None else queries.video_from_row(row)
 
@@ -140,11 +151,11 @@ class Store(StoreReads):
         next :meth:`lookup_unchanged` succeeds without hashing.
         """
         p = _norm(path)
-        with self._db.write() as conn:
-            row = conn.execute(
-                "SELECT * FROM videos WHERE path = ? AND status = 'indexed' AND content_hash = ?",
-                (p, content_hash),
-            ).fetchone()
+        with self._db.write() as db:
+            videos = db.table("videos")
+            row = first_row(
+                videos, "path = ? AND status = 'indexed' AND content_hash = ?", [p, content_hash]
+            )
             if row is None or not content_hash:
                 return None
             if size is None or mtime is None:
@@ -156,11 +167,10 @@ class Store(StoreReads):
                     )
                 except OSError:
                     size, mtime = row["size"], row["mtime"]
-            conn.execute(
-                "UPDATE videos SET size = ?, mtime = ?, updated_at = ? WHERE id = ?",
-                (int(size), float(mtime), now_iso(), row["id"]),
+            videos.update(
+                row["id"], {"size": int(size), "mtime": float(mtime), "updated_at": now_iso()}
             )
-        return queries.video_from_row(self._row(row["id"]))
+        return self._video(row["id"])
 
     def mark_failed(
         self,
@@ -184,31 +194,41 @@ class Store(StoreReads):
         """
         p = _norm(path)
         stamp = now_iso()
-        with self._db.write() as conn:
-            row = conn.execute(
-                "SELECT * FROM videos WHERE path = ? AND status != 'indexing'", (p,)
-            ).fetchone()
+        with self._db.write() as db:
+            videos = db.table("videos")
+            row = first_row(videos, "path = ? AND status != 'indexing'", [p])
             if (
                 row is not None
                 and row["status"] == "indexed"
                 and content_hash
                 and row["content_hash"] == content_hash
             ):
-                conn.execute(
-                    "INSERT INTO index_runs (started_at, finished_at, video_id, path, status, "
-                    "stats) VALUES (?, ?, ?, ?, 'failed', json_object('error', ?, "
-                    "'kept_index', 1))",
-                    (stamp, stamp, row["id"], p, error),
+                db.table("index_runs").insert(
+                    {
+                        "started_at": stamp,
+                        "finished_at": stamp,
+                        "video_id": row["id"],
+                        "path": p,
+                        "status": "failed",
+                        "stats": {"error": error, "kept_index": 1},  # stored as JSON
+                    }
                 )
                 return
             vid = row["id"] if row is not None else video_id
             if row is None and vid is not None and self._row(vid) is not None:
                 vid = None
-            conn.execute("DELETE FROM videos WHERE path = ? AND status != 'indexing'", (p,))
-            conn.execute(
-                "INSERT INTO videos (id, path, content_hash, size, mtime, status, error, "
-                "updated_at) VALUES (?, ?, ?, ?, ?, 'failed', ?, ?)",
-                (vid, p, content_hash or "", int(size), float(mtime), error, stamp),
+            videos.delete_where("path = ? AND status != 'indexing'", [p])
+            videos.insert(
+                {
+                    "id": vid,
+                    "path": p,
+                    "content_hash": content_hash or "",
+                    "size": int(size),
+                    "mtime": float(mtime),
+                    "status": "failed",
+                    "error": error,
+                    "updated_at": stamp,
+                }
             )
         if row is not None and row["shard"]:
             shutil.rmtree(self.shards_dir / row["shard"], ignore_errors=True)
@@ -220,13 +240,13 @@ class Store(StoreReads):
         Raises:
             NotIndexedError: ``ref`` matches no video (or several).
         """
-        conn = self._db.get()
-        rows = match_videos(conn, ref, _norm)
+        db = self._db.get()
+        rows = match_videos(db, ref, _norm)
         if len(rows) != 1:
-            raise NotIndexedError(not_indexed_message(conn, ref, rows))
+            raise NotIndexedError(not_indexed_message(db, ref, rows))
         video = queries.video_from_row(rows[0])
-        with self._db.write() as wconn:
-            wconn.execute("DELETE FROM videos WHERE id = ?", (video.id,))
+        with self._db.write() as wdb:
+            wdb.table("videos").delete_where("id = ?", [video.id])
         if rows[0]["status"] != "indexing" and rows[0]["shard"]:
             shutil.rmtree(self.shards_dir / rows[0]["shard"], ignore_errors=True)
         self._vectors.invalidate()
@@ -241,11 +261,7 @@ class Store(StoreReads):
             HourlensError: A live writer (this or another process) is indexing ``path``.
         """
         p = _norm(path)
-        if (
-            self._db.get()
-            .execute("SELECT 1 FROM videos WHERE path = ? AND status = 'indexing'", (p,))
-            .fetchone()
-        ):
+        if self._db.get().table("videos").count_where("path = ? AND status = 'indexing'", [p]):
             self.recover()  # a crashed writer's row is removed; a live one's stays
         token = new_token()
         lock = TokenLock.try_acquire(self.staging_dir, token)
@@ -253,30 +269,29 @@ class Store(StoreReads):
             raise HourlensError("could not lock a new staging token")
         try:
             (self.staging_dir / token).mkdir()
-            with self._db.write() as conn:
-                busy = conn.execute(
-                    "SELECT id FROM videos WHERE path = ? AND status = 'indexing'", (p,)
-                ).fetchone()
-                if busy is not None:
+            with self._db.write() as db:
+                videos = db.table("videos")
+                if videos.count_where("path = ? AND status = 'indexing'", [p]):
                     raise HourlensError(f"{p} is already being indexed by another process")
-                old = conn.execute(
-                    "SELECT id FROM videos WHERE path = ? AND status != 'indexing'", (p,)
-                ).fetchone()
-                row_id = insert(
-                    conn,
-                    "INSERT INTO videos (path, content_hash, size, mtime, status, updated_at) "
-                    "VALUES (?, ?, ?, ?, 'indexing', ?)",
-                    (p, content_hash or "", int(size), float(mtime), now_iso()),
+                old = first_row(videos, "path = ? AND status != 'indexing'", [p])
+                row_id = _last_rowid(
+                    videos.insert(
+                        {
+                            "path": p,
+                            "content_hash": content_hash or "",
+                            "size": int(size),
+                            "mtime": float(mtime),
+                            "status": "indexing",
+                            "updated_at": now_iso(),
+                        }
+                    )
                 )
                 vid: int = old["id"] if old is not None else row_id
-                conn.execute(
-                    "UPDATE videos SET shard = ? WHERE id = ?", (shard_name(vid, token), row_id)
-                )
-                run_id = insert(
-                    conn,
-                    "INSERT INTO index_runs (started_at, video_id, path, status) "
-                    "VALUES (?, ?, ?, 'running')",
-                    (now_iso(), vid, p),
+                videos.update(row_id, {"shard": shard_name(vid, token)})
+                run_id = _last_rowid(
+                    db.table("index_runs").insert(
+                        {"started_at": now_iso(), "video_id": vid, "path": p, "status": "running"}
+                    )
                 )
         except BaseException:
             shutil.rmtree(self.staging_dir / token, ignore_errors=True)
@@ -337,14 +352,12 @@ class Store(StoreReads):
                 if video_id is not None:
                     return self._vectors.search_shard(self._shard(video_id), kind, q, k)
                 col = "text_encoder" if kind == "texts" else "encoder"
-                sql = "SELECT id, shard FROM videos WHERE status = 'indexed' AND shard IS NOT NULL"
-                params: tuple[Any, ...] = ()
+                where = "status = 'indexed' AND shard IS NOT NULL"
+                params: list[Any] = []
                 if encoder is not None:
-                    sql, params = sql + f" AND {col} = ?", (encoder,)
-                shards = [
-                    ShardRef(r["id"], r["shard"], self.shards_dir / r["shard"])
-                    for r in self._db.get().execute(sql, params)
-                ]
+                    where, params = where + f" AND {col} = ?", [encoder]
+                rows = self._db.get().table("videos").rows_where(where, params, select="id, shard")
+                shards = [ShardRef(r["id"], r["shard"], self.shards_dir / r["shard"]) for r in rows]
                 return self._vectors.search_library(shards, kind, q, k)
             except FileNotFoundError:  # a shard replaced by a concurrent commit: re-read
                 if attempt:

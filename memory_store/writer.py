@@ -19,7 +19,6 @@ old shard, equally unreferenced and removed.
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import shutil
 import time
@@ -32,8 +31,14 @@ import numpy as np
 from ..types import Video
 from . import text_items
 from .db import now_iso
-from .persist import Buffers, insert_rows, replace_video_row, write_metadata, write_vectors
-from .queries import video_from_row
+from .persist import (
+    Buffers,
+    finish_run,
+    insert_rows,
+    replace_video_row,
+    write_metadata,
+    write_vectors,
+)
 from .staging import FrameSpill, TokenLock, fsync_path
 from .text_items import TextMemoriesMixin
 
@@ -270,10 +275,10 @@ class VideoWriter(TextMemoriesMixin):
         old_shards: list[str] = []
         seconds = time.perf_counter() - self._t0
         try:
-            with store._db.write() as conn:
+            with store._db.write() as db:
                 stamp = now_iso()
                 old_shards = replace_video_row(
-                    conn,
+                    db,
                     self._row_id,
                     {
                         "id": self.video_id,
@@ -295,7 +300,7 @@ class VideoWriter(TextMemoriesMixin):
                     },
                 )
                 ids, lookup = insert_rows(
-                    conn, self.video_id, self._buf, f"shards/{self.shard_name}/thumbs"
+                    db, self.video_id, self._buf, f"shards/{self.shard_name}/thumbs"
                 )
                 write_metadata(
                     staged,
@@ -313,10 +318,8 @@ class VideoWriter(TextMemoriesMixin):
                     },
                 )
                 fsync_path(staged)
-                conn.execute(
-                    "UPDATE index_runs SET finished_at = ?, status = 'indexed', seconds = ?, "
-                    "stats = ? WHERE id = ?",
-                    (stamp, seconds, json.dumps(stats or {}, default=str), self._run_id),
+                finish_run(
+                    db, self._run_id, at=stamp, status="indexed", seconds=seconds, stats=stats or {}
                 )
                 os.replace(staged, final)
                 renamed = True
@@ -331,12 +334,7 @@ class VideoWriter(TextMemoriesMixin):
                 shutil.rmtree(store.shards_dir / name, ignore_errors=True)
         store._vectors.invalidate()
         self._release()
-        row = (
-            store._db.get()
-            .execute("SELECT * FROM videos WHERE id = ?", (self.video_id,))
-            .fetchone()
-        )
-        return video_from_row(row)
+        return store._video(self.video_id)
 
     def abort(self, error: str | None = None) -> None:
         """Discard everything written; with ``error``, record the file as failed.
@@ -349,20 +347,15 @@ class VideoWriter(TextMemoriesMixin):
         self._finish()
         store = self._store
         try:
-            with store._db.write() as conn:
-                conn.execute(
-                    "DELETE FROM videos WHERE id = ? AND status = 'indexing'", (self._row_id,)
-                )
-                conn.execute(
-                    "UPDATE index_runs SET finished_at = ?, status = ?, seconds = ?, stats = ? "
-                    "WHERE id = ?",
-                    (
-                        now_iso(),
-                        "failed" if error else "aborted",
-                        time.perf_counter() - self._t0,
-                        json.dumps({"error": error}),
-                        self._run_id,
-                    ),
+            with store._db.write() as db:
+                db.table("videos").delete_where("id = ? AND status = 'indexing'", [self._row_id])
+                finish_run(
+                    db,
+                    self._run_id,
+                    at=now_iso(),
+                    status="failed" if error else "aborted",
+                    seconds=time.perf_counter() - self._t0,
+                    stats={"error": error},
                 )
             if error:
                 store.mark_failed(

@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import io
-import json
-import sys
 import types
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -138,57 +136,14 @@ def write_lecture(store: Store, path: str | Path, *, seed: int = 0,
                     encoder_dim=DIM)
 
 
-# -- LLM fakes ---------------------------------------------------------------------------
-
-
-@dataclass
-class _Msg:
-    role: str
-    content: str
-
-
-class QueueLLM:
-    """Queued responses (str, dict or callable of the messages); records every prompt."""
-
-    def __init__(self, responses: Sequence[Any]) -> None:
-        self.responses = list(responses)
-        self.prompts: list[list[Any]] = []
-
-    def _next(self, messages: list[Any]) -> Any:
-        self.prompts.append(list(messages))
-        if not self.responses:
-            raise AssertionError("the fake LLM ran out of responses")
-        r = self.responses.pop(0)
-        return r(messages) if callable(r) else r
-
-    def complete(self, messages: list[Any], **kw: Any) -> str:
-        r = self._next(messages)
-        return r if isinstance(r, str) else json.dumps(r)
-
-    def complete_json(self, messages: list[Any], **kw: Any) -> dict:
-        r = self._next(messages)
-        if isinstance(r, dict):
-            return r
-        return json.loads(r)  # invalid JSON raises, as a real client would
+# -- LLM ----------------------------------------------------------------------------------
 
 
 def make_llm(responses: Sequence[Any]) -> Any:
-    """The project's ``FakeLLM`` when ``hourlens.agent.llm`` exists, else :class:`QueueLLM`."""
-    try:
-        from hourlens.agent.llm import FakeLLM
-    except ImportError:
-        return QueueLLM(responses)
+    """The project's ``FakeLLM`` with queued replies (str, dict or callable of messages)."""
+    from hourlens.agent.llm import FakeLLM
+
     return FakeLLM(list(responses))
-
-
-def install_llm_module_if_missing(monkeypatch: Any) -> None:
-    """Until ``hourlens/agent/llm.py`` lands, provide ``ChatMessage`` for the agent's prompts."""
-    try:
-        import hourlens.agent.llm  # noqa: F401
-    except ImportError:
-        mod = types.ModuleType("hourlens.agent.llm")
-        mod.ChatMessage = _Msg  # type: ignore[attr-defined]
-        monkeypatch.setitem(sys.modules, "hourlens.agent.llm", mod)
 
 
 def prompt_text(messages: list[Any]) -> str:

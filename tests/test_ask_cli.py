@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from agent_fixtures import install_llm_module_if_missing, make_llm, toy_models, write_lecture
+from agent_fixtures import make_llm, toy_models, write_lecture
 from click.testing import CliRunner
 
 from hourlens.cli import cli
@@ -22,11 +22,6 @@ def lib(tmp_path_factory):
     with Store(root / "lib") as st:
         write_lecture(st, root / "lecture.mp4")
     return root / "lib"
-
-
-@pytest.fixture(autouse=True)
-def _llm_module(monkeypatch):
-    install_llm_module_if_missing(monkeypatch)
 
 
 def invoke(lib, args, *, llm=None, input=None):

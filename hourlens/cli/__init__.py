@@ -227,3 +227,12 @@ def remove_cmd(ctx: click.Context, video: str) -> None:
 def main() -> None:
     """Console-script entry point."""
     cli(prog_name="hourlens")
+
+
+def _register_subcommands() -> None:
+    from .ask import register
+
+    register(cli)
+
+
+_register_subcommands()

@@ -100,8 +100,8 @@ _common = [
                  help="LLM spec [default: auto = packaged offline model; none = no LLM; "
                       "env HOURLENS_LLM]."),
     click.option("--vlm", default=None,
-                 help="Video LMM: Hugging Face id/path or http://host:port/v1 of an "
-                      "OpenAI-compatible server [env HOURLENS_VLM]."),
+                 help="Video LMM: Hugging Face id/path, or openai:MODEL@http://host:port/v1 "
+                      "(OpenAI-compatible server) [env HOURLENS_VLM]."),
     click.option("--budget", type=click.IntRange(0, 10), default=None,
                  help="Backtracking rounds before answering [default: 2, env "
                       "HOURLENS_MAX_BACKTRACKS]."),
