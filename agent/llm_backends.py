@@ -2,7 +2,7 @@
 
 Each backend loads its weights at the first call (or :meth:`LLM.load`), behind a lock, and
 imports its runtime inside a guard that raises :class:`MissingDependencyError` naming the
-pip extra. :func:`build_llm` maps a parsed spec to a backend.
+pip extra. :func:`hourlens.agent.llm_models.build_llm` maps a parsed spec to a backend.
 """
 
 from __future__ import annotations
@@ -24,6 +24,11 @@ _END_TOKENS = ("<|im_end|>", "<|endoftext|>", "<|eot_id|>", "<end_of_turn>")
 
 
 def split_device(device: str) -> tuple[str, int]:
+    """``"cuda:1"`` -> ``("cuda", 1)``; ``"cpu"`` -> ``("cpu", 0)``.
+
+    Raises:
+        HourlensError: Not ``cpu``, ``cuda`` or ``cuda:N``.
+    """
     kind, _, index = device.partition(":")
     if kind not in ("cpu", "cuda") or (index and not index.isdigit()):
         raise HourlensError(f"device must be cpu, cuda or cuda:N, got {device!r}")

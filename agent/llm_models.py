@@ -196,7 +196,8 @@ def _stream_gguf_model(gguf: Path, config: Any) -> Any:
     with torch.no_grad():
         for tensor in GGUFReader(str(gguf)).tensors:
             name = _hf_name(tensor.name)
-            value = torch.from_numpy(dequantize(tensor.data, tensor.tensor_type))
+            array = dequantize(tensor.data, tensor.tensor_type)
+            value = torch.from_numpy(array if array.flags.writeable else array.copy())
             if tuple(value.shape) != tuple(params[name].shape):
                 raise ModelLoadError(f"{gguf.name}: {tensor.name} has shape {tuple(value.shape)}")
             params[name].copy_(value)

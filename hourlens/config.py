@@ -109,8 +109,24 @@ class IndexConfig:
     alpha_max: float = 12.0
     """Compression rate of the most static segments."""
     thumb_width: int = 320
-    keyframes_per_segment: int = 1
     tags_per_memory: int = 10
+    asr: str = "auto"
+    """Speech model: ``auto`` (packaged Whisper base offline), a faster-whisper size or
+    Hugging Face id, a local CTranslate2 folder, or ``none``."""
+    language: str | None = None
+    """Spoken language (ISO code); detected when unset."""
+    ocr: bool = True
+    """Read on-screen text on frames where a cheap test says text appeared or changed."""
+    max_ocr_frames: int = 600
+    """Upper bound on OCR'd frames per video (the gate usually picks far fewer)."""
+    text_embedder: str = "auto"
+    """Sentence embedder for text memories: ``auto`` (packaged all-MiniLM-L6-v2), a
+    sentence-transformers id or path, or ``none``."""
+    summarizer: str = "none"
+    """LLM that writes chapter and video summaries (an ``hourlens.agent.llm`` spec such as
+    ``auto`` or ``openai:MODEL@URL``); ``none`` composes them from tags, text and speech."""
+    chapter_min_s: float = 60.0
+    chapter_max_s: float = 300.0
 
 
 @dataclass(kw_only=True)

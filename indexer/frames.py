@@ -37,6 +37,7 @@ class FramePass:
     thumb_of: list[int] = field(default_factory=list)  # frame -> index of its thumbnail file
     prob_idx: list[np.ndarray] = field(default_factory=list)  # per frame (TOP_PROBS,) int16
     prob_val: list[np.ndarray] = field(default_factory=list)  # per frame (TOP_PROBS,) float16
+    ocr_decisions: list[tuple[float, str]] = field(default_factory=list)  # (t, gate decision)
     encoded: int = 0
     reused: int = 0
     seconds: dict[str, float] = field(default_factory=lambda: {"decode": 0.0, "encode": 0.0,
@@ -108,7 +109,8 @@ def _jpeg(rgb: np.ndarray, width: int) -> bytes:
 def run_frame_pass(path: Path, probe: VideoProbe, *, config: IndexConfig,
                    encoder: FrameEncoder, append: Callable[[np.ndarray, np.ndarray], None],
                    thumbs_dir: Path,
-                   on_frames: Callable[[int], None] | None = None) -> FramePass:
+                   on_frames: Callable[[int], None] | None = None,
+                   ocr_gate: Any = None) -> FramePass:
     """Decode, de-duplicate, encode and spill every sampled frame of one video.
 
     Args:
@@ -119,6 +121,8 @@ def run_frame_pass(path: Path, probe: VideoProbe, *, config: IndexConfig,
         append: Receives ``(times, features)`` for each encoded batch, in order.
         thumbs_dir: Folder for per-frame JPEG thumbnails (``<n>.jpg``).
         on_frames: Progress callback, called with the number of frames just processed.
+        ocr_gate: Optional :class:`~hourlens.indexer.ocr.OcrGate`; its decision for every
+            frame is recorded (a reused frame repeats the previous decision as "same").
 
     Returns:
         The per-frame scalars the later stages need.
@@ -169,6 +173,12 @@ def run_frame_pass(path: Path, probe: VideoProbe, *, config: IndexConfig,
                                      backend=config.decode_backend, probe=probe)):
         fp.seconds["decode"] += time.perf_counter() - t_dec
         dup = dedup.is_duplicate(fr.rgb)  # the first frame is never a duplicate
+        if ocr_gate is not None:
+            t0 = time.perf_counter()
+            last = fp.ocr_decisions[-1][1] if fp.ocr_decisions else "none"
+            decision = ("none" if last == "none" else "same") if dup else ocr_gate.check(fr.rgb)
+            fp.ocr_decisions.append((fr.t, decision))
+            fp.seconds["ocr_gate"] = fp.seconds.get("ocr_gate", 0.0) + time.perf_counter() - t0
         if not dup:
             t0 = time.perf_counter()
             state["thumb"] = fr.index

@@ -13,6 +13,7 @@ import logging
 import tempfile
 import time
 from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -35,12 +36,19 @@ from .discover import content_hash, discover_videos, file_fingerprint
 from .encoders import FrameEncoder, load_encoder
 from .frames import FramePass, run_frame_pass
 from .segment import SegmentSpan, segment_video
+from .text_stage import SegmentInfo, run_text_stage
 
 log = logging.getLogger("hourlens.indexer")
 
 #: progress events: ("plan", {"files"}), ("start", {"path", "total"}), ("frames", {"n"}),
-#: ("done", {"result"})
+#: ("stage", {"name"}), ("done", {"result"})
 ProgressCallback = Callable[[str, dict[str, Any]], None]
+
+
+@dataclass
+class _Written:
+    info: SegmentInfo
+    n_memories: int
 
 
 class Indexer:
@@ -153,15 +161,29 @@ class Indexer:
             # per-frame thumbnails live in the writer's scratch dir: cleaned on commit,
             # abort and crash recovery
             thumbs = Path(tempfile.mkdtemp(prefix="thumbs-", dir=writer.scratch_dir))
+            gate = None
+            if self.config.ocr:
+                from .ocr import OcrGate
+
+                gate = OcrGate()
             frames = run_frame_pass(path, probe, config=self.config, encoder=encoder,
                                     append=writer.append_frames, thumbs_dir=thumbs,
-                                    on_frames=on_frames)
+                                    on_frames=on_frames, ocr_gate=gate)
             if not frames.times:
                 raise BadVideoError(f"{path.name}: no decodable video frames")
-            stats, n_segments = self._segments_and_memories(writer, frames, probe,
-                                                            encoder, thumbs)
+            stats, seg_infos = self._segments_and_memories(writer, frames, probe,
+                                                           encoder, thumbs)
+            n_segments = len(seg_infos)
             duration = max(probe.duration, frames.times[-1])
+            if progress:
+                progress("stage", {"name": "speech, text and summaries"})
+            text = run_text_stage(writer, path, probe, seg_infos, frames.ocr_decisions,
+                                  self.config, duration)
             stats.update(self._frame_stats(frames, duration, t0))
+            stats["seconds"].update(text.seconds)
+            stats.update({"lines": text.lines, "ocr_items": text.ocr_items,
+                          "chapters": text.chapters, "language": text.language,
+                          "word_timestamps": text.word_timestamps})
             writer.commit(duration=duration, fps=probe.fps, width=probe.width,
                           height=probe.height, encoder=encoder.name,
                           encoder_dim=encoder.dim, stats=stats)
@@ -176,7 +198,8 @@ class Indexer:
                 "seconds": {**frames.seconds, "total": time.perf_counter() - t0}}
 
     def _segments_and_memories(self, writer: Any, frames: FramePass, probe: VideoProbe,
-                               encoder: FrameEncoder, thumbs: Path) -> tuple[dict[str, Any], int]:
+                               encoder: FrameEncoder,
+                               thumbs: Path) -> tuple[dict[str, Any], list[SegmentInfo]]:
         c = self.config
         t0 = time.perf_counter()
         times = np.asarray(frames.times)
@@ -190,15 +213,14 @@ class Indexer:
         alphas = compression_rates(busy, 1.0 - sims, alpha_min=c.alpha_min,
                                    alpha_max=c.alpha_max)
         t1 = time.perf_counter()
-        n_mem = 0
-        for span, alpha in zip(spans, alphas, strict=True):
-            n_mem += self._write_segment(writer, frames, span, float(alpha), encoder, thumbs)
-        stats = {"segments": len(spans), "memories": n_mem,
+        infos = [self._write_segment(writer, frames, span, float(alpha), encoder, thumbs)
+                 for span, alpha in zip(spans, alphas, strict=True)]
+        stats = {"segments": len(spans), "memories": sum(i.n_memories for i in infos),
                  "seconds_segment": t_seg, "seconds_compress": time.perf_counter() - t1}
-        return stats, len(spans)
+        return stats, [i.info for i in infos]
 
     def _write_segment(self, writer: Any, frames: FramePass, span: SegmentSpan, alpha: float,
-                       encoder: FrameEncoder, thumbs: Path) -> int:
+                       encoder: FrameEncoder, thumbs: Path) -> _Written:
         c = self.config
         times = frames.times
         feats = writer.frame_features(span.first, span.last)
@@ -223,12 +245,15 @@ class Indexer:
             writer.add_memory(segment=seg, kind="feature", start=float(start), end=float(end),
                               n_frames=int(count), vector=vec, tags=tags_of(a, b))
         seg_tags = tags_of(span.first, span.last)
+        summary = summary_token(comp)
         writer.add_memory(segment=seg, kind="summary", start=span.start, end=span.end,
-                          n_frames=span.n_frames, vector=summary_token(comp), tags=[])
+                          n_frames=span.n_frames, vector=summary, tags=[])
         if seg_tags:
             writer.add_segment_tags(seg, seg_tags)
         key = span.first + medoid(feats)
         thumb = thumbs / f"{frames.thumb_of[key]}.jpg"
         if thumb.exists():
             writer.add_keyframe(segment=seg, t=float(times[key]), jpeg=thumb.read_bytes())
-        return len(comp.vectors)
+        info = SegmentInfo(key=seg, start=span.start, end=span.end,
+                           tags=[lab for lab, _ in seg_tags], summary=summary)
+        return _Written(info=info, n_memories=len(comp.vectors))

@@ -13,6 +13,7 @@ run; otherwise the old rows and shard are removed and the path gets a ``failed``
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 from pathlib import Path
@@ -210,7 +211,7 @@ class Store(StoreReads):
                         "video_id": row["id"],
                         "path": p,
                         "status": "failed",
-                        "stats": {"error": error, "kept_index": 1},  # stored as JSON
+                        "stats": json.dumps({"error": error, "kept_index": 1}),
                     }
                 )
                 return

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from sqlite_utils import Database
 
 from hourlens.errors import HourlensError, NotIndexedError
 from hourlens.memory_store import Store
@@ -414,3 +415,117 @@ def test_threads_read_while_one_commits(tmp_path: Path):
     assert not errors, errors[0]
     assert len(store.videos("indexed")) == 4
     store.close()
+
+
+def test_schema_through_sqlite_utils(store: Store):
+    db = Database(store.root / "library.db")
+    cascade, set_null = "CASCADE", "SET NULL"
+    expected = {  # table -> (columns, {column: (other table, ON DELETE)})
+        "segments": (
+            ["id", "video_id", "idx", "start", "end", "n_frames", "depth", "alpha", "budget"],
+            {"video_id": ("videos", cascade)},
+        ),
+        "memories": (
+            ["id", "video_id", "segment_id", "kind", "start", "end", "n_frames"],
+            {"video_id": ("videos", cascade), "segment_id": ("segments", cascade)},
+        ),
+        "keyframes": (
+            ["id", "video_id", "segment_id", "t", "path"],
+            {"video_id": ("videos", cascade), "segment_id": ("segments", cascade)},
+        ),
+        "tags": (
+            ["id", "video_id", "segment_id", "memory_id", "label", "score", "start", "end"],
+            {
+                "video_id": ("videos", cascade),
+                "segment_id": ("segments", cascade),
+                "memory_id": ("memories", cascade),
+            },
+        ),
+        "transcript_lines": (
+            ["id", "video_id", "segment_id", "start", "end", "text", "words", "language"]
+            + ["source"],
+            {"video_id": ("videos", cascade), "segment_id": ("segments", set_null)},
+        ),
+        "ocr_items": (
+            ["id", "video_id", "segment_id", "start", "end", "text", "score"],
+            {"video_id": ("videos", cascade), "segment_id": ("segments", set_null)},
+        ),
+        "captions": (
+            ["id", "video_id", "segment_id", "level", "start", "end", "text", "source"],
+            {"video_id": ("videos", cascade), "segment_id": ("segments", set_null)},
+        ),
+        "chapters": (
+            ["id", "video_id", "idx", "start", "end", "title", "summary"],
+            {"video_id": ("videos", cascade)},
+        ),
+        "index_runs": (
+            ["id", "started_at", "finished_at", "video_id", "path", "status", "seconds"]
+            + ["stats"],
+            {},
+        ),
+    }
+    for name, (columns, refs) in expected.items():
+        table = db[name]
+        assert [c.name for c in table.columns] == columns, name
+        assert table.pks == ["id"], name
+        fks = {fk.column: (fk.other_table, fk.on_delete) for fk in table.foreign_keys}
+        assert fks == refs, name
+        assert all(fk.other_column == "id" for fk in table.foreign_keys), name
+    assert db["tags"].columns_dict["score"] is float
+    not_null = {c.name for c in db["tags"].columns if c.notnull}
+    assert not_null == set(expected["tags"][0]) - {"id", "memory_id"}
+    videos = db["videos"]
+    assert "text_encoder" in videos.columns_dict and videos.foreign_keys == []
+    assert [c.check for c in videos.checks] == ["status IN ('indexing', 'indexed', 'failed')"]
+    indexes = {i.name: i for i in videos.indexes}
+    assert indexes["videos_path_done"].unique and indexes["videos_path_done"].partial
+    assert {i.name for i in db["segments"].indexes} == {"segments_video_start"}
+    assert {i.name for i in db["tags"].indexes} == {
+        "tags_video_start",
+        "tags_segment",
+        "tags_memory",
+    }
+    assert db["texts_fts"].virtual_table_using == "FTS5"
+    db.close()
+
+
+def test_sqlite_utils_writes_stay_in_the_open_transaction(store: Store, tmp_path: Path):
+    video, _ = write_video(store, tmp_path / "a.mp4")
+    seg = {"video_id": video.id, "idx": 9, "start": 0.0, "end": 1.0, "n_frames": 1}
+    seg |= {"depth": 0.0, "alpha": 1.0, "budget": 1}
+    n_tags = store.stats()["tags"]
+    other = sqlite3.connect(store.root / "library.db")
+    with pytest.raises(RuntimeError, match="boom"), store._db.write() as db:
+        db.table("tags").delete_where("video_id = ?", [video.id])
+        db.table("index_runs").insert({"started_at": "now", "status": "test"})
+        db.table("videos").update(video.id, {"error": "oops"})
+        db.table("segments").insert_all([seg] * 300)  # several batches
+        assert db.conn.in_transaction
+        assert other.execute("SELECT count(*) FROM tags").fetchone()[0] == n_tags
+        assert other.execute("SELECT count(*) FROM index_runs").fetchone()[0] == 1
+        raise RuntimeError("boom")
+    other.close()
+    assert store.stats()["tags"] == n_tags and store.stats()["segments"] == 6
+    assert store.get_video(video.id).error is None
+    assert store.search_text("tabby")  # the FTS rows of the tags came back too
+
+
+def test_commit_is_one_transaction(store: Store, tmp_path: Path):
+    write_video(store, tmp_path / "a.mp4", seed=1)
+    w, _ = write_video(store, tmp_path / "a.mp4", seed=2, commit=False)  # a re-index
+    statements: list[str] = []
+    conn = store._db.get().conn
+    conn.set_trace_callback(statements.append)
+    try:
+        w.commit(duration=60.0, fps=25, width=64, height=48, encoder="enc", encoder_dim=DIM)
+    finally:
+        conn.set_trace_callback(None)
+    begin = statements.index("BEGIN IMMEDIATE")
+    ends = [s for s in statements if s.split()[0].upper() in ("BEGIN", "COMMIT", "ROLLBACK")]
+    assert ends == ["BEGIN IMMEDIATE", "COMMIT"]
+    body = statements[begin : statements.index("COMMIT")]
+    # sqlite-utils' delete_where / insert_all ran inside, in savepoints
+    assert any(s.startswith('delete from "videos"') for s in body)
+    assert any(s.startswith('INSERT INTO "tags"') for s in body)
+    assert any(s.startswith("SAVEPOINT sqlite_utils_") for s in body)
+    assert [v.id for v in store.videos()] == [1] and len(store.segments(1)) == 6

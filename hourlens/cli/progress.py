@@ -30,6 +30,8 @@ class TqdmProgress:
                               leave=False, disable=self.disable, file=sys.stderr)
         elif event == "frames" and self.video is not None:
             self.video.update(info["n"])
+        elif event == "stage" and self.video is not None:
+            self.video.set_postfix_str(info["name"])
         elif event == "done":
             self._close_video()
             if self.overall is not None:
