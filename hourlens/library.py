@@ -110,36 +110,10 @@ class Library:
         return search_video_memory(self.store, query, k=k, video=video)
 
     def describe(self, ref: str | int) -> dict[str, Any]:
-        """Everything ``hourlens show`` prints about one video, as a JSON-ready dict."""
-        v = self.video(ref)
-        st = self.store
-        memories = st.memories(video_id=v.id, kind="feature")
-        per_seg: dict[int, int] = {}
-        for m in memories:
-            per_seg[m.segment_id] = per_seg.get(m.segment_id, 0) + 1
-        tags = st.tags(v.id)
-        seg_tags: dict[int, list[dict[str, Any]]] = {}
-        for t in tags:
-            if t.memory_id is None:
-                seg_tags.setdefault(t.segment_id, []).append(
-                    {"label": t.label, "score": round(t.score, 4)})
-        video_tags: dict[str, float] = {}
-        for t in tags:
-            if t.memory_id is None:
-                video_tags[t.label] = video_tags.get(t.label, 0.0) + t.score * (t.end - t.start)
-        top = sorted(video_tags.items(), key=lambda p: -p[1])[:10]
-        return {
-            **v.to_dict(),
-            "memories": len(memories),
-            "tags": [{"label": lab, "seconds": round(sec, 1)} for lab, sec in top],
-            "segments": [
-                {"index": s.index, "start": round(s.start, 3), "end": round(s.end, 3),
-                 "n_frames": s.n_frames, "memories": per_seg.get(s.id, 0),
-                 "depth": round(s.depth, 4), "alpha": round(s.alpha, 3),
-                 "tags": seg_tags.get(s.id, [])[:5]}
-                for s in st.segments(v.id)
-            ],
-        }
+        """Everything ``hourlens show --json`` prints about one video (the memory tree)."""
+        from .describe import describe_video
+
+        return describe_video(self.store, ref)
 
     def remove(self, ref: str | int) -> Video:
         """Forget a video: its rows, vectors and thumbnails."""

@@ -180,13 +180,49 @@ def show_cmd(ctx: click.Context, video: str, as_json: bool) -> None:
     click.echo(f"{info['path']}")
     click.echo(f"  duration {fmt_duration(info['duration'])}  {info['width']}x{info['height']} "
                f"@ {info['fps']:.2f} fps  encoder {info['encoder']}")
-    click.echo(f"  {len(info['segments'])} segments, {info['memories']} feature memories")
+    click.echo(f"  {len(info['chapters'])} chapters, {len(info['segments'])} segments, "
+               f"{info['memories']} feature memories, {info['transcript_lines']} transcript "
+               f"lines, {info['ocr_items']} on-screen texts")
+    if info.get("summary"):
+        click.echo(f"  summary: {info['summary']}")
     if info["tags"]:
         click.echo("  tags: " + ", ".join(t["label"] for t in info["tags"]))
-    for s in info["segments"]:
-        tags = ", ".join(t["label"] for t in s["tags"][:3])
-        click.echo(f"  {s['index']:>4}  {fmt_span(s['start'], s['end'])}  "
-                   f"{s['memories']:>3} mem  {tags}")
+    segs = {s["index"]: s for s in info["segments"]}
+    groups = info["chapters"] or [{"title": None, "start": 0, "end": info["duration"],
+                                   "segments": list(segs)}]
+    for ch in groups:
+        if ch["title"] is not None:
+            click.echo(f"\n  {fmt_span(ch['start'], ch['end'])} {ch['title']}")
+        for i in ch["segments"]:
+            s = segs[i]
+            tags = ", ".join(t["label"] for t in s["tags"][:3])
+            click.echo(f"    {s['index']:>4}  {fmt_span(s['start'], s['end'])}  "
+                       f"{s['memories']:>3} mem  {tags}")
+            for text in s["ocr"][:2]:
+                click.echo(f"            on screen: {text[:90]}")
+            if s["transcript"]:
+                click.echo(f"            said: {s['transcript'][:90]}")
+
+
+@cli.command("transcript")
+@click.argument("video")
+@click.option("--format", "fmt", type=click.Choice(["txt", "srt", "vtt", "json"]),
+              default="txt", show_default=True, help="Output format.")
+@click.option("--start", type=float, default=None, help="From this time (seconds).")
+@click.option("--end", type=float, default=None, help="Up to this time (seconds).")
+@click.pass_context
+def transcript_cmd(ctx: click.Context, video: str, fmt: str, start: float | None,
+                   end: float | None) -> None:
+    """Print the speech transcript of VIDEO (json: [{"start","end","text"}])."""
+    from .format import transcript_as
+
+    lib = _library(ctx)
+    lines = lib.store.transcript(lib.video(video).id, start, end)
+    out = transcript_as(lines, fmt)
+    if out:
+        click.echo(out)
+    elif fmt != "json":
+        click.echo("(no speech)", err=True)
 
 
 @cli.command("search")
