@@ -11,12 +11,15 @@ import logging
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from ..types import Step, Video
 from .memo import VideoMemo
+
+if TYPE_CHECKING:
+    from .evidence import Evidence
 
 log = logging.getLogger("hourlens.agent")
 
@@ -74,6 +77,33 @@ class AgentConfig:
     rewrite_visual: bool = True
     """Let the LLM rewrite a visual question into the index's visual vocabulary when the
     first look did not suffice."""
+    modalities: str = "all"
+    """Memories the agent may use: ``all``, or a comma list of ``speech`` (transcript),
+    ``ocr`` (on-screen text) and ``visual`` (tags, frames, captions, chapters, summaries).
+    ``speech`` alone is transcript-only retrieval, a baseline."""
+
+    def allowed_modalities(self) -> frozenset[str]:
+        """The modalities in :attr:`modalities` (``all`` → every one).
+
+        Raises:
+            ValueError: An unknown modality name.
+        """
+        names = {m.strip().lower() for m in self.modalities.split(",") if m.strip()}
+        if not names or "all" in names:
+            return MODALITIES
+        if bad := names - MODALITIES:
+            raise ValueError(f"unknown modalities {sorted(bad)}; use all or a comma list of "
+                             f"{', '.join(sorted(MODALITIES))}")
+        return frozenset(names)
+
+
+#: What the agent can look at; see :attr:`AgentConfig.modalities`.
+MODALITIES = frozenset({"speech", "ocr", "visual"})
+
+
+def modality_of(kind: str) -> str:
+    """The modality of an evidence or text-memory kind (speech, ocr, everything else visual)."""
+    return kind if kind in ("speech", "ocr") else "visual"
 
 
 class Models:
@@ -217,8 +247,17 @@ class Context:
     def memo(self, video_id: int) -> VideoMemo:
         """The row cache of one video in scope."""
         if video_id not in self.memos:
-            self.memos[video_id] = VideoMemo(self.store, self.video(video_id))
+            self.memos[video_id] = VideoMemo(self.store, self.video(video_id),
+                                             modalities=self.config.allowed_modalities())
         return self.memos[video_id]
+
+    def allows(self, kind: str) -> bool:
+        """Whether evidence of ``kind`` (``speech``, ``ocr``, ``caption``...) may be used."""
+        return modality_of(kind) in self.config.allowed_modalities()
+
+    def keep(self, items: Sequence[Evidence]) -> list[Evidence]:
+        """``items`` without the evidence of modalities the config leaves out."""
+        return [e for e in items if self.allows(e.kind)]
 
     def video(self, video_id: int) -> Video:
         """A video in scope by id."""

@@ -8,6 +8,7 @@ lookups, phrase matching and counting in memory instead of many small queries.
 from __future__ import annotations
 
 import bisect
+from collections.abc import Iterable
 from functools import cached_property
 from typing import Any
 
@@ -30,11 +31,15 @@ class VideoMemo:
     Args:
         store: The library store (read API of :class:`~hourlens.memory_store.Store`).
         video: The video.
+        modalities: The memories to read (``speech``, ``ocr``, ``visual``); rows of the
+            others read as empty (tags, captions and chapters are ``visual``).
     """
 
-    def __init__(self, store: Any, video: Video) -> None:
+    def __init__(self, store: Any, video: Video, *,
+                 modalities: Iterable[str] = ("speech", "ocr", "visual")) -> None:
         self.store = store
         self.video = video
+        self.modalities = frozenset(modalities)
 
     @cached_property
     def segments(self) -> list[Segment]:
@@ -53,26 +58,36 @@ class VideoMemo:
     @cached_property
     def transcript(self) -> list[TranscriptLine]:
         """All transcript lines, in time order."""
+        if "speech" not in self.modalities:
+            return []
         return sorted(self.store.transcript(self.video.id), key=lambda r: (r.start, r.end))
 
     @cached_property
     def ocr(self) -> list[Any]:
         """All OCR items, in time order."""
+        if "ocr" not in self.modalities:
+            return []
         return sorted(self.store.ocr_items(self.video.id), key=lambda r: (r.start, r.end))
 
     @cached_property
     def captions(self) -> list[Any]:
         """All captions (segment, chapter and video level), in time order."""
+        if "visual" not in self.modalities:
+            return []
         return sorted(self.store.captions(self.video.id), key=lambda r: (r.start, r.end))
 
     @cached_property
     def chapters(self) -> list[Any]:
         """Chapters in order."""
+        if "visual" not in self.modalities:
+            return []
         return sorted(self.store.chapters(self.video.id), key=lambda r: (r.start, r.end))
 
     @cached_property
     def tags(self) -> list[Tag]:
         """All tags (segment-level and memory-level)."""
+        if "visual" not in self.modalities:
+            return []
         return list(self.store.tags(self.video.id))
 
     @cached_property

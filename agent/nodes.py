@@ -55,7 +55,7 @@ def coarse(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
     ctx, t0 = runtime.context, time.perf_counter()
     assert state.route is not None
     ev, detail = coarse_evidence(ctx, state.route, state.question, state.history)
-    return {"evidence": ev, "steps": _step(ctx, "coarse", t0, detail)}
+    return {"evidence": ctx.keep(ev), "steps": _step(ctx, "coarse", t0, detail)}
 
 
 def select(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
@@ -72,7 +72,8 @@ def select(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
     used = ", ".join(f"{k} {n}" for k, n in sizes.items()) or "no rankings"
     spans = " ".join(f"{c.start:.0f}-{c.end:.0f}s" for c in cands[:4])
     detail = f"k={len(cands)} segments ({used}) {spans}".strip()
-    return {"candidates": cands, "evidence": seg_ev, "steps": _step(ctx, "select", t0, detail)}
+    return {"candidates": cands, "evidence": ctx.keep(seg_ev),
+            "steps": _step(ctx, "select", t0, detail)}
 
 
 def check(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
@@ -94,7 +95,7 @@ def finer(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
     ev, expanded, detail = backtrack(ctx, state.question, state.route, state.candidates,
                                      state.evidence, state.expanded, state.judgement,
                                      state.rounds)
-    return {"evidence": ev, "expanded": expanded, "rounds": state.rounds + 1,
+    return {"evidence": ctx.keep(ev), "expanded": expanded, "rounds": state.rounds + 1,
             "steps": _step(ctx, "backtrack", t0, f"round {state.rounds + 1}: {detail}")}
 
 

@@ -210,7 +210,7 @@ def rewrite_visual(ctx: Context, target: str) -> list[str]:
 
 def _can_rewrite(ctx: Context, route: Route, round_no: int) -> bool:
     return (route.kind == "visual_when" and round_no == 0 and ctx.config.rewrite_visual
-            and ctx.llm is not None
+            and ctx.llm is not None and ctx.allows("visual")
             and any(v.encoder and not v.encoder.startswith("open_clip") for v in ctx.videos))
 
 
@@ -244,7 +244,7 @@ def backtrack(ctx: Context, question: str, route: Route, candidates: Sequence[Ca
             continue
         new += memory_evidence(ctx, vid, seg, query=seen_query)
         new += around_evidence(ctx, vid, seg, route.query or question)
-        if visual or round_no > 0:
+        if (visual or round_no > 0) and ctx.allows("visual"):
             new += frame_evidence(ctx, vid, seg, question, seen_query)
     if picks:
         notes.append(f"{len(picks)} segments one level down")

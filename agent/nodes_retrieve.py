@@ -128,7 +128,8 @@ def fts_evidence(ctx: Context, query: str, *, k: int, kinds: Iterable[str] | Non
     out: list[Evidence] = []
     for hit in ctx.store.search_text(" ".join(words), video_id=scope_id(ctx), k=k * 3):
         v = by_path.get(hit.video)
-        if v is None or (wanted is not None and hit.kind not in wanted):
+        if v is None or (wanted is not None and hit.kind not in wanted) or \
+                not ctx.allows(hit.kind):
             continue
         kind: EvidenceKind = "visual" if hit.kind == "tag" else hit.kind
         found = set(tokens(hit.text or ""))
@@ -283,6 +284,8 @@ def visual_evidence(ctx: Context, query: str, *, k: int,
         video_ids: Only these videos (default: all in scope).
         option: Multiple-choice letter to tag the items with.
     """
+    if not ctx.allows("visual"):
+        return []
     out: list[Evidence] = []
     vids = [v for v in ctx.videos if video_ids is None or v.id in video_ids]
     for v in vids:

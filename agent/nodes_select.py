@@ -111,7 +111,7 @@ def similarity_rankings(ctx: Context, query: str) -> dict[str, Ranking]:
     for v in ctx.videos:
         memo = ctx.memo(v.id)
         n = max(len(memo.segments), 1)
-        enc = v.encoder or ""
+        enc = v.encoder or "" if ctx.allows("visual") else ""
         if enc.startswith("open_clip"):
             qv = ctx.models.clip_text(enc, [query])
             if qv is not None:
@@ -135,7 +135,7 @@ def similarity_rankings(ctx: Context, query: str) -> dict[str, Ranking]:
         pairs: list[tuple[SegKey, float]] = []
         scope = ctx.videos[0].id if len(ctx.videos) == 1 else None
         for vh in ctx.store.nearest("texts", qt[0], k=64, video_id=scope):
-            if vh.video_id not in ctx.durations:
+            if vh.video_id not in ctx.durations or not ctx.allows(vh.text_kind or "caption"):
                 continue
             seg_id = vh.segment_id
             if seg_id is None:

@@ -1,14 +1,21 @@
-"""The Python API: a :class:`Library` of indexed videos."""
+"""The Python API: a :class:`Library` of indexed videos.
+
+A library is safe to share between threads: every thread reads through its own SQLite
+connection (see :class:`hourlens.memory_store.Store`), so :meth:`Library.videos`,
+:meth:`Library.search`, :meth:`Library.transcript` and :meth:`Library.describe` may run
+concurrently. :meth:`Library.ask` answers one question at a time per library (local LLMs
+are not re-entrant) and indexing runs one batch at a time.
+"""
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 from .config import IndexConfig, StoreConfig, default_library_dir, from_env
-from .types import Hit, IndexResult, Video
+from .types import Answer, Hit, IndexResult, TranscriptLine, Video
 
 
 class Library:
@@ -18,22 +25,39 @@ class Library:
         path: Library folder; default ``$HOURLENS_HOME`` or the per-user data folder.
         index_config: Indexing settings; default from ``HOURLENS_*`` env vars.
         store_config: Vector index settings; default from env vars.
+        agent_config: Question answering settings (an :class:`hourlens.agent.AgentConfig`);
+            default from ``HOURLENS_*`` env vars.
+        llm: The LLM :meth:`ask` uses: an object with ``complete_json`` (e.g.
+            :class:`hourlens.agent.llm.FakeLLM`), a spec string for
+            :func:`hourlens.agent.llm.load_llm` (``"none"`` answers without an LLM), or None
+            for ``agent_config.llm`` (``HOURLENS_LLM``, default the packaged offline model).
+            Loaded once, on the first question.
+        models: Embedders/encoders for :meth:`ask` and the label space of :meth:`search`
+            (an :class:`hourlens.agent.Models`); default the shared lazily loaded ones.
 
     Example:
         >>> lib = Library("/tmp/lib")                      # doctest: +SKIP
         >>> lib.index(["./videos"])                        # doctest: +SKIP
         >>> lib.search("a rocket on a launch pad", k=3)    # doctest: +SKIP
+        >>> lib.ask("What is said at about 12:34?", video="talk.mp4").answer  # doctest: +SKIP
     """
 
     def __init__(self, path: str | Path | None = None, *,
                  index_config: IndexConfig | None = None,
-                 store_config: StoreConfig | None = None) -> None:
+                 store_config: StoreConfig | None = None,
+                 agent_config: Any = None, llm: Any = None, models: Any = None) -> None:
         self.path = Path(path).expanduser() if path is not None else default_library_dir()
         self.index_config = index_config or from_env(IndexConfig)
         self.store_config = store_config or from_env(StoreConfig)
+        self._agent_config = agent_config
+        self._llm = llm
+        self._llm_ready = llm is not None and not isinstance(llm, str)
+        self.models = models
         self._store: Any = None
         self._indexer: Any = None
         self._lock = threading.Lock()
+        self._ask_lock = threading.Lock()
+        self._index_lock = threading.Lock()
 
     @property
     def store(self) -> Any:
@@ -67,33 +91,44 @@ class Library:
             force: Re-index unchanged files too.
             progress: ``None``, or a callback ``(event, info)``.
         """
-        if self._indexer is None:
-            from .indexer.pipeline import Indexer
+        store = self.store
+        with self._lock:
+            if self._indexer is None:
+                from .indexer.pipeline import Indexer
 
-            self._indexer = Indexer(self.store, self.index_config)
-        yield from self._indexer.index_paths(list(paths), force=force, progress=progress)
+                self._indexer = Indexer(store, self.index_config)
+            indexer = self._indexer
+        yield from indexer.index_paths(list(paths), force=force, progress=progress)
 
     def index(self, paths: Iterable[str | Path] | str | Path, *, force: bool = False,
-              progress: bool = False) -> list[IndexResult]:
+              progress: bool | Callable[[str, dict[str, Any]], None] = False,
+              ) -> list[IndexResult]:
         """Index files/folders and return one result per video.
+
+        Calls on one library run one after another (the indexer holds one encoder).
 
         Args:
             paths: A path or paths.
             force: Re-index unchanged files too.
-            progress: Show progress bars on stderr.
+            progress: True shows progress bars on stderr; a callable gets every progress
+                event ``(event, info)``: ``plan`` ``{"files"}``, ``start`` ``{"path",
+                "total"}``, ``frames`` ``{"n"}``, ``stage`` ``{"name"}``, ``done``
+                ``{"result"}``.
         """
         if isinstance(paths, str | Path):
             paths = [paths]
-        cb = None
-        if progress:
+        cb: Any = progress if callable(progress) else None
+        bars = None
+        if progress is True:
             from .cli.progress import TqdmProgress
 
-            cb = TqdmProgress()
+            cb = bars = TqdmProgress()
         try:
-            return list(self.iter_index(paths, force=force, progress=cb))
+            with self._index_lock:
+                return list(self.iter_index(paths, force=force, progress=cb))
         finally:
-            if cb is not None:
-                cb.close()
+            if bars is not None:
+                bars.close()
 
     def videos(self, status: str | None = None) -> list[Video]:
         """Videos in the library (optionally only ``indexed``/``failed``)."""
@@ -107,7 +142,69 @@ class Library:
         """Hybrid search over the library (see :mod:`hourlens.tools.search`)."""
         from .tools.search import search_video_memory
 
-        return search_video_memory(self.store, query, k=k, video=video)
+        expander = self.models.labels if self.models is not None else None
+        return search_video_memory(self.store, query, k=k, video=video,
+                                   label_expander=expander)
+
+    @property
+    def agent_config(self) -> Any:
+        """The :class:`hourlens.agent.AgentConfig` used by :meth:`ask`."""
+        if self._agent_config is None:
+            from .agent import AgentConfig
+
+            self._agent_config = from_env(AgentConfig)
+        return self._agent_config
+
+    def _agent_llm(self) -> Any:
+        """The LLM for :meth:`ask` (None: deterministic answers), loaded once."""
+        if not self._llm_ready:
+            from .agent.graph import load_agent_llm
+
+            spec = self._llm if isinstance(self._llm, str) else self.agent_config.llm
+            self._llm = load_agent_llm(spec)
+            self._llm_ready = True
+        return self._llm
+
+    def ask(self, question: str, video: str | int | Video | None = None,
+            history: Sequence[Any] | None = None, *,
+            on_step: Callable[[Any], None] | None = None) -> Answer:
+        """Answer a question about one video (or every indexed one), citing time ranges.
+
+        Args:
+            question: Free text ("What is said at about 12:34?", "When is a cat shown?").
+            video: Id, path or unique file name; None asks across the whole library.
+            history: Earlier turns for follow-ups: ``(question, Answer)`` pairs or
+                :class:`hourlens.agent.Turn` items.
+            on_step: Called with each agent :class:`~hourlens.types.Step` as it finishes.
+
+        Returns:
+            ``Answer(answer, confidence, citations, steps)`` (``to_dict()`` for JSON).
+
+        Raises:
+            NotIndexedError: Unknown or unfinished video, or an empty library.
+            ValueError: Empty question.
+        """
+        from .tools.ask import ask_video
+
+        if not question.strip():
+            raise ValueError("the question is empty")
+        store = self.store
+        with self._ask_lock:
+            return ask_video(store, question, video=video, history=history,
+                             llm=self._agent_llm(), config=self.agent_config,
+                             models=self.models, on_step=on_step)
+
+    def transcript(self, video: str | int | Video, start: float | None = None,
+                   end: float | None = None) -> list[TranscriptLine]:
+        """Speech lines of an indexed video overlapping ``[start, end]`` (seconds).
+
+        Raises:
+            NotIndexedError: Unknown or unfinished video.
+            ValueError: ``end`` before ``start``.
+        """
+        from .tools.ask import get_video_transcript
+
+        return get_video_transcript(self.store, video, start, end)
 
     def describe(self, ref: str | int) -> dict[str, Any]:
         """Everything ``hourlens show --json`` prints about one video (the memory tree)."""

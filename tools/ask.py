@@ -53,7 +53,7 @@ def resolve_videos(store: Store, video: str | int | Video | None) -> list[Video]
 
 def ask_video(store: Store, question: str, *, video: str | int | Video | None = None,
               history: History | None = None, llm: Any = None, config: Any = None,
-              on_step: Callable[[Step], None] | None = None) -> Answer:
+              models: Any = None, on_step: Callable[[Step], None] | None = None) -> Answer:
     """Answer a question about one indexed video (or all of them), citing time ranges.
 
     Args:
@@ -66,6 +66,7 @@ def ask_video(store: Store, question: str, *, video: str | int | Video | None = 
         llm: An LLM with ``complete_json``; None loads the configured one
             (``HOURLENS_LLM``, default the packaged offline model).
         config: An :class:`hourlens.agent.AgentConfig` (default: from the environment).
+        models: An :class:`hourlens.agent.Models` (default: the shared lazily loaded ones).
         on_step: Called with each agent step as it finishes (tracing).
 
     Returns:
@@ -81,7 +82,7 @@ def ask_video(store: Store, question: str, *, video: str | int | Video | None = 
         raise ValueError("the question is empty")
     videos = resolve_videos(store, video)
     return ask(store, question, videos=videos, history=_turns(history), llm=llm,
-               config=config, on_step=on_step)
+               config=config, models=models, on_step=on_step)
 
 
 def get_video_transcript(store: Store, video: str | int | Video, start: float | None = None,

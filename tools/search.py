@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from functools import lru_cache
 
 import numpy as np
@@ -90,14 +90,20 @@ def _visual_hits(store: Store, query: str, videos: Sequence[Video], k: int) -> l
     return hits[:k]
 
 
-def _label_hits(store: Store, query: str, videos: Sequence[Video], k: int) -> list[Hit]:
+LabelExpander = Callable[[str, str], list[tuple[str, float]]]
+"""``(query, encoder_name) -> [(label, similarity)]``, like :func:`expand_to_labels`."""
+
+
+def _label_hits(store: Store, query: str, videos: Sequence[Video], k: int,
+                expander: LabelExpander | None = None) -> list[Hit]:
+    expand = expander or expand_to_labels
     hits: list[Hit] = []
     encoders = {v.encoder for v in videos if v.encoder and not v.encoder.startswith("open_clip")}
     scope = videos[0].id if len(videos) == 1 else None
     allowed = {v.path for v in videos}
     for name in sorted(encoders):
         try:
-            labels = expand_to_labels(query, name)
+            labels = expand(query, name)
         except Exception:  # noqa: BLE001 - label expansion is an optional boost
             log.debug("label expansion failed for %s", name, exc_info=True)
             continue
@@ -139,7 +145,8 @@ def fuse(rankings: Sequence[Sequence[Hit]], k: int) -> list[Hit]:
 
 
 def search_video_memory(store: Store, query: str, *, k: int = 10,
-                        video: str | int | None = None) -> list[Hit]:
+                        video: str | int | None = None,
+                        label_expander: LabelExpander | None = None) -> list[Hit]:
     """Find the moments of indexed videos that match ``query``.
 
     Args:
@@ -147,6 +154,8 @@ def search_video_memory(store: Store, query: str, *, k: int = 10,
         query: Free text ("a cat on a sofa", "rocket launch", a spoken phrase...).
         k: Number of results.
         video: Restrict to one video (id, path or unique file name).
+        label_expander: Replaces :func:`expand_to_labels` (e.g.
+            :meth:`hourlens.agent.Models.labels`).
 
     Returns:
         Hits ``{video, start, end, score, kind}``, best first.
@@ -167,6 +176,6 @@ def search_video_memory(store: Store, query: str, *, k: int = 10,
     rankings = [
         _visual_hits(store, query, videos, k),
         [h for h in store.search_text(query, video_id=scope, k=k * 2)],
-        _label_hits(store, query, videos, k),
+        _label_hits(store, query, videos, k, label_expander),
     ]
     return fuse([r for r in rankings if r], k)

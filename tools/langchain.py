@@ -1,0 +1,164 @@
+"""hourlens as LangChain / LangGraph tools.
+
+:func:`as_langchain_tools` turns a :class:`~hourlens.Library` into ``BaseTool`` objects
+with argument schemas and descriptions written for an LLM. Each tool returns JSON text
+(the shapes of :mod:`hourlens.tools.payloads`); a user error (unknown video, empty query)
+comes back as the tool's text result instead of raising, so an agent can correct itself.
+
+Example:
+    >>> from hourlens import Library                                   # doctest: +SKIP
+    >>> from hourlens.tools import as_langchain_tools                  # doctest: +SKIP
+    >>> tools = as_langchain_tools(Library("~/videos-index"))          # doctest: +SKIP
+    >>> from langgraph.prebuilt import ToolNode                        # doctest: +SKIP
+    >>> node = ToolNode(tools)                                         # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING, Any
+
+from ..errors import HourlensError, MissingDependencyError
+from .payloads import answer_json, hit_json, transcript_json, video_summary
+
+if TYPE_CHECKING:
+    from langchain_core.tools import BaseTool
+
+    from ..library import Library
+
+TOOL_NAMES = ("search_video_memory", "ask_video", "get_video_transcript", "list_videos")
+
+_VIDEO_HELP = ("One video: its id, file name or path as listed by list_videos. "
+               "Omit to use every indexed video.")
+
+SEARCH_DESCRIPTION = """\
+Find the moments of the indexed videos that match a description ("a red motorcycle",
+"rocket on a launch pad") or a spoken/on-screen phrase. Returns a JSON array of hits,
+best first: {"video", "start", "end" (seconds), "score", "kind" (visual, tag, speech,
+ocr, caption, summary), "text"}. Use it to locate evidence; cite start-end ranges."""
+
+ASK_DESCRIPTION = """\
+Ask a question about the indexed videos and get an answer that cites the time ranges it
+rests on. Good for "What is said at about 12:34?", "When does the narrator say ...?",
+"When is a cat shown?", "Which comes first: A or B?", "How many times is X said?".
+Returns JSON {"answer", "confidence" (0-1), "citations": [{"video", "start", "end",
+"kind"}], "steps"}."""
+
+TRANSCRIPT_DESCRIPTION = """\
+Read what is said in one video, optionally only between start and end (seconds).
+Returns a JSON array of lines {"start", "end", "text"} in time order (empty when the
+video has no speech)."""
+
+LIST_DESCRIPTION = """\
+List the indexed videos: JSON array of {"id", "path", "duration" (seconds), "status"}.
+Use a video's id or file name as the "video" argument of the other tools."""
+
+
+def _imports() -> tuple[Any, Any, Any, Any]:
+    try:
+        from langchain_core.tools import StructuredTool, ToolException
+        from pydantic import BaseModel, Field
+    except ImportError as exc:  # pragma: no cover - langchain-core ships with langgraph
+        raise MissingDependencyError("langchain-core", purpose="LangChain tools") from exc
+    return StructuredTool, ToolException, BaseModel, Field
+
+
+def _schemas(base: Any, field: Any) -> dict[str, Any]:
+    """Pydantic argument models (built lazily so pydantic stays an optional import)."""
+
+    class SearchArgs(base):  # type: ignore[misc, valid-type]
+        """Arguments of search_video_memory."""
+
+        query: str = field(min_length=1, max_length=500,
+                           description="What to look for, in plain words.")
+        k: int = field(default=5, ge=1, le=50, description="Number of hits to return.")
+        video: str | None = field(default=None, description=_VIDEO_HELP)
+
+    class AskArgs(base):  # type: ignore[misc, valid-type]
+        """Arguments of ask_video."""
+
+        question: str = field(min_length=1, max_length=2000,
+                              description="The question, in plain words.")
+        video: str | None = field(default=None, description=_VIDEO_HELP)
+
+    class TranscriptArgs(base):  # type: ignore[misc, valid-type]
+        """Arguments of get_video_transcript."""
+
+        video: str = field(description="The video: id, file name or path (see list_videos).")
+        start: float | None = field(default=None, ge=0,
+                                    description="From this time (seconds); default start.")
+        end: float | None = field(default=None, ge=0,
+                                  description="Up to this time (seconds); default end.")
+
+    class NoArgs(base):  # type: ignore[misc, valid-type]
+        """No arguments."""
+
+    return {"search": SearchArgs, "ask": AskArgs, "transcript": TranscriptArgs,
+            "list": NoArgs}
+
+
+def _guard(fn: Callable[..., Any], tool_exception: type[Exception]) -> Callable[..., str]:
+    """Run ``fn``, return its result as JSON text, turn user errors into ToolException."""
+
+    def run(**kwargs: Any) -> str:
+        try:
+            return json.dumps(fn(**kwargs), ensure_ascii=False)
+        except (HourlensError, ValueError) as exc:
+            raise tool_exception(f"Error: {exc}") from exc
+
+    run.__name__ = getattr(fn, "__name__", "tool")
+    run.__doc__ = fn.__doc__
+    return run
+
+
+def as_langchain_tools(library: Library, *,
+                       include: Iterable[str] | None = None) -> list[BaseTool]:
+    """LangChain tools over ``library``: search, ask, transcript and list.
+
+    Args:
+        library: An open :class:`~hourlens.Library` (its ``llm``/``models`` serve ask).
+        include: Tool names to build (default all of :data:`TOOL_NAMES`).
+
+    Returns:
+        ``StructuredTool`` objects named ``search_video_memory``, ``ask_video``,
+        ``get_video_transcript`` and ``list_videos``; errors return as text
+        (``handle_tool_error=True``).
+
+    Raises:
+        ValueError: An unknown name in ``include``.
+    """
+    structured_tool, tool_exception, base, field = _imports()
+    names = list(include) if include is not None else list(TOOL_NAMES)
+    unknown = sorted(set(names) - set(TOOL_NAMES))
+    if unknown:
+        raise ValueError(f"unknown tool names {unknown}; choose from {list(TOOL_NAMES)}")
+    schemas = _schemas(base, field)
+
+    def search_video_memory(query: str, k: int = 5, video: str | None = None) -> Any:
+        return [hit_json(h) for h in library.search(query, k=k, video=video)]
+
+    def ask_video(question: str, video: str | None = None) -> Any:
+        return answer_json(library.ask(question, video=video))
+
+    def get_video_transcript(video: str, start: float | None = None,
+                             end: float | None = None) -> Any:
+        return transcript_json(library.transcript(video, start, end))
+
+    def list_videos() -> Any:
+        return [video_summary(v) for v in library.videos("indexed")]
+
+    specs = {
+        "search_video_memory": (search_video_memory, SEARCH_DESCRIPTION, schemas["search"]),
+        "ask_video": (ask_video, ASK_DESCRIPTION, schemas["ask"]),
+        "get_video_transcript": (get_video_transcript, TRANSCRIPT_DESCRIPTION,
+                                 schemas["transcript"]),
+        "list_videos": (list_videos, LIST_DESCRIPTION, schemas["list"]),
+    }
+    tools = []
+    for name in names:
+        fn, description, schema = specs[name]
+        tools.append(structured_tool.from_function(
+            func=_guard(fn, tool_exception), name=name, description=description,
+            args_schema=schema, handle_tool_error=True))
+    return tools
