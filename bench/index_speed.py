@@ -38,8 +38,12 @@ def child_decode(video: str, fps: float, height: int, backend: str) -> dict:
     for _ in sample_frames(video, fps=fps, height=height, backend=backend, probe=probe):
         n += 1
     sec = time.perf_counter() - t0
-    return {"seconds": sec, "frames": n, "duration": probe.duration,
-            "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
+    return {
+        "seconds": sec,
+        "frames": n,
+        "duration": probe.duration,
+        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+    }
 
 
 def child_index(video: str, fps: float, encoder: str, library: str) -> dict:
@@ -59,26 +63,37 @@ def child_index(video: str, fps: float, encoder: str, library: str) -> dict:
     store.close()
     if res.status != "indexed":
         raise SystemExit(f"indexing failed: {res.error}")
-    return {"seconds": sec, "model_load_s": load_s, "stats": idx.last_stats,
-            "segments": res.segments, "duration": res.duration,
-            "library_bytes": _dir_bytes(Path(library)),
-            "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
+    return {
+        "seconds": sec,
+        "model_load_s": load_s,
+        "stats": idx.last_stats,
+        "segments": res.segments,
+        "duration": res.duration,
+        "library_bytes": _dir_bytes(Path(library)),
+        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+    }
 
 
 def _run_child(args: list[str]) -> dict:
-    out = subprocess.run([sys.executable, __file__, *args], capture_output=True, text=True,
-                         env={**os.environ, "HF_HUB_OFFLINE": "1"})
+    out = subprocess.run(
+        [sys.executable, __file__, *args],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "HF_HUB_OFFLINE": "1"},
+    )
     if out.returncode != 0:
         raise SystemExit(f"child failed: {out.stderr[-2000:]}")
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
 def bench(video: str, fps: float, encoder: str, height: int, backend: str) -> dict:
-    dec = _run_child(["--child-decode", video, "--fps", str(fps), "--height", str(height),
-                      "--backend", backend])
+    dec = _run_child(
+        ["--child-decode", video, "--fps", str(fps), "--height", str(height), "--backend", backend]
+    )
     with tempfile.TemporaryDirectory() as lib:
-        idx = _run_child(["--child-index", video, "--fps", str(fps), "--encoder", encoder,
-                          "--library", lib])
+        idx = _run_child(
+            ["--child-index", video, "--fps", str(fps), "--encoder", encoder, "--library", lib]
+        )
     dur = idx["duration"]
     st = idx["stats"]
     secs = dict(st.get("seconds", {}))
@@ -86,11 +101,18 @@ def bench(video: str, fps: float, encoder: str, height: int, backend: str) -> di
     secs["compress+write"] = st.get("seconds_compress", 0.0)
     stages = {k: (dur / v if v > 0 else float("inf")) for k, v in secs.items() if k != "total"}
     return {
-        "video": video, "duration_s": dur, "segments": idx["segments"],
-        "frames": st.get("frames"), "encoded": st.get("encoded"), "reused": st.get("reused"),
-        "decode_only_rtf": dur / dec["seconds"], "index_rtf": dur / idx["seconds"],
+        "video": video,
+        "duration_s": dur,
+        "segments": idx["segments"],
+        "frames": st.get("frames"),
+        "encoded": st.get("encoded"),
+        "reused": st.get("reused"),
+        "decode_only_rtf": dur / dec["seconds"],
+        "index_rtf": dur / idx["seconds"],
         "ratio_to_decode_only": dec["seconds"] / idx["seconds"],
-        "stage_rtf": stages, "stage_seconds": secs, "model_load_s": idx["model_load_s"],
+        "stage_rtf": stages,
+        "stage_seconds": secs,
+        "model_load_s": idx["model_load_s"],
         "peak_rss_mb": {"decode_only": dec["peak_rss_mb"], "index": idx["peak_rss_mb"]},
         "library_mb_per_hour": idx["library_bytes"] / 1e6 / (dur / 3600),
     }
@@ -99,21 +121,28 @@ def bench(video: str, fps: float, encoder: str, height: int, backend: str) -> di
 def _print(row: dict) -> None:
     print(f"\n{row['video']}  ({row['duration_s'] / 60:.1f} min, {row['segments']} segments)")
     print(f"  decode-only          {row['decode_only_rtf']:8.1f}x real time")
-    print(f"  full visual pass     {row['index_rtf']:8.1f}x real time "
-          f"({row['ratio_to_decode_only']:.2f} of decode-only speed)")
+    print(
+        f"  full visual pass     {row['index_rtf']:8.1f}x real time "
+        f"({row['ratio_to_decode_only']:.2f} of decode-only speed)"
+    )
     for k, v in row["stage_rtf"].items():
         print(f"    stage {k:<14} {v:8.1f}x  ({row['stage_seconds'][k]:.1f} s)")
-    print(f"  frames {row['frames']}: encoded {row['encoded']}, reused {row['reused']} "
-          f"({100 * row['reused'] / max(row['frames'], 1):.1f}% encodes saved)")
+    print(
+        f"  frames {row['frames']}: encoded {row['encoded']}, reused {row['reused']} "
+        f"({100 * row['reused'] / max(row['frames'], 1):.1f}% encodes saved)"
+    )
     print(f"  model load {row['model_load_s']:.1f} s (not in the pass)")
-    print(f"  peak RSS  decode-only {row['peak_rss_mb']['decode_only']:.0f} MB, "
-          f"index {row['peak_rss_mb']['index']:.0f} MB")
+    print(
+        f"  peak RSS  decode-only {row['peak_rss_mb']['decode_only']:.0f} MB, "
+        f"index {row['peak_rss_mb']['index']:.0f} MB"
+    )
     print(f"  library   {row['library_mb_per_hour']:.1f} MB per hour of video")
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__,
-                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("videos", nargs="*")
     ap.add_argument("--fps", type=float, default=1.0)
     ap.add_argument("--encoder", default="auto")

@@ -37,24 +37,35 @@ SAY = [
 def build(out: Path, seconds_per_scene: int = 15) -> Path:
     if shutil.which("ffmpeg") is None:
         sys.exit("ffmpeg is required: apt-get install -y ffmpeg")
-    photos = [p for p in (
-        _pkg_file("matplotlib", "mpl-data", "sample_data", "grace_hopper.jpg"),
-        _pkg_file("sklearn", "datasets", "images", "china.jpg"),
-        _pkg_file("sklearn", "datasets", "images", "flower.jpg"),
-    ) if p is not None]
+    photos = [
+        p
+        for p in (
+            _pkg_file("matplotlib", "mpl-data", "sample_data", "grace_hopper.jpg"),
+            _pkg_file("sklearn", "datasets", "images", "china.jpg"),
+            _pkg_file("sklearn", "datasets", "images", "flower.jpg"),
+        )
+        if p is not None
+    ]
     d = seconds_per_scene
-    scenes = [f"testsrc2=size=640x360:rate=10:duration={d}",
-              f"mandelbrot=size=640x360:rate=10:end_pts={d}",
-              f"smptebars=size=640x360:rate=10:duration={d}",
-              f"life=size=640x360:rate=10:mold=10:ratio=0.2:death_color=#202040,trim=duration={d}",
-              f"cellauto=size=640x360:rate=10:rule=110,trim=duration={d}"]
+    scenes = [
+        f"testsrc2=size=640x360:rate=10:duration={d}",
+        f"mandelbrot=size=640x360:rate=10:end_pts={d}",
+        f"smptebars=size=640x360:rate=10:duration={d}",
+        f"life=size=640x360:rate=10:mold=10:ratio=0.2:death_color=#202040,trim=duration={d}",
+        f"cellauto=size=640x360:rate=10:rule=110,trim=duration={d}",
+    ]
     out.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp:
         parts = []
-        order = [("lavfi", scenes[0])] + [("photo", p) for p in photos[:1]] + \
-            [("lavfi", scenes[1])] + [("photo", p) for p in photos[1:2]] + \
-            [("lavfi", scenes[2])] + [("photo", p) for p in photos[2:3]] + \
-            [("lavfi", s) for s in scenes[3:]]
+        order = (
+            [("lavfi", scenes[0])]
+            + [("photo", p) for p in photos[:1]]
+            + [("lavfi", scenes[1])]
+            + [("photo", p) for p in photos[1:2]]
+            + [("lavfi", scenes[2])]
+            + [("photo", p) for p in photos[2:3]]
+            + [("lavfi", s) for s in scenes[3:]]
+        )
         for i, (kind, src) in enumerate(order):
             part = Path(tmp) / f"{i:02d}.mp4"
             if kind == "lavfi":
@@ -62,17 +73,55 @@ def build(out: Path, seconds_per_scene: int = 15) -> Path:
                 vf = "scale=640:360,format=yuv420p"
             else:
                 inp = ["-loop", "1", "-framerate", "10", "-i", str(src)]
-                vf = (f"scale=1280:720:force_original_aspect_ratio=increase,crop=1280:720,"
-                      f"zoompan=z='min(zoom+0.0015,1.3)':d=1:s=640x360:fps=10,format=yuv420p")
-            subprocess.run(["ffmpeg", "-v", "error", "-y", *inp, "-t", str(d), "-vf", vf,
-                            "-r", "10", "-c:v", "libx264", "-preset", "veryfast", "-g", "20",
-                            str(part)], check=True)
+                vf = (
+                    "scale=1280:720:force_original_aspect_ratio=increase,crop=1280:720,"
+                    "zoompan=z='min(zoom+0.0015,1.3)':d=1:s=640x360:fps=10,format=yuv420p"
+                )
+            subprocess.run(
+                [
+                    "ffmpeg",
+                    "-v",
+                    "error",
+                    "-y",
+                    *inp,
+                    "-t",
+                    str(d),
+                    "-vf",
+                    vf,
+                    "-r",
+                    "10",
+                    "-c:v",
+                    "libx264",
+                    "-preset",
+                    "veryfast",
+                    "-g",
+                    "20",
+                    str(part),
+                ],
+                check=True,
+            )
             parts.append(part)
         lst = Path(tmp) / "list.txt"
         lst.write_text("".join(f"file '{p}'\n" for p in parts))
         video = Path(tmp) / "video.mp4"
-        subprocess.run(["ffmpeg", "-v", "error", "-y", "-f", "concat", "-safe", "0", "-i",
-                        str(lst), "-c", "copy", str(video)], check=True)
+        subprocess.run(
+            [
+                "ffmpeg",
+                "-v",
+                "error",
+                "-y",
+                "-f",
+                "concat",
+                "-safe",
+                "0",
+                "-i",
+                str(lst),
+                "-c",
+                "copy",
+                str(video),
+            ],
+            check=True,
+        )
         if shutil.which("espeak-ng"):
             wavs, filt = [], []
             for j, (t, text) in enumerate(SAY):
@@ -82,17 +131,40 @@ def build(out: Path, seconds_per_scene: int = 15) -> Path:
                 filt.append(f"[{j + 1}:a]adelay={int(t * 1000)}:all=1[a{j}]")
             mix = "".join(f"[a{j}]" for j in range(len(SAY)))
             filt.append(f"{mix}amix=inputs={len(SAY)}:normalize=0,aresample=16000[aout]")
-            subprocess.run(["ffmpeg", "-v", "error", "-y", "-i", str(video), *wavs,
-                            "-filter_complex", ";".join(filt), "-map", "0:v", "-map", "[aout]",
-                            "-c:v", "copy", "-c:a", "aac", "-ac", "1", str(out)], check=True)
+            subprocess.run(
+                [
+                    "ffmpeg",
+                    "-v",
+                    "error",
+                    "-y",
+                    "-i",
+                    str(video),
+                    *wavs,
+                    "-filter_complex",
+                    ";".join(filt),
+                    "-map",
+                    "0:v",
+                    "-map",
+                    "[aout]",
+                    "-c:v",
+                    "copy",
+                    "-c:a",
+                    "aac",
+                    "-ac",
+                    "1",
+                    str(out),
+                ],
+                check=True,
+            )
         else:
             shutil.copy(video, out)
     return out
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__,
-                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("out", type=Path, help="output .mp4")
     ap.add_argument("--scene-seconds", type=int, default=15)
     args = ap.parse_args()

@@ -39,8 +39,7 @@ def describe_video(store: Store, ref: str | int, *, excerpt_chars: int = 240) ->
     seg_tags: dict[int, list[dict[str, Any]]] = {}
     weight: dict[str, float] = {}
     for t in tags:
-        seg_tags.setdefault(t.segment_id, []).append({"label": t.label,
-                                                      "score": round(t.score, 4)})
+        seg_tags.setdefault(t.segment_id, []).append({"label": t.label, "score": round(t.score, 4)})
         weight[t.label] = weight.get(t.label, 0.0) + t.score * (t.end - t.start)
     lines = store.transcript(v.id)
     ocr = store.ocr_items(v.id)
@@ -49,21 +48,33 @@ def describe_video(store: Store, ref: str | int, *, excerpt_chars: int = 240) ->
     segments = []
     for s in store.segments(v.id):
         said = " ".join(ln.text for ln in _within(lines, s.start, s.end))
-        segments.append({
-            "index": s.index, "start": round(s.start, 3), "end": round(s.end, 3),
-            "n_frames": s.n_frames, "memories": per_seg.get(s.id, 0),
-            "depth": round(s.depth, 4), "alpha": round(s.alpha, 3),
-            "tags": seg_tags.get(s.id, [])[:5],
-            "caption": seg_caps.get(s.id),
-            "ocr": [o.text for o in _within(ocr, s.start, s.end)],
-            "transcript": said[:excerpt_chars] + ("…" if len(said) > excerpt_chars else ""),
-        })
+        segments.append(
+            {
+                "index": s.index,
+                "start": round(s.start, 3),
+                "end": round(s.end, 3),
+                "n_frames": s.n_frames,
+                "memories": per_seg.get(s.id, 0),
+                "depth": round(s.depth, 4),
+                "alpha": round(s.alpha, 3),
+                "tags": seg_tags.get(s.id, [])[:5],
+                "caption": seg_caps.get(s.id),
+                "ocr": [o.text for o in _within(ocr, s.start, s.end)],
+                "transcript": said[:excerpt_chars] + ("…" if len(said) > excerpt_chars else ""),
+            }
+        )
     chapters = []
     for c in store.chapters(v.id):
-        chapters.append({"index": c.index, "start": round(c.start, 3), "end": round(c.end, 3),
-                         "title": c.title, "summary": c.summary,
-                         "segments": [s["index"] for s in segments
-                                      if c.start <= s["start"] < c.end]})
+        chapters.append(
+            {
+                "index": c.index,
+                "start": round(c.start, 3),
+                "end": round(c.end, 3),
+                "title": c.title,
+                "summary": c.summary,
+                "segments": [s["index"] for s in segments if c.start <= s["start"] < c.end],
+            }
+        )
     top = sorted(weight.items(), key=lambda p: -p[1])[:10]
     return {
         **v.to_dict(),

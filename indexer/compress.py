@@ -37,8 +37,9 @@ def busyness(sims: np.ndarray) -> float:
     return float(1.0 - s.mean()) if len(s) else 0.0
 
 
-def compression_rates(busy: np.ndarray, reference: np.ndarray, *, alpha_min: float,
-                      alpha_max: float) -> np.ndarray:
+def compression_rates(
+    busy: np.ndarray, reference: np.ndarray, *, alpha_min: float, alpha_max: float
+) -> np.ndarray:
     """Map segment busyness to compression rates ``alpha`` in ``[alpha_min, alpha_max]``.
 
     The scale is set by the video's own per-gap changes (``reference`` = ``1 - s`` of every
@@ -87,8 +88,11 @@ def memory_bank_compress(features: np.ndarray, k: int) -> Compressed:
     feats = np.asarray(features, dtype=np.float64)
     n = len(feats)
     if n == 0:
-        return Compressed(np.zeros((0, feats.shape[1] if feats.ndim == 2 else 0), np.float32),
-                          np.zeros((0, 2), np.int64), np.zeros(0, np.int64))
+        return Compressed(
+            np.zeros((0, feats.shape[1] if feats.ndim == 2 else 0), np.float32),
+            np.zeros((0, 2), np.int64),
+            np.zeros(0, np.int64),
+        )
     k = int(min(max(k, 1), n))
     sums = feats.copy()  # running sums; the mean is sums / counts
     counts = np.ones(n, dtype=np.int64)
@@ -119,8 +123,7 @@ def memory_bank_compress(features: np.ndarray, k: int) -> Compressed:
 def summary_token(compressed: Compressed) -> np.ndarray:
     """Clip-level summary token: the frame-weighted mean of the memories, normalised."""
     w = compressed.counts.astype(np.float64)[:, None]
-    return _normalise((compressed.vectors * w).sum(axis=0) / max(w.sum(), 1.0)).astype(
-        np.float32)
+    return _normalise((compressed.vectors * w).sum(axis=0) / max(w.sum(), 1.0)).astype(np.float32)
 
 
 def medoid(features: np.ndarray) -> int:

@@ -40,8 +40,9 @@ class FramePass:
     ocr_decisions: list[tuple[float, str]] = field(default_factory=list)  # (t, gate decision)
     encoded: int = 0
     reused: int = 0
-    seconds: dict[str, float] = field(default_factory=lambda: {"decode": 0.0, "encode": 0.0,
-                                                               "thumbs": 0.0})
+    seconds: dict[str, float] = field(
+        default_factory=lambda: {"decode": 0.0, "encode": 0.0, "thumbs": 0.0}
+    )
 
     def sparse_mean(self, first: int, last: int, n_classes: int) -> np.ndarray:
         """Mean class-probability vector of frames ``[first, last)`` (dense)."""
@@ -99,18 +100,25 @@ def prefetch(it: Iterator[T], maxsize: int = 48) -> Iterator[T]:
 def _jpeg(rgb: np.ndarray, width: int) -> bytes:
     img = Image.fromarray(rgb)
     if img.width > width:
-        img = img.resize((width, max(2, round(img.height * width / img.width))),
-                         Image.Resampling.BILINEAR)
+        img = img.resize(
+            (width, max(2, round(img.height * width / img.width))), Image.Resampling.BILINEAR
+        )
     buf = BytesIO()
     img.save(buf, format="JPEG", quality=80, optimize=True)
     return buf.getvalue()
 
 
-def run_frame_pass(path: Path, probe: VideoProbe, *, config: IndexConfig,
-                   encoder: FrameEncoder, append: Callable[[np.ndarray, np.ndarray], None],
-                   thumbs_dir: Path,
-                   on_frames: Callable[[int], None] | None = None,
-                   ocr_gate: Any = None) -> FramePass:
+def run_frame_pass(
+    path: Path,
+    probe: VideoProbe,
+    *,
+    config: IndexConfig,
+    encoder: FrameEncoder,
+    append: Callable[[np.ndarray, np.ndarray], None],
+    thumbs_dir: Path,
+    on_frames: Callable[[int], None] | None = None,
+    ocr_gate: Any = None,
+) -> FramePass:
     """Decode, de-duplicate, encode and spill every sampled frame of one video.
 
     Args:
@@ -169,8 +177,15 @@ def run_frame_pass(path: Path, probe: VideoProbe, *, config: IndexConfig,
 
     fresh_in_batch = 0
     t_dec = time.perf_counter()
-    for fr in prefetch(sample_frames(path, fps=config.fps, height=config.frame_height,
-                                     backend=config.decode_backend, probe=probe)):
+    for fr in prefetch(
+        sample_frames(
+            path,
+            fps=config.fps,
+            height=config.frame_height,
+            backend=config.decode_backend,
+            probe=probe,
+        )
+    ):
         fp.seconds["decode"] += time.perf_counter() - t_dec
         dup = dedup.is_duplicate(fr.rgb)  # the first frame is never a duplicate
         if ocr_gate is not None:

@@ -37,9 +37,15 @@ class ChapterSpan:
     end: float
 
 
-def group_chapters(summaries: np.ndarray, starts: Sequence[float], ends: Sequence[float], *,
-                   min_len: float = 60.0, max_len: float = 300.0,
-                   threshold: float = 0.8) -> list[ChapterSpan]:
+def group_chapters(
+    summaries: np.ndarray,
+    starts: Sequence[float],
+    ends: Sequence[float],
+    *,
+    min_len: float = 60.0,
+    max_len: float = 300.0,
+    threshold: float = 0.8,
+) -> list[ChapterSpan]:
     """Group consecutive segments into chapters.
 
     A segment joins the open chapter while its summary token is at least ``threshold``
@@ -72,11 +78,25 @@ def group_chapters(summaries: np.ndarray, starts: Sequence[float], ends: Sequenc
         if grow:
             acc += vecs[i]
             continue
-        chapters.append(ChapterSpan(index=len(chapters), first=first, last=i,
-                                    start=float(starts[first]), end=float(ends[i - 1])))
+        chapters.append(
+            ChapterSpan(
+                index=len(chapters),
+                first=first,
+                last=i,
+                start=float(starts[first]),
+                end=float(ends[i - 1]),
+            )
+        )
         first, acc = i, vecs[i].copy()
-    chapters.append(ChapterSpan(index=len(chapters), first=first, last=n,
-                                start=float(starts[first]), end=float(ends[n - 1])))
+    chapters.append(
+        ChapterSpan(
+            index=len(chapters),
+            first=first,
+            last=n,
+            start=float(starts[first]),
+            end=float(ends[n - 1]),
+        )
+    )
     return chapters
 
 
@@ -114,6 +134,6 @@ def compose_summary(segs: Sequence[SegmentText], *, max_chars: int = 600) -> tup
     if ocr:
         parts.append("On screen: " + " | ".join(f'"{t}"' for t in ocr) + ".")
     if speech:
-        parts.append(f"{len(speech)} spoken lines, e.g. \"{speech[0]}\"")
+        parts.append(f'{len(speech)} spoken lines, e.g. "{speech[0]}"')
     text = " ".join(parts) or "No text or tags."
     return title, (text if len(text) <= max_chars else text[: max_chars - 1] + "…")

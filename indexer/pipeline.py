@@ -60,8 +60,13 @@ class Indexer:
         encoder: A frame encoder; loaded lazily from ``config.encoder`` when omitted.
     """
 
-    def __init__(self, store: Store, config: IndexConfig | None = None, *,
-                 encoder: FrameEncoder | None = None) -> None:
+    def __init__(
+        self,
+        store: Store,
+        config: IndexConfig | None = None,
+        *,
+        encoder: FrameEncoder | None = None,
+    ) -> None:
         self.store = store
         self.config = config or IndexConfig()
         self._encoder = encoder
@@ -72,12 +77,18 @@ class Indexer:
         """The frame encoder, loaded on first use."""
         if self._encoder is None:
             c = self.config
-            self._encoder = load_encoder(c.encoder, device=c.device, precision=c.precision,
-                                         batch_size=c.batch_size)
+            self._encoder = load_encoder(
+                c.encoder, device=c.device, precision=c.precision, batch_size=c.batch_size
+            )
         return self._encoder
 
-    def index_paths(self, paths: Iterable[str | Path], *, force: bool = False,
-                    progress: ProgressCallback | None = None) -> Iterator[IndexResult]:
+    def index_paths(
+        self,
+        paths: Iterable[str | Path],
+        *,
+        force: bool = False,
+        progress: ProgressCallback | None = None,
+    ) -> Iterator[IndexResult]:
         """Index files and folders (recursively), yielding one result per video.
 
         Args:
@@ -92,16 +103,23 @@ class Indexer:
         if progress:
             progress("plan", {"files": len(files) + len(missing)})
         for path, why in missing:
-            res = IndexResult(video=str(path), status="failed", duration=None, segments=0,
-                              seconds=0.0, error=f"{path}: {why}")
+            res = IndexResult(
+                video=str(path),
+                status="failed",
+                duration=None,
+                segments=0,
+                seconds=0.0,
+                error=f"{path}: {why}",
+            )
             if progress:
                 progress("done", {"result": res})
             yield res
         for f in files:
             yield self.index_file(f, force=force, progress=progress)
 
-    def index_file(self, path: str | Path, *, force: bool = False,
-                   progress: ProgressCallback | None = None) -> IndexResult:
+    def index_file(
+        self, path: str | Path, *, force: bool = False, progress: ProgressCallback | None = None
+    ) -> IndexResult:
         """Index one file; never raises for a bad file (returns a ``failed`` result)."""
         t0 = time.perf_counter()
         path = Path(path).expanduser().resolve()
@@ -114,8 +132,7 @@ class Indexer:
             raise
         except Exception as exc:  # a bug or an unforeseen decoder failure: keep going
             log.debug("indexing %s failed", path, exc_info=True)
-            res = self._failed(path, f"{path.name}: {type(exc).__name__}: {exc}", t0,
-                               fingerprint)
+            res = self._failed(path, f"{path.name}: {type(exc).__name__}: {exc}", t0, fingerprint)
         if progress:
             progress("done", {"result": res})
         return res
@@ -125,15 +142,32 @@ class Indexer:
     def _failed(self, path: Path, error: str, t0: float, fp: dict[str, Any]) -> IndexResult:
         if fp:
             try:
-                self.store.mark_failed(str(path), size=fp["size"], mtime=fp["mtime"],
-                                       content_hash=fp.get("hash", ""), error=error)
+                self.store.mark_failed(
+                    str(path),
+                    size=fp["size"],
+                    mtime=fp["mtime"],
+                    content_hash=fp.get("hash", ""),
+                    error=error,
+                )
             except Exception:  # noqa: BLE001 - the failure itself is what we report
                 log.debug("could not record failure of %s", path, exc_info=True)
-        return IndexResult(video=str(path), status="failed", duration=None, segments=0,
-                           seconds=round(time.perf_counter() - t0, 3), error=error)
+        return IndexResult(
+            video=str(path),
+            status="failed",
+            duration=None,
+            segments=0,
+            seconds=round(time.perf_counter() - t0, 3),
+            error=error,
+        )
 
-    def _index(self, path: Path, force: bool, progress: ProgressCallback | None,
-               fp: dict[str, Any], t0: float) -> IndexResult:
+    def _index(
+        self,
+        path: Path,
+        force: bool,
+        progress: ProgressCallback | None,
+        fp: dict[str, Any],
+        t0: float,
+    ) -> IndexResult:
         try:
             fp["size"], fp["mtime"] = file_fingerprint(path)
         except FileNotFoundError as exc:
@@ -146,18 +180,24 @@ class Indexer:
                 fp["hash"] = content_hash(path)
                 old = self.store.lookup_hash(str(path), fp["hash"])
             if old is not None:
-                return IndexResult(video=str(path), status="skipped", duration=old.duration,
-                                   segments=len(self.store.segments(old.id)),
-                                   seconds=round(time.perf_counter() - t0, 3))
+                return IndexResult(
+                    video=str(path),
+                    status="skipped",
+                    duration=old.duration,
+                    segments=len(self.store.segments(old.id)),
+                    seconds=round(time.perf_counter() - t0, 3),
+                )
         fp.setdefault("hash", content_hash(path))
         probe = probe_video(path)
         if progress:
-            progress("start", {"path": str(path),
-                               "total": max(1, int(probe.duration * self.config.fps))})
+            progress(
+                "start", {"path": str(path), "total": max(1, int(probe.duration * self.config.fps))}
+            )
         on_frames = (lambda n: progress("frames", {"n": n})) if progress else None
         encoder = self.encoder
-        with self.store.begin_video(str(path), size=fp["size"], mtime=fp["mtime"],
-                                    content_hash=fp["hash"]) as writer:
+        with self.store.begin_video(
+            str(path), size=fp["size"], mtime=fp["mtime"], content_hash=fp["hash"]
+        ) as writer:
             # per-frame thumbnails live in the writer's scratch dir: cleaned on commit,
             # abort and crash recovery
             thumbs = Path(tempfile.mkdtemp(prefix="thumbs-", dir=writer.scratch_dir))
@@ -166,69 +206,121 @@ class Indexer:
                 from .ocr import OcrGate
 
                 gate = OcrGate()
-            frames = run_frame_pass(path, probe, config=self.config, encoder=encoder,
-                                    append=writer.append_frames, thumbs_dir=thumbs,
-                                    on_frames=on_frames, ocr_gate=gate)
+            frames = run_frame_pass(
+                path,
+                probe,
+                config=self.config,
+                encoder=encoder,
+                append=writer.append_frames,
+                thumbs_dir=thumbs,
+                on_frames=on_frames,
+                ocr_gate=gate,
+            )
             if not frames.times:
                 raise BadVideoError(f"{path.name}: no decodable video frames")
-            stats, seg_infos = self._segments_and_memories(writer, frames, probe,
-                                                           encoder, thumbs)
+            stats, seg_infos = self._segments_and_memories(writer, frames, probe, encoder, thumbs)
             n_segments = len(seg_infos)
             duration = max(probe.duration, frames.times[-1])
             if progress:
                 progress("stage", {"name": "speech, text and summaries"})
-            text = run_text_stage(writer, path, probe, seg_infos, frames.ocr_decisions,
-                                  self.config, duration)
+            text = run_text_stage(
+                writer, path, probe, seg_infos, frames.ocr_decisions, self.config, duration
+            )
             stats.update(self._frame_stats(frames, duration, t0))
             stats["seconds"].update(text.seconds)
-            stats.update({"lines": text.lines, "ocr_items": text.ocr_items,
-                          "chapters": text.chapters, "language": text.language,
-                          "word_timestamps": text.word_timestamps})
-            writer.commit(duration=duration, fps=probe.fps, width=probe.width,
-                          height=probe.height, encoder=encoder.name,
-                          encoder_dim=encoder.dim, stats=stats)
+            stats.update(
+                {
+                    "lines": text.lines,
+                    "ocr_items": text.ocr_items,
+                    "chapters": text.chapters,
+                    "language": text.language,
+                    "word_timestamps": text.word_timestamps,
+                }
+            )
+            writer.commit(
+                duration=duration,
+                fps=probe.fps,
+                width=probe.width,
+                height=probe.height,
+                encoder=encoder.name,
+                encoder_dim=encoder.dim,
+                stats=stats,
+            )
         self.last_stats = stats
-        return IndexResult(video=str(path), status="indexed", duration=round(duration, 3),
-                           segments=n_segments, seconds=round(time.perf_counter() - t0, 3))
+        return IndexResult(
+            video=str(path),
+            status="indexed",
+            duration=round(duration, 3),
+            segments=n_segments,
+            seconds=round(time.perf_counter() - t0, 3),
+        )
 
     @staticmethod
     def _frame_stats(frames: FramePass, duration: float, t0: float) -> dict[str, Any]:
-        return {"frames": len(frames.times), "encoded": frames.encoded,
-                "reused": frames.reused, "duration": duration,
-                "seconds": {**frames.seconds, "total": time.perf_counter() - t0}}
+        return {
+            "frames": len(frames.times),
+            "encoded": frames.encoded,
+            "reused": frames.reused,
+            "duration": duration,
+            "seconds": {**frames.seconds, "total": time.perf_counter() - t0},
+        }
 
-    def _segments_and_memories(self, writer: Any, frames: FramePass, probe: VideoProbe,
-                               encoder: FrameEncoder,
-                               thumbs: Path) -> tuple[dict[str, Any], list[SegmentInfo]]:
+    def _segments_and_memories(
+        self, writer: Any, frames: FramePass, probe: VideoProbe, encoder: FrameEncoder, thumbs: Path
+    ) -> tuple[dict[str, Any], list[SegmentInfo]]:
         c = self.config
         t0 = time.perf_counter()
         times = np.asarray(frames.times)
         sims = np.asarray(frames.sims, dtype=np.float64)
-        spans = segment_video(times, sims, duration=max(probe.duration, float(times[-1])),
-                              method=c.segmentation, min_len=c.min_segment_s,
-                              max_len=c.max_segment_s, std_factor=c.depth_std_factor,
-                              fixed_window=c.fixed_window_s)
+        spans = segment_video(
+            times,
+            sims,
+            duration=max(probe.duration, float(times[-1])),
+            method=c.segmentation,
+            min_len=c.min_segment_s,
+            max_len=c.max_segment_s,
+            std_factor=c.depth_std_factor,
+            fixed_window=c.fixed_window_s,
+        )
         t_seg = time.perf_counter() - t0
-        busy = np.asarray([busyness(sims[s.first:s.last - 1]) for s in spans])
-        alphas = compression_rates(busy, 1.0 - sims, alpha_min=c.alpha_min,
-                                   alpha_max=c.alpha_max)
+        busy = np.asarray([busyness(sims[s.first : s.last - 1]) for s in spans])
+        alphas = compression_rates(busy, 1.0 - sims, alpha_min=c.alpha_min, alpha_max=c.alpha_max)
         t1 = time.perf_counter()
-        infos = [self._write_segment(writer, frames, span, float(alpha), encoder, thumbs)
-                 for span, alpha in zip(spans, alphas, strict=True)]
-        stats = {"segments": len(spans), "memories": sum(i.n_memories for i in infos),
-                 "seconds_segment": t_seg, "seconds_compress": time.perf_counter() - t1}
+        infos = [
+            self._write_segment(writer, frames, span, float(alpha), encoder, thumbs)
+            for span, alpha in zip(spans, alphas, strict=True)
+        ]
+        stats = {
+            "segments": len(spans),
+            "memories": sum(i.n_memories for i in infos),
+            "seconds_segment": t_seg,
+            "seconds_compress": time.perf_counter() - t1,
+        }
         return stats, [i.info for i in infos]
 
-    def _write_segment(self, writer: Any, frames: FramePass, span: SegmentSpan, alpha: float,
-                       encoder: FrameEncoder, thumbs: Path) -> _Written:
+    def _write_segment(
+        self,
+        writer: Any,
+        frames: FramePass,
+        span: SegmentSpan,
+        alpha: float,
+        encoder: FrameEncoder,
+        thumbs: Path,
+    ) -> _Written:
         c = self.config
         times = frames.times
         feats = writer.frame_features(span.first, span.last)
         k = memory_budget(span.n_frames, alpha)
         comp = memory_bank_compress(feats, k)
-        seg = writer.add_segment(index=span.index, start=span.start, end=span.end,
-                                 n_frames=span.n_frames, depth=span.depth, alpha=alpha,
-                                 budget=len(comp.vectors))
+        seg = writer.add_segment(
+            index=span.index,
+            start=span.start,
+            end=span.end,
+            n_frames=span.n_frames,
+            depth=span.depth,
+            alpha=alpha,
+            budget=len(comp.vectors),
+        )
         labels = encoder.labels
 
         def tags_of(first: int, last: int) -> list[tuple[str, float]]:
@@ -242,18 +334,37 @@ class Indexer:
             a, b = span.first + int(g0), span.first + int(g1)
             start = span.start if g0 == 0 else (times[a - 1] + times[a]) / 2
             end = span.end if b == span.last else (times[b - 1] + times[b]) / 2
-            writer.add_memory(segment=seg, kind="feature", start=float(start), end=float(end),
-                              n_frames=int(count), vector=vec, tags=tags_of(a, b))
+            writer.add_memory(
+                segment=seg,
+                kind="feature",
+                start=float(start),
+                end=float(end),
+                n_frames=int(count),
+                vector=vec,
+                tags=tags_of(a, b),
+            )
         seg_tags = tags_of(span.first, span.last)
         summary = summary_token(comp)
-        writer.add_memory(segment=seg, kind="summary", start=span.start, end=span.end,
-                          n_frames=span.n_frames, vector=summary, tags=[])
+        writer.add_memory(
+            segment=seg,
+            kind="summary",
+            start=span.start,
+            end=span.end,
+            n_frames=span.n_frames,
+            vector=summary,
+            tags=[],
+        )
         if seg_tags:
             writer.add_segment_tags(seg, seg_tags)
         key = span.first + medoid(feats)
         thumb = thumbs / f"{frames.thumb_of[key]}.jpg"
         if thumb.exists():
             writer.add_keyframe(segment=seg, t=float(times[key]), jpeg=thumb.read_bytes())
-        info = SegmentInfo(key=seg, start=span.start, end=span.end,
-                           tags=[lab for lab, _ in seg_tags], summary=summary)
+        info = SegmentInfo(
+            key=seg,
+            start=span.start,
+            end=span.end,
+            tags=[lab for lab, _ in seg_tags],
+            summary=summary,
+        )
         return _Written(info=info, n_memories=len(comp.vectors))

@@ -96,8 +96,9 @@ def texttiling_scores(sims: np.ndarray) -> np.ndarray:
     return lpeak + rpeak - 2.0 * s
 
 
-def _candidates(scores: np.ndarray, method: str, std_factor: float, min_score: float,
-                window: int) -> np.ndarray:
+def _candidates(
+    scores: np.ndarray, method: str, std_factor: float, min_score: float, window: int
+) -> np.ndarray:
     if len(scores) == 0:
         return np.zeros(0, dtype=np.int64)
     thresh = max(float(scores.mean() + std_factor * scores.std()), min_score)
@@ -115,8 +116,9 @@ def _gap_time(times: np.ndarray, gap: int) -> float:
     return float((times[gap] + times[gap + 1]) / 2.0)
 
 
-def _enforce_min(cands: np.ndarray, scores: np.ndarray, times: np.ndarray, duration: float,
-                 min_len: float) -> list[int]:
+def _enforce_min(
+    cands: np.ndarray, scores: np.ndarray, times: np.ndarray, duration: float, min_len: float
+) -> list[int]:
     """Keep the strongest boundaries so that no segment is shorter than ``min_len``."""
     chosen: list[float] = []
     kept: list[int] = []
@@ -131,8 +133,14 @@ def _enforce_min(cands: np.ndarray, scores: np.ndarray, times: np.ndarray, durat
     return sorted(kept)
 
 
-def _enforce_max(bounds: list[int], scores: np.ndarray, times: np.ndarray, duration: float,
-                 max_len: float, min_len: float) -> list[int]:
+def _enforce_max(
+    bounds: list[int],
+    scores: np.ndarray,
+    times: np.ndarray,
+    duration: float,
+    max_len: float,
+    min_len: float,
+) -> list[int]:
     """Split segments longer than ``max_len`` at their strongest internal gaps."""
     out = set(bounds)
     edges = [-1, *sorted(bounds), len(times) - 1]
@@ -156,10 +164,18 @@ def _enforce_max(bounds: list[int], scores: np.ndarray, times: np.ndarray, durat
     return sorted(out)
 
 
-def segment_video(times: np.ndarray, sims: np.ndarray, *, duration: float,
-                  method: str = "texttiling", min_len: float = 3.0, max_len: float = 90.0,
-                  std_factor: float = 0.5, min_score: float = 0.05,
-                  fixed_window: float = 30.0) -> list[SegmentSpan]:
+def segment_video(
+    times: np.ndarray,
+    sims: np.ndarray,
+    *,
+    duration: float,
+    method: str = "texttiling",
+    min_len: float = 3.0,
+    max_len: float = 90.0,
+    std_factor: float = 0.5,
+    min_score: float = 0.05,
+    fixed_window: float = 30.0,
+) -> list[SegmentSpan]:
     """Cut a video into segments from its neighbour similarities.
 
     Args:
@@ -200,25 +216,33 @@ def segment_video(times: np.ndarray, sims: np.ndarray, *, duration: float,
                 nxt = times[gap + 1] + fixed_window
     else:
         scores = texttiling_scores(sims) if method == "texttiling" else simple_scores(sims)
-        window = max(1, int(round(min_len / max(np.median(np.diff(times)), 1e-3) / 2))) \
-            if n > 1 else 1
+        window = (
+            max(1, int(round(min_len / max(np.median(np.diff(times)), 1e-3) / 2))) if n > 1 else 1
+        )
         cands = _candidates(scores, method, std_factor, min_score, window)
         bounds = _enforce_min(cands, scores, times, duration, min_len)
         bounds = _enforce_max(bounds, scores, times, duration, max_len, min_len)
     return _spans(bounds, scores, times, duration)
 
 
-def _spans(bounds: list[int], scores: np.ndarray, times: np.ndarray,
-           duration: float) -> list[SegmentSpan]:
+def _spans(
+    bounds: list[int], scores: np.ndarray, times: np.ndarray, duration: float
+) -> list[SegmentSpan]:
     spans: list[SegmentSpan] = []
     first, start, depth = 0, 0.0, 0.0
     for gap in bounds:
         t = _gap_time(times, gap)
-        spans.append(SegmentSpan(index=len(spans), first=first, last=gap + 1, start=start,
-                                 end=t, depth=depth))
+        spans.append(
+            SegmentSpan(
+                index=len(spans), first=first, last=gap + 1, start=start, end=t, depth=depth
+            )
+        )
         first, start, depth = gap + 1, t, float(scores[gap])
-    spans.append(SegmentSpan(index=len(spans), first=first, last=len(times), start=start,
-                             end=duration, depth=depth))
+    spans.append(
+        SegmentSpan(
+            index=len(spans), first=first, last=len(times), start=start, end=duration, depth=depth
+        )
+    )
     return spans
 
 

@@ -61,12 +61,14 @@ def run_speech(path: Path, probe: VideoProbe, config: IndexConfig) -> Any:
     audio = extract_audio(path, sr=16000)
     if audio is None or len(audio) == 0:
         return None
-    return transcribe(audio, sr=16000, model=config.asr, language=config.language,
-                      device=config.device)
+    return transcribe(
+        audio, sr=16000, model=config.asr, language=config.language, device=config.device
+    )
 
 
-def run_ocr(path: Path, probe: VideoProbe, decisions: Sequence[tuple[float, str]],
-            config: IndexConfig) -> list[Any]:
+def run_ocr(
+    path: Path, probe: VideoProbe, decisions: Sequence[tuple[float, str]], config: IndexConfig
+) -> list[Any]:
     """OCR the frames the gate picked during the frame pass, at up to 720 px high.
 
     Args:
@@ -87,7 +89,7 @@ def run_ocr(path: Path, probe: VideoProbe, decisions: Sequence[tuple[float, str]
     height = min(probe.height, 720) if probe.height else 720
     readings: dict[float, list[tuple[str, float]]] = {}
     for i in range(0, len(wanted), 8):
-        chunk = wanted[i:i + 8]
+        chunk = wanted[i : i + 8]
         for t, rgb in zip(chunk, read_frames_at(path, chunk, height=height), strict=True):
             readings[t] = engine.read(rgb)
     tracker = OcrTracker()
@@ -108,8 +110,10 @@ def _summarise(llm: Any, what: str, evidence: str, fallback: tuple[str, str]) ->
     from ..agent.llm import ChatMessage
     from ..prompts import load_prompt
 
-    msgs = [ChatMessage(role="system", content=load_prompt("summarise_system")),
-            ChatMessage(role="user", content=f"{what}\n\n{evidence[:1500]}")]
+    msgs = [
+        ChatMessage(role="system", content=load_prompt("summarise_system")),
+        ChatMessage(role="user", content=f"{what}\n\n{evidence[:1500]}"),
+    ]
     try:
         out = llm.complete_json(msgs, max_tokens=96)
         title = str(out.get("title", "")).strip() or fallback[0]
@@ -128,14 +132,19 @@ def _load_llm(config: IndexConfig) -> Any:
 
         return load_llm(config.summarizer)
     except HourlensError as exc:
-        log.warning("no LLM for summaries (%s); composing them from tags, text and speech",
-                    exc)
+        log.warning("no LLM for summaries (%s); composing them from tags, text and speech", exc)
         return None
 
 
-def run_text_stage(writer: Any, path: Path, probe: VideoProbe, segments: list[SegmentInfo],
-                   ocr_decisions: Sequence[tuple[float, str]], config: IndexConfig,
-                   duration: float) -> TextStageResult:
+def run_text_stage(
+    writer: Any,
+    path: Path,
+    probe: VideoProbe,
+    segments: list[SegmentInfo],
+    ocr_decisions: Sequence[tuple[float, str]],
+    config: IndexConfig,
+    duration: float,
+) -> TextStageResult:
     """Transcribe, OCR, caption, chapter and embed; write everything through ``writer``.
 
     Args:
@@ -157,67 +166,115 @@ def run_text_stage(writer: Any, path: Path, probe: VideoProbe, segments: list[Se
     res.seconds["asr"] = time.perf_counter() - t0
     if transcript is not None:
         res.language, res.word_timestamps = transcript.language, transcript.word_timestamps
-    line_keys = writer.add_transcript_lines(
-        [{"start": ln.start, "end": ln.end, "text": ln.text,
-          "words": [{"start": w.start, "end": w.end, "text": w.text} for w in ln.words]}
-         for ln in lines if ln.text.strip()],
-        language=res.language, source=getattr(transcript, "model", None)) if lines else []
+    line_keys = (
+        writer.add_transcript_lines(
+            [
+                {
+                    "start": ln.start,
+                    "end": ln.end,
+                    "text": ln.text,
+                    "words": [{"start": w.start, "end": w.end, "text": w.text} for w in ln.words],
+                }
+                for ln in lines
+                if ln.text.strip()
+            ],
+            language=res.language,
+            source=getattr(transcript, "model", None),
+        )
+        if lines
+        else []
+    )
     res.lines = len(line_keys)
 
     t0 = time.perf_counter()
     ocr_items = run_ocr(path, probe, ocr_decisions, config) if config.ocr else []
-    ocr_keys = writer.add_ocr_items(
-        [{"start": it.start, "end": it.end, "text": it.text, "score": it.score}
-         for it in ocr_items]) if ocr_items else []
+    ocr_keys = (
+        writer.add_ocr_items(
+            [
+                {"start": it.start, "end": it.end, "text": it.text, "score": it.score}
+                for it in ocr_items
+            ]
+        )
+        if ocr_items
+        else []
+    )
     res.ocr_items = len(ocr_keys)
     res.seconds["ocr"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()
-    seg_texts = [SegmentText(index=i, start=s.start, end=s.end, tags=s.tags,
-                             ocr=[o.text for o in _overlapping(ocr_items, s.start, s.end)],
-                             speech=[ln.text for ln in _overlapping(lines, s.start, s.end)])
-                 for i, s in enumerate(segments)]
-    captions = [{"start": s.start, "end": s.end, "text": compose_caption(st),
-                 "segment": s.key} for s, st in zip(segments, seg_texts, strict=True)]
+    seg_texts = [
+        SegmentText(
+            index=i,
+            start=s.start,
+            end=s.end,
+            tags=s.tags,
+            ocr=[o.text for o in _overlapping(ocr_items, s.start, s.end)],
+            speech=[ln.text for ln in _overlapping(lines, s.start, s.end)],
+        )
+        for i, s in enumerate(segments)
+    ]
+    captions = [
+        {"start": s.start, "end": s.end, "text": compose_caption(st), "segment": s.key}
+        for s, st in zip(segments, seg_texts, strict=True)
+    ]
     cap_keys = writer.add_captions(captions, level="segment", source="composed")
     res.captions = len(cap_keys)
 
     llm = _load_llm(config)
     summaries = np.stack([s.summary for s in segments]) if segments else np.zeros((0, 1))
-    spans = group_chapters(summaries, [s.start for s in segments], [s.end for s in segments],
-                           min_len=config.chapter_min_s, max_len=config.chapter_max_s)
+    spans = group_chapters(
+        summaries,
+        [s.start for s in segments],
+        [s.end for s in segments],
+        min_len=config.chapter_min_s,
+        max_len=config.chapter_max_s,
+    )
     chapters = []
     for c in spans:
-        sts = seg_texts[c.first:c.last]
+        sts = seg_texts[c.first : c.last]
         fallback = compose_summary(sts)
         evidence = "\n".join(compose_caption(st) for st in sts)
         title, summary = _summarise(llm, "Summarise this part of a video.", evidence, fallback)
-        chapters.append({"index": c.index, "start": c.start, "end": c.end, "title": title,
-                         "summary": summary})
+        chapters.append(
+            {"index": c.index, "start": c.start, "end": c.end, "title": title, "summary": summary}
+        )
     chap_keys = writer.add_chapters(chapters) if chapters else []
     res.chapters = len(chap_keys)
     title, summary = _summarise(
-        llm, "Summarise the whole video from its chapters.",
-        "\n".join(f"{c['title']}: {c['summary']}" for c in chapters), compose_summary(seg_texts))
-    video_caps = writer.add_captions([{"start": 0.0, "end": duration,
-                                       "text": f"{title}. {summary}"}],
-                                     level="video", source="llm" if llm else "composed")
+        llm,
+        "Summarise the whole video from its chapters.",
+        "\n".join(f"{c['title']}: {c['summary']}" for c in chapters),
+        compose_summary(seg_texts),
+    )
+    video_caps = writer.add_captions(
+        [{"start": 0.0, "end": duration, "text": f"{title}. {summary}"}],
+        level="video",
+        source="llm" if llm else "composed",
+    )
     res.seconds["captions"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()
-    _embed_all(writer, config, [
-        ("speech", line_keys, [ln.text for ln in lines if ln.text.strip()]),
-        ("ocr", ocr_keys, [it.text for it in ocr_items]),
-        ("caption", cap_keys + video_caps, [c["text"] for c in captions] +
-         [f"{title}. {summary}"]),
-        ("chapter", chap_keys, [f"{c['title']}. {c['summary']}" for c in chapters]),
-    ])
+    _embed_all(
+        writer,
+        config,
+        [
+            ("speech", line_keys, [ln.text for ln in lines if ln.text.strip()]),
+            ("ocr", ocr_keys, [it.text for it in ocr_items]),
+            (
+                "caption",
+                cap_keys + video_caps,
+                [c["text"] for c in captions] + [f"{title}. {summary}"],
+            ),
+            ("chapter", chap_keys, [f"{c['title']}. {c['summary']}" for c in chapters]),
+        ],
+    )
     res.seconds["embed"] = time.perf_counter() - t0
     return res
 
 
-def _embed_all(writer: Any, config: IndexConfig,
-               groups: Sequence[tuple[str, list[int], list[str]]]) -> None:
+def _embed_all(
+    writer: Any, config: IndexConfig, groups: Sequence[tuple[str, list[int], list[str]]]
+) -> None:
     if config.text_embedder == "none" or not any(keys for _, keys, _ in groups):
         return
     from .text_embed import load_text_embedder

@@ -47,8 +47,9 @@ def json_lines(text):
 
 
 def test_help_and_module_entry():
-    out = subprocess.run([sys.executable, "-m", "hourlens", "-h"], capture_output=True,
-                         text=True, check=True)
+    out = subprocess.run(
+        [sys.executable, "-m", "hourlens", "-h"], capture_output=True, text=True, check=True
+    )
     assert "index" in out.stdout and "search" in out.stdout
     assert "--json" in CliRunner().invoke(cli, ["index", "-h"]).output
 
@@ -108,13 +109,28 @@ def test_bad_inputs_each_fail_cleanly_rest_indexed(tmp_path, small_video):
     make_large_resolution(d / "huge.mp4")
     make_vfr_video(d / "vfr.mp4")
     lib = tmp_path / "lib"
-    res = run(["index", "--json", "--no-progress", str(d), str(audio_only),
-               str(tmp_path / "missing.mp4")], lib)
+    res = run(
+        [
+            "index",
+            "--json",
+            "--no-progress",
+            str(d),
+            str(audio_only),
+            str(tmp_path / "missing.mp4"),
+        ],
+        lib,
+    )
     lines = {Path(r["video"]).name: r for r in json_lines(res.stdout)}
     assert res.exit_code == 1
     expect_ok = {"good.mp4", "short.mp4", "huge.mp4", "vfr.mp4"}
-    expect_bad = {"notes.mp4", "empty.mp4", "truncated.mp4", "audio_only.m4a", "photo.mp4",
-                  "missing.mp4"}
+    expect_bad = {
+        "notes.mp4",
+        "empty.mp4",
+        "truncated.mp4",
+        "audio_only.m4a",
+        "photo.mp4",
+        "missing.mp4",
+    }
     if os.geteuid() != 0:  # root can read a chmod 0 file
         expect_bad.add("locked.mp4")
     for name in expect_ok:
@@ -123,8 +139,9 @@ def test_bad_inputs_each_fail_cleanly_rest_indexed(tmp_path, small_video):
         r = lines[name]
         assert r["status"] == "failed", r
         assert r["error"] and "\n" not in r["error"] and "Traceback" not in r["error"]
-    listed = {Path(v["path"]).name: v["status"]
-              for v in json.loads(run(["list", "--json"], lib).stdout)}
+    listed = {
+        Path(v["path"]).name: v["status"] for v in json.loads(run(["list", "--json"], lib).stdout)
+    }
     for name in expect_ok:
         assert listed[name] == "indexed"
     # the library is still consistent: a search works
@@ -138,9 +155,21 @@ def test_kill_mid_video_keeps_earlier_videos_and_resumes(tmp_path, small_video):
     long = tmp_path / "b_long.mp4"
     make_scene_video(long, [(40.0, "bars"), (40.0, "china")], fps=25, size=(640, 480))
     env = {**os.environ, "HOURLENS_HOME": str(lib), "HF_HUB_OFFLINE": "1"}
-    proc = subprocess.Popen([sys.executable, "-m", "hourlens", "index", "--json",
-                             "--no-progress", str(first), str(long)], env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "hourlens",
+            "index",
+            "--json",
+            "--no-progress",
+            str(first),
+            str(long),
+        ],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
     db = lib / "library.db"
     deadline = time.time() + 120
     killed = False
@@ -148,8 +177,9 @@ def test_kill_mid_video_keeps_earlier_videos_and_resumes(tmp_path, small_video):
         if db.exists():
             try:
                 with sqlite3.connect(db, timeout=1) as con:
-                    row = con.execute("select status from videos where path = ?",
-                                      (str(long.resolve()),)).fetchone()
+                    row = con.execute(
+                        "select status from videos where path = ?", (str(long.resolve()),)
+                    ).fetchone()
             except sqlite3.Error:
                 row = None
             if row and row[0] == "indexing":
@@ -160,8 +190,9 @@ def test_kill_mid_video_keeps_earlier_videos_and_resumes(tmp_path, small_video):
         time.sleep(0.1)
     proc.wait()
     assert killed, "the second video finished before it could be killed"
-    listed = {Path(v["path"]).name: v["status"]
-              for v in json.loads(run(["list", "--json"], lib).stdout)}
+    listed = {
+        Path(v["path"]).name: v["status"] for v in json.loads(run(["list", "--json"], lib).stdout)
+    }
     assert listed.get("a_first.mp4") == "indexed"
     assert "b_long.mp4" not in listed or listed["b_long.mp4"] != "indexed"
     res = run(["index", "--json", "--no-progress", str(first), str(long)], lib)

@@ -44,8 +44,14 @@ def test_chapters_respect_min_and_max():
 
 
 def test_composed_texts():
-    seg = SegmentText(index=0, start=0, end=10, tags=["military uniform", "suit"],
-                      ocr=["Hello world", "Hello world"], speech=["Good morning."])
+    seg = SegmentText(
+        index=0,
+        start=0,
+        end=10,
+        tags=["military uniform", "suit"],
+        ocr=["Hello world", "Hello world"],
+        speech=["Good morning."],
+    )
     cap = compose_caption(seg)
     assert "military uniform" in cap and '"Hello world"' in cap and "Good morning." in cap
     title, summary = compose_summary([seg, seg])

@@ -10,8 +10,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-SUBPACKAGES = ["agent", "indexer", "indexer.encoders", "memory_store", "tools", "prompts",
-               "cli"]
+SUBPACKAGES = ["agent", "indexer", "indexer.encoders", "memory_store", "tools", "prompts", "cli"]
 
 
 def test_editable_install_maps_top_level_folders():
@@ -26,8 +25,21 @@ def test_editable_install_maps_top_level_folders():
 
 @pytest.mark.slow
 def test_wheel_contains_only_hourlens_and_imports(tmp_path):
-    subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation",
-                    "-q", "-w", str(tmp_path), str(ROOT)], check=True)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--no-deps",
+            "--no-build-isolation",
+            "-q",
+            "-w",
+            str(tmp_path),
+            str(ROOT),
+        ],
+        check=True,
+    )
     (wheel,) = tmp_path.glob("hourlens-*.whl")
     names = zipfile.ZipFile(wheel).namelist()
     tops = {n.split("/")[0] for n in names}
@@ -37,18 +49,37 @@ def test_wheel_contains_only_hourlens_and_imports(tmp_path):
     assert any(n.startswith("hourlens/prompts/") and n.endswith(".txt") for n in names)
     # install the wheel's files alone into a folder and import every subpackage from there
     target = tmp_path / "site"
-    subprocess.run([sys.executable, "-m", "pip", "install", "--no-deps", "-q", "--target",
-                    str(target), str(wheel)], check=True)
-    code = ("import hourlens, importlib; "
-            f"mods = [importlib.import_module('hourlens.' + s) for s in {SUBPACKAGES!r}]; "
-            "print(hourlens.__file__); print(all(m.__file__.startswith(sys.argv[1]) "
-            "for m in mods))")
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "--no-deps",
+            "-q",
+            "--target",
+            str(target),
+            str(wheel),
+        ],
+        check=True,
+    )
+    code = (
+        "import hourlens, importlib; "
+        f"mods = [importlib.import_module('hourlens.' + s) for s in {SUBPACKAGES!r}]; "
+        "print(hourlens.__file__); print(all(m.__file__.startswith(sys.argv[1]) "
+        "for m in mods))"
+    )
     # -S: no site processing, so the editable install's path hook is not loaded; the
     # dependencies are still found through the venv's site-packages on PYTHONPATH
     import sysconfig
 
     deps = sysconfig.get_paths()["purelib"]
-    out = subprocess.run([sys.executable, "-S", "-c", "import sys; " + code, str(target)],
-                         capture_output=True, text=True, check=True, cwd=tmp_path,
-                         env={"PYTHONPATH": f"{target}:{deps}", "PATH": "/usr/bin:/bin"})
+    out = subprocess.run(
+        [sys.executable, "-S", "-c", "import sys; " + code, str(target)],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=tmp_path,
+        env={"PYTHONPATH": f"{target}:{deps}", "PATH": "/usr/bin:/bin"},
+    )
     assert out.stdout.splitlines() == [str(target / "hourlens" / "__init__.py"), "True"]

@@ -10,8 +10,16 @@ from test_segment import boundary_f1
 from hourlens import IndexConfig, Library
 from hourlens.indexer.encoders import load_encoder
 
-SCENES = [(7.0, "hopper"), (9.0, "bars"), (6.0, "china"), (11.0, "checker"),
-          (5.0, "flower"), (8.0, "circles"), (6.0, "gradient"), (10.0, "stripes")]
+SCENES = [
+    (7.0, "hopper"),
+    (9.0, "bars"),
+    (6.0, "china"),
+    (11.0, "checker"),
+    (5.0, "flower"),
+    (8.0, "circles"),
+    (6.0, "gradient"),
+    (10.0, "stripes"),
+]
 
 
 @pytest.fixture(scope="module")
@@ -30,8 +38,9 @@ def encoder():
 @pytest.mark.parametrize("method", ["texttiling", "simple"])
 def test_segmentation_boundary_f1_on_real_features(tmp_path, cut_video, encoder, method):
     path, cuts = cut_video
-    lib = Library(tmp_path / "lib", index_config=IndexConfig(segmentation=method,
-                                                             min_segment_s=3.0))
+    lib = Library(
+        tmp_path / "lib", index_config=IndexConfig(segmentation=method, min_segment_s=3.0)
+    )
     from hourlens.indexer.pipeline import Indexer
 
     indexer = Indexer(lib.store, lib.index_config, encoder=encoder)

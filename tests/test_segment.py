@@ -55,8 +55,9 @@ def test_cuts_found_with_f1(method):
     lengths = [12, 30, 7, 45, 20, 9, 60, 15]
     times, feats, cuts = scene_features(lengths)
     sims = adjacent_similarity(feats)
-    spans = segment_video(times, sims, duration=float(len(times)), method=method, min_len=3,
-                          max_len=120)
+    spans = segment_video(
+        times, sims, duration=float(len(times)), method=method, min_len=3, max_len=120
+    )
     found = [s.start for s in spans[1:]]
     assert boundary_f1(found, cuts.tolist()) >= 0.9
 
@@ -81,8 +82,7 @@ def test_min_and_max_length_enforced():
     rng = np.random.default_rng(1)
     feats = rng.normal(size=(300, 32))
     times = np.arange(300, dtype=float)
-    spans = segment_video(times, adjacent_similarity(feats), duration=300.0, min_len=5,
-                          max_len=40)
+    spans = segment_video(times, adjacent_similarity(feats), duration=300.0, min_len=5, max_len=40)
     lengths = [s.end - s.start for s in spans]
     assert min(lengths) >= 5 - 1e-9
     assert max(lengths) <= 40 + 1e-9
@@ -97,8 +97,9 @@ def test_long_static_scene_split_at_max_len():
 
 def test_fixed_windows():
     times = np.arange(0, 100, 0.5)
-    spans = segment_video(times, np.ones(len(times) - 1), duration=100.0, method="fixed",
-                          fixed_window=30)
+    spans = segment_video(
+        times, np.ones(len(times) - 1), duration=100.0, method="fixed", fixed_window=30
+    )
     assert [round(s.start) for s in spans] == [0, 30, 60, 90]
 
 

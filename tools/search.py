@@ -44,8 +44,9 @@ def _label_matrix(encoder_name: str) -> tuple[tuple[str, ...], np.ndarray] | Non
     return tuple(enc.labels), load_text_embedder().embed(texts)
 
 
-def expand_to_labels(query: str, encoder_name: str, *, top: int = LABELS_PER_QUERY,
-                     min_sim: float = LABEL_MIN_SIM) -> list[tuple[str, float]]:
+def expand_to_labels(
+    query: str, encoder_name: str, *, top: int = LABELS_PER_QUERY, min_sim: float = LABEL_MIN_SIM
+) -> list[tuple[str, float]]:
     """Class labels of ``encoder_name`` closest in meaning to ``query``.
 
     Args:
@@ -84,8 +85,16 @@ def _visual_hits(store: Store, query: str, videos: Sequence[Video], k: int) -> l
         scope = vids[0].id if len(vids) == 1 and len(videos) == 1 else None
         for vh in store.nearest("memories", qv, k=k * 3, video_id=scope):
             if vh.video_id in paths:
-                hits.append(Hit(video=paths[vh.video_id], start=vh.start, end=vh.end,
-                                score=vh.score, kind="visual", segment_id=vh.segment_id))
+                hits.append(
+                    Hit(
+                        video=paths[vh.video_id],
+                        start=vh.start,
+                        end=vh.end,
+                        score=vh.score,
+                        kind="visual",
+                        segment_id=vh.segment_id,
+                    )
+                )
     hits.sort(key=lambda h: -h.score)
     return hits[:k]
 
@@ -94,8 +103,9 @@ LabelExpander = Callable[[str, str], list[tuple[str, float]]]
 """``(query, encoder_name) -> [(label, similarity)]``, like :func:`expand_to_labels`."""
 
 
-def _label_hits(store: Store, query: str, videos: Sequence[Video], k: int,
-                expander: LabelExpander | None = None) -> list[Hit]:
+def _label_hits(
+    store: Store, query: str, videos: Sequence[Video], k: int, expander: LabelExpander | None = None
+) -> list[Hit]:
     expand = expander or expand_to_labels
     hits: list[Hit] = []
     encoders = {v.encoder for v in videos if v.encoder and not v.encoder.startswith("open_clip")}
@@ -109,11 +119,23 @@ def _label_hits(store: Store, query: str, videos: Sequence[Video], k: int,
             continue
         for label, sim in labels:
             for h in store.search_text(label, video_id=scope, k=k * 2):
-                if h.kind == "tag" and h.video in allowed and h.text and \
-                        h.text.lower() == label.lower():
-                    hits.append(Hit(video=h.video, start=h.start, end=h.end,
-                                    score=sim * max(h.score, 1e-3), kind="tag",
-                                    segment_id=h.segment_id, text=h.text))
+                if (
+                    h.kind == "tag"
+                    and h.video in allowed
+                    and h.text
+                    and h.text.lower() == label.lower()
+                ):
+                    hits.append(
+                        Hit(
+                            video=h.video,
+                            start=h.start,
+                            end=h.end,
+                            score=sim * max(h.score, 1e-3),
+                            kind="tag",
+                            segment_id=h.segment_id,
+                            text=h.text,
+                        )
+                    )
     hits.sort(key=lambda h: -h.score)
     return hits[:k]
 
@@ -140,13 +162,28 @@ def fuse(rankings: Sequence[Sequence[Hit]], k: int) -> list[Hit]:
             else:
                 fused.append((score, hit))
     fused.sort(key=lambda p: -p[0])
-    return [Hit(video=h.video, start=h.start, end=h.end, score=round(s, 6), kind=h.kind,
-                segment_id=h.segment_id, text=h.text) for s, h in fused[:k]]
+    return [
+        Hit(
+            video=h.video,
+            start=h.start,
+            end=h.end,
+            score=round(s, 6),
+            kind=h.kind,
+            segment_id=h.segment_id,
+            text=h.text,
+        )
+        for s, h in fused[:k]
+    ]
 
 
-def search_video_memory(store: Store, query: str, *, k: int = 10,
-                        video: str | int | None = None,
-                        label_expander: LabelExpander | None = None) -> list[Hit]:
+def search_video_memory(
+    store: Store,
+    query: str,
+    *,
+    k: int = 10,
+    video: str | int | None = None,
+    label_expander: LabelExpander | None = None,
+) -> list[Hit]:
     """Find the moments of indexed videos that match ``query``.
 
     Args:

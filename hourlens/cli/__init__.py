@@ -41,8 +41,18 @@ def _setup_logging(verbose: int) -> None:
     logging.basicConfig(level=level, format="%(levelname)s: %(message)s", stream=sys.stderr)
     if verbose < 2:
         warnings.filterwarnings("ignore")
-        for noisy in ("transformers", "torch", "timm", "open_clip", "urllib3", "httpx",
-                      "sentence_transformers", "faiss", "speechbrain", "pyannote"):
+        for noisy in (
+            "transformers",
+            "torch",
+            "timm",
+            "open_clip",
+            "urllib3",
+            "httpx",
+            "sentence_transformers",
+            "faiss",
+            "speechbrain",
+            "pyannote",
+        ):
             logging.getLogger(noisy).setLevel(logging.ERROR)
 
 
@@ -61,9 +71,15 @@ def _emit_json(data: Any) -> None:
 
 
 @click.group(cls=_Group, context_settings=CONTEXT)
-@click.option("--library", "library_path", type=click.Path(file_okay=False), default=None,
-              envvar="HOURLENS_HOME", show_envvar=True,
-              help="Library folder (default: the per-user data folder).")
+@click.option(
+    "--library",
+    "library_path",
+    type=click.Path(file_okay=False),
+    default=None,
+    envvar="HOURLENS_HOME",
+    show_envvar=True,
+    help="Library folder (default: the per-user data folder).",
+)
 @click.option("-v", "--verbose", count=True, help="More logging (-vv for debug).")
 @click.version_option(package_name="hourlens", prog_name="hourlens")
 @click.pass_context
@@ -86,19 +102,37 @@ def cli(ctx: click.Context, library_path: str | None, verbose: int) -> None:
 @click.argument("paths", nargs=-1, required=True, type=click.Path())
 @click.option("--json", "as_json", is_flag=True, help="One JSON line per video on stdout.")
 @click.option("--force", is_flag=True, help="Re-index files even if unchanged.")
-@click.option("--fps", type=click.FloatRange(min=0.01, max=30), default=None,
-              help="Frames sampled per second [default: 1, env HOURLENS_FPS].")
-@click.option("--encoder", default=None,
-              help="auto | efficientnet_lite0 | open_clip:MODEL:PRETRAINED_OR_PATH "
-                   "[env HOURLENS_ENCODER].")
-@click.option("--segmentation", type=click.Choice(["texttiling", "simple", "fixed"]),
-              default=None, help="Segmentation method [default: texttiling].")
+@click.option(
+    "--fps",
+    type=click.FloatRange(min=0.01, max=30),
+    default=None,
+    help="Frames sampled per second [default: 1, env HOURLENS_FPS].",
+)
+@click.option(
+    "--encoder",
+    default=None,
+    help="auto | efficientnet_lite0 | open_clip:MODEL:PRETRAINED_OR_PATH [env HOURLENS_ENCODER].",
+)
+@click.option(
+    "--segmentation",
+    type=click.Choice(["texttiling", "simple", "fixed"]),
+    default=None,
+    help="Segmentation method [default: texttiling].",
+)
 @click.option("--device", default=None, help="cpu | cuda | cuda:N [default: cpu].")
 @click.option("--no-progress", is_flag=True, help="Hide progress bars.")
 @click.pass_context
-def index_cmd(ctx: click.Context, paths: tuple[str, ...], as_json: bool, force: bool,
-              fps: float | None, encoder: str | None, segmentation: str | None,
-              device: str | None, no_progress: bool) -> None:
+def index_cmd(
+    ctx: click.Context,
+    paths: tuple[str, ...],
+    as_json: bool,
+    force: bool,
+    fps: float | None,
+    encoder: str | None,
+    segmentation: str | None,
+    device: str | None,
+    no_progress: bool,
+) -> None:
     """Index video files and folders (recursively) into the library.
 
     Unchanged files are skipped (same size and mtime, or same content hash); a changed
@@ -113,8 +147,9 @@ def index_cmd(ctx: click.Context, paths: tuple[str, ...], as_json: bool, force: 
     """
     from .progress import TqdmProgress
 
-    ctx.obj["index_config"] = from_env(IndexConfig, fps=fps, encoder=encoder,
-                                       segmentation=segmentation, device=device)
+    ctx.obj["index_config"] = from_env(
+        IndexConfig, fps=fps, encoder=encoder, segmentation=segmentation, device=device
+    )
     lib = _library(ctx)
     bars = None if no_progress else TqdmProgress()
     counts = {"indexed": 0, "skipped": 0, "failed": 0}
@@ -178,26 +213,33 @@ def show_cmd(ctx: click.Context, video: str, as_json: bool) -> None:
         _emit_json(info)
         return
     click.echo(f"{info['path']}")
-    click.echo(f"  duration {fmt_duration(info['duration'])}  {info['width']}x{info['height']} "
-               f"@ {info['fps']:.2f} fps  encoder {info['encoder']}")
-    click.echo(f"  {len(info['chapters'])} chapters, {len(info['segments'])} segments, "
-               f"{info['memories']} feature memories, {info['transcript_lines']} transcript "
-               f"lines, {info['ocr_items']} on-screen texts")
+    click.echo(
+        f"  duration {fmt_duration(info['duration'])}  {info['width']}x{info['height']} "
+        f"@ {info['fps']:.2f} fps  encoder {info['encoder']}"
+    )
+    click.echo(
+        f"  {len(info['chapters'])} chapters, {len(info['segments'])} segments, "
+        f"{info['memories']} feature memories, {info['transcript_lines']} transcript "
+        f"lines, {info['ocr_items']} on-screen texts"
+    )
     if info.get("summary"):
         click.echo(f"  summary: {info['summary']}")
     if info["tags"]:
         click.echo("  tags: " + ", ".join(t["label"] for t in info["tags"]))
     segs = {s["index"]: s for s in info["segments"]}
-    groups = info["chapters"] or [{"title": None, "start": 0, "end": info["duration"],
-                                   "segments": list(segs)}]
+    groups = info["chapters"] or [
+        {"title": None, "start": 0, "end": info["duration"], "segments": list(segs)}
+    ]
     for ch in groups:
         if ch["title"] is not None:
             click.echo(f"\n  {fmt_span(ch['start'], ch['end'])} {ch['title']}")
         for i in ch["segments"]:
             s = segs[i]
             tags = ", ".join(t["label"] for t in s["tags"][:3])
-            click.echo(f"    {s['index']:>4}  {fmt_span(s['start'], s['end'])}  "
-                       f"{s['memories']:>3} mem  {tags}")
+            click.echo(
+                f"    {s['index']:>4}  {fmt_span(s['start'], s['end'])}  "
+                f"{s['memories']:>3} mem  {tags}"
+            )
             for text in s["ocr"][:2]:
                 click.echo(f"            on screen: {text[:90]}")
             if s["transcript"]:
@@ -206,13 +248,20 @@ def show_cmd(ctx: click.Context, video: str, as_json: bool) -> None:
 
 @cli.command("transcript")
 @click.argument("video")
-@click.option("--format", "fmt", type=click.Choice(["txt", "srt", "vtt", "json"]),
-              default="txt", show_default=True, help="Output format.")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["txt", "srt", "vtt", "json"]),
+    default="txt",
+    show_default=True,
+    help="Output format.",
+)
 @click.option("--start", type=float, default=None, help="From this time (seconds).")
 @click.option("--end", type=float, default=None, help="Up to this time (seconds).")
 @click.pass_context
-def transcript_cmd(ctx: click.Context, video: str, fmt: str, start: float | None,
-                   end: float | None) -> None:
+def transcript_cmd(
+    ctx: click.Context, video: str, fmt: str, start: float | None, end: float | None
+) -> None:
     """Print the speech transcript of VIDEO (json: [{"start","end","text"}])."""
     from .format import transcript_as
 
@@ -228,27 +277,48 @@ def transcript_cmd(ctx: click.Context, video: str, fmt: str, start: float | None
 @cli.command("search")
 @click.argument("query")
 @click.option("--video", default=None, help="Only this video (path, name or id).")
-@click.option("-k", "k", type=click.IntRange(1, 1000), default=10, show_default=True,
-              help="Number of results.")
-@click.option("--json", "as_json", is_flag=True,
-              help='A JSON array: [{"video","start","end","score","kind"}].')
+@click.option(
+    "-k",
+    "k",
+    type=click.IntRange(1, 1000),
+    default=10,
+    show_default=True,
+    help="Number of results.",
+)
+@click.option(
+    "--json",
+    "as_json",
+    is_flag=True,
+    help='A JSON array: [{"video","start","end","score","kind"}].',
+)
 @click.pass_context
-def search_cmd(ctx: click.Context, query: str, video: str | None, k: int,
-               as_json: bool) -> None:
+def search_cmd(ctx: click.Context, query: str, video: str | None, k: int, as_json: bool) -> None:
     """Find moments matching QUERY (CLIP text→image when available; tags and text)."""
     if not query.strip():
         raise click.UsageError("QUERY is empty.")
     hits = _library(ctx).search(query, k=k, video=video)
     if as_json:
-        _emit_json([{"video": h.video, "start": round(h.start, 3), "end": round(h.end, 3),
-                     "score": round(h.score, 6), "kind": h.kind} for h in hits])
+        _emit_json(
+            [
+                {
+                    "video": h.video,
+                    "start": round(h.start, 3),
+                    "end": round(h.end, 3),
+                    "score": round(h.score, 6),
+                    "kind": h.kind,
+                }
+                for h in hits
+            ]
+        )
         return
     if not hits:
         click.echo("No matches.")
     for h in hits:
         text = f"  {h.text}" if h.text else ""
-        click.echo(f"{fmt_span(h.start, h.end)}  {h.score:.4f}  {h.kind:<7} "
-                   f"{os.path.basename(h.video)}{text}")
+        click.echo(
+            f"{fmt_span(h.start, h.end)}  {h.score:.4f}  {h.kind:<7} "
+            f"{os.path.basename(h.video)}{text}"
+        )
 
 
 @cli.command("remove")

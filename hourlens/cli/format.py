@@ -34,13 +34,21 @@ def transcript_as(lines: list, fmt: str) -> str:
     import json
 
     if fmt == "json":
-        return json.dumps([{"start": round(ln.start, 3), "end": round(ln.end, 3),
-                            "text": ln.text} for ln in lines], ensure_ascii=False)
+        return json.dumps(
+            [
+                {"start": round(ln.start, 3), "end": round(ln.end, 3), "text": ln.text}
+                for ln in lines
+            ],
+            ensure_ascii=False,
+        )
     if fmt == "srt":
-        return "\n".join(f"{i}\n{_stamp(ln.start, ',')} --> {_stamp(ln.end, ',')}\n{ln.text}\n"
-                         for i, ln in enumerate(lines, 1)).rstrip("\n")
+        return "\n".join(
+            f"{i}\n{_stamp(ln.start, ',')} --> {_stamp(ln.end, ',')}\n{ln.text}\n"
+            for i, ln in enumerate(lines, 1)
+        ).rstrip("\n")
     if fmt == "vtt":
-        body = "\n".join(f"{_stamp(ln.start, '.')} --> {_stamp(ln.end, '.')}\n{ln.text}\n"
-                         for ln in lines)
+        body = "\n".join(
+            f"{_stamp(ln.start, '.')} --> {_stamp(ln.end, '.')}\n{ln.text}\n" for ln in lines
+        )
         return ("WEBVTT\n\n" + body).rstrip("\n")
     return "\n".join(f"[{fmt_time(ln.start)}] {ln.text}" for ln in lines)

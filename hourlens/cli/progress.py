@@ -21,13 +21,26 @@ class TqdmProgress:
 
     def __call__(self, event: str, info: dict[str, Any]) -> None:
         if event == "plan":
-            self.overall = tqdm(total=info["files"], desc="videos", unit="video", position=0,
-                                disable=self.disable, file=sys.stderr)
+            self.overall = tqdm(
+                total=info["files"],
+                desc="videos",
+                unit="video",
+                position=0,
+                disable=self.disable,
+                file=sys.stderr,
+            )
         elif event == "start":
             self._close_video()
             name = info["path"].rsplit("/", 1)[-1]
-            self.video = tqdm(total=info["total"], desc=name[:32], unit="frame", position=1,
-                              leave=False, disable=self.disable, file=sys.stderr)
+            self.video = tqdm(
+                total=info["total"],
+                desc=name[:32],
+                unit="frame",
+                position=1,
+                leave=False,
+                disable=self.disable,
+                file=sys.stderr,
+            )
         elif event == "frames" and self.video is not None:
             self.video.update(info["n"])
         elif event == "stage" and self.video is not None:
