@@ -9,6 +9,7 @@ are not re-entrant) and indexing runs one batch at a time.
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
@@ -148,11 +149,13 @@ class Library:
 
     @property
     def agent_config(self) -> Any:
-        """The :class:`hourlens.agent.AgentConfig` used by :meth:`ask`."""
+        """The :class:`hourlens.agent.AgentConfig` used by :meth:`ask` (``llm`` spec applied)."""
         if self._agent_config is None:
             from .agent import AgentConfig
 
             self._agent_config = from_env(AgentConfig)
+        if isinstance(self._llm, str) and self._agent_config.llm != self._llm:
+            self._agent_config = dataclasses.replace(self._agent_config, llm=self._llm)
         return self._agent_config
 
     def _agent_llm(self) -> Any:
@@ -160,10 +163,13 @@ class Library:
         if not self._llm_ready:
             from .agent.graph import load_agent_llm
 
-            spec = self._llm if isinstance(self._llm, str) else self.agent_config.llm
-            self._llm = load_agent_llm(spec)
+            config = self.agent_config
+            self._llm = load_agent_llm(config.llm)
+            if self._llm is None:  # "none", or "auto" without a model: don't retry per question
+                self._llm = "none"
+                self._agent_config = dataclasses.replace(config, llm="none")
             self._llm_ready = True
-        return self._llm
+        return None if isinstance(self._llm, str) else self._llm
 
     def ask(self, question: str, video: str | int | Video | None = None,
             history: Sequence[Any] | None = None, *,
@@ -190,9 +196,9 @@ class Library:
             raise ValueError("the question is empty")
         store = self.store
         with self._ask_lock:
-            return ask_video(store, question, video=video, history=history,
-                             llm=self._agent_llm(), config=self.agent_config,
-                             models=self.models, on_step=on_step)
+            llm = self._agent_llm()
+            return ask_video(store, question, video=video, history=history, llm=llm,
+                             config=self.agent_config, models=self.models, on_step=on_step)
 
     def transcript(self, video: str | int | Video, start: float | None = None,
                    end: float | None = None) -> list[TranscriptLine]:

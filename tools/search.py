@@ -71,14 +71,14 @@ def expand_to_labels(
 
 
 def _visual_hits(store: Store, query: str, videos: Sequence[Video], k: int) -> list[Hit]:
-    from ..indexer.encoders import load_encoder
-
     hits: list[Hit] = []
     by_encoder: dict[str, list[Video]] = defaultdict(list)
     for v in videos:
         if v.encoder and v.encoder.startswith("open_clip:"):
             by_encoder[v.encoder].append(v)
     for name, vids in by_encoder.items():
+        from ..indexer.encoders import load_encoder  # torch: only when CLIP videos exist
+
         enc = load_encoder(name)
         qv = enc.encode_text([query])[0]
         paths = {v.id: v.path for v in vids}
