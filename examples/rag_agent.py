@@ -36,6 +36,7 @@ Prefer ask_video for direct questions; use search_video_memory to locate moments
 
 DECISION_HINT = '{"tool": str, "args": object} or {"answer": str}'
 RESULT_CHARS = 1500
+ANSWER_NOW = 'No more tool calls. Answer now with {"answer": "..."}.'
 
 
 def _tool_list(tools: Sequence[BaseTool]) -> str:
@@ -79,18 +80,22 @@ def build_agent(tools: Sequence[BaseTool], llm: Any, *, max_tool_calls: int = 4)
     def decide(state: MessagesState) -> dict[str, Any]:
         calls = sum(isinstance(m, ToolMessage) for m in state["messages"])
         chat = [{"role": "system", "content": system}, *_as_chat(state["messages"])]
-        if calls >= max_tool_calls:
-            chat.append({"role": "user", "content": 'Answer now: {"answer": "..."}'})
-        try:
-            reply = llm.complete_json(chat, max_tokens=200, schema_hint=DECISION_HINT)
-        except Exception as exc:  # noqa: BLE001 - a small local model may not manage JSON
-            return {"messages": [AIMessage(content=f"(no answer: {exc})")]}
-        tool, args = reply.get("tool"), reply.get("args")
-        if tool in names and calls < max_tool_calls:
-            call = {"name": tool, "args": args if isinstance(args, dict) else {},
-                    "id": f"call_{calls}", "type": "tool_call"}
-            return {"messages": [AIMessage(content="", tool_calls=[call])]}
-        return {"messages": [AIMessage(content=str(reply.get("answer") or json.dumps(reply)))]}
+        for attempt in range(2):
+            if calls >= max_tool_calls or attempt:
+                chat.append({"role": "user", "content": ANSWER_NOW})
+            try:
+                reply = llm.complete_json(chat, max_tokens=200, schema_hint=DECISION_HINT)
+            except Exception as exc:  # noqa: BLE001 - a small local model may fail at JSON
+                return {"messages": [AIMessage(content=f"(no answer: {exc})")]}
+            tool, args = reply.get("tool"), reply.get("args")
+            if tool in names and calls < max_tool_calls:
+                call = {"name": tool, "args": args if isinstance(args, dict) else {},
+                        "id": f"call_{calls}", "type": "tool_call"}
+                return {"messages": [AIMessage(content="", tool_calls=[call])]}
+            if isinstance(reply.get("answer"), str) and reply["answer"].strip():
+                return {"messages": [AIMessage(content=reply["answer"].strip())]}
+            chat.append({"role": "assistant", "content": json.dumps(reply)})
+        return {"messages": [AIMessage(content="I could not find the answer with the tools.")]}
 
     def next_step(state: MessagesState) -> str:
         last = state["messages"][-1]

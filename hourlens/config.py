@@ -117,8 +117,11 @@ class IndexConfig:
     """Spoken language (ISO code); detected when unset."""
     ocr: bool = True
     """Read on-screen text on frames where a cheap test says text appeared or changed."""
+    ocr_min_interval_s: float = 10.0
+    """Within a segment, read on-screen text at most once per this many seconds (the first
+    text frame of every segment is always read)."""
     max_ocr_frames: int = 600
-    """Upper bound on OCR'd frames per video (the gate usually picks far fewer)."""
+    """Upper bound on OCR'd frames per video."""
     text_embedder: str = "auto"
     """Sentence embedder for text memories: ``auto`` (packaged all-MiniLM-L6-v2), a
     sentence-transformers id or path, or ``none``."""

@@ -66,15 +66,44 @@ def run_speech(path: Path, probe: VideoProbe, config: IndexConfig) -> Any:
     )
 
 
-def run_ocr(
-    path: Path, probe: VideoProbe, decisions: Sequence[tuple[float, str]], config: IndexConfig
-) -> list[Any]:
+def pick_ocr_times(decisions: Sequence[tuple[float, str]], segment_starts: Sequence[float], *,
+                   min_interval: float, limit: int) -> list[float]:
+    """Choose which gated frames to read: the first one of every segment, then at most one
+    every ``min_interval`` seconds (busy screencasts would otherwise be read every frame).
+
+    Args:
+        decisions: ``(t, "none"|"same"|"ocr")`` per sampled frame, in time order.
+        segment_starts: Segment start times, increasing.
+        min_interval: Minimum seconds between two reads inside a segment.
+        limit: Maximum number of reads.
+
+    Returns:
+        Times to read, increasing.
+    """
+    chosen: list[float] = []
+    seg = -1
+    last = -float("inf")
+    for t, d in decisions:
+        while seg + 1 < len(segment_starts) and t >= segment_starts[seg + 1]:
+            seg += 1
+            last = -float("inf")  # a new segment may always be read once
+        if d == "ocr" and t - last >= min_interval:
+            chosen.append(t)
+            last = t
+            if len(chosen) >= limit:
+                break
+    return chosen
+
+
+def run_ocr(path: Path, probe: VideoProbe, decisions: Sequence[tuple[float, str]],
+            segment_starts: Sequence[float], config: IndexConfig) -> list[Any]:
     """OCR the frames the gate picked during the frame pass, at up to 720 px high.
 
     Args:
         path: The video.
         probe: Its probe.
         decisions: ``(t, "none"|"same"|"ocr")`` per sampled frame, in time order.
+        segment_starts: Segment start times.
         config: Settings.
 
     Returns:
@@ -82,7 +111,8 @@ def run_ocr(
     """
     from .ocr import OcrEngine, OcrTracker
 
-    wanted = [t for t, d in decisions if d == "ocr"][: config.max_ocr_frames]
+    wanted = pick_ocr_times(decisions, segment_starts, min_interval=config.ocr_min_interval_s,
+                            limit=config.max_ocr_frames)
     if not wanted:
         return []
     engine = OcrEngine()
@@ -94,12 +124,12 @@ def run_ocr(
             readings[t] = engine.read(rgb)
     tracker = OcrTracker()
     for t, d in decisions:
-        if d == "ocr" and t in readings:
+        if t in readings:
             tracker.add(t, readings[t])
-        elif d == "same":
-            tracker.extend(t)
-        else:
+        elif d == "none":
             tracker.add(t, [])
+        else:  # text present: assume the last reading still holds until the next read
+            tracker.extend(t)
     return tracker.finish()
 
 
@@ -187,7 +217,8 @@ def run_text_stage(
     res.lines = len(line_keys)
 
     t0 = time.perf_counter()
-    ocr_items = run_ocr(path, probe, ocr_decisions, config) if config.ocr else []
+    ocr_items = (run_ocr(path, probe, ocr_decisions, [s.start for s in segments], config)
+                 if config.ocr else [])
     ocr_keys = (
         writer.add_ocr_items(
             [
