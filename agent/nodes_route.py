@@ -25,6 +25,7 @@ _WHEN = re.compile(r"^\s*(?:and\s+)?(?:at\s+what\s+(?:time|point|moment)|when|at
                    r"(?:time|point|moment)|where\s+in\s+the\s+video|what\s+time)\b", re.I)
 _FIRST = re.compile(r"\b(?:which|what)\b[^?]*?\b(?:comes?|came|happens?|appears?|is\s+shown|"
                     r"is\s+said|occurs?)\s+(?:first|earlier|before)\b", re.I)
+_SHOWN = re.compile(r"\b(?:shown|seen|visible|pictured|on\s+(?:the\s+)?screen)\s*\??\s*$", re.I)
 _HOW_MANY = re.compile(r"^\s*(?:and\s+)?how\s+(?:many|often)\b", re.I)
 _AFTER = re.compile(r"\b(after|afterwards|next|then|later|following|follows)\b", re.I)
 _BEFORE = re.compile(r"\b(before|earlier|previous|previously|prior|preceding)\b", re.I)
@@ -180,6 +181,8 @@ def route_question(question: str, history: Sequence[Turn] = (), *,
                      options=options)
     if _WHEN.search(body):
         modality = _modality(body, "visual")
+        if modality == "speech" and _SHOWN.search(body):  # "... a man talking in a car shown?"
+            modality = "visual"
         if modality == "visual":
             return Route(kind="visual_when", modality="visual", query=visual_target(body))
         if modality == "ocr":

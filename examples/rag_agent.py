@@ -52,8 +52,9 @@ def _as_chat(messages: Sequence[AnyMessage]) -> list[dict[str, str]]:
     out = []
     for m in messages:
         if isinstance(m, ToolMessage):
-            out.append({"role": "user",
-                        "content": f"Result of {m.name}: {str(m.content)[:RESULT_CHARS]}"})
+            out.append(
+                {"role": "user", "content": f"Result of {m.name}: {str(m.content)[:RESULT_CHARS]}"}
+            )
         elif isinstance(m, AIMessage):
             calls = [{"tool": c["name"], "args": c["args"]} for c in m.tool_calls]
             text = json.dumps(calls[0]) if calls else json.dumps({"answer": m.content})
@@ -89,8 +90,12 @@ def build_agent(tools: Sequence[BaseTool], llm: Any, *, max_tool_calls: int = 4)
                 return {"messages": [AIMessage(content=f"(no answer: {exc})")]}
             tool, args = reply.get("tool"), reply.get("args")
             if tool in names and calls < max_tool_calls:
-                call = {"name": tool, "args": args if isinstance(args, dict) else {},
-                        "id": f"call_{calls}", "type": "tool_call"}
+                call = {
+                    "name": tool,
+                    "args": args if isinstance(args, dict) else {},
+                    "id": f"call_{calls}",
+                    "type": "tool_call",
+                }
                 return {"messages": [AIMessage(content="", tool_calls=[call])]}
             if isinstance(reply.get("answer"), str) and reply["answer"].strip():
                 return {"messages": [AIMessage(content=reply["answer"].strip())]}
@@ -112,8 +117,9 @@ def build_agent(tools: Sequence[BaseTool], llm: Any, *, max_tool_calls: int = 4)
 
 def run(agent: Any, question: str, *, trace: bool = True) -> str:
     """Ask ``question``; print each tool call on stderr when ``trace``; return the answer."""
-    out = agent.invoke({"messages": [HumanMessage(content=question)]},
-                       config={"recursion_limit": 25})
+    out = agent.invoke(
+        {"messages": [HumanMessage(content=question)]}, config={"recursion_limit": 25}
+    )
     if trace:
         for m in out["messages"]:
             for c in getattr(m, "tool_calls", None) or []:
@@ -130,9 +136,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("question")
     p.add_argument("--library", default=None, help="Library folder [default: HOURLENS_HOME].")
-    p.add_argument("--llm", default="auto",
-                   help="LLM spec for the agent and ask_video (auto = packaged offline model; "
-                        "none = ask_video answers without an LLM, the agent just calls it).")
+    p.add_argument(
+        "--llm",
+        default="auto",
+        help="LLM spec for the agent and ask_video (auto = packaged offline model; "
+        "none = ask_video answers without an LLM, the agent just calls it).",
+    )
     args = p.parse_args(argv)
     with Library(args.library, llm=args.llm) as lib:
         if not lib.videos("indexed"):

@@ -43,10 +43,16 @@ class Library:
         >>> lib.ask("What is said at about 12:34?", video="talk.mp4").answer  # doctest: +SKIP
     """
 
-    def __init__(self, path: str | Path | None = None, *,
-                 index_config: IndexConfig | None = None,
-                 store_config: StoreConfig | None = None,
-                 agent_config: Any = None, llm: Any = None, models: Any = None) -> None:
+    def __init__(
+        self,
+        path: str | Path | None = None,
+        *,
+        index_config: IndexConfig | None = None,
+        store_config: StoreConfig | None = None,
+        agent_config: Any = None,
+        llm: Any = None,
+        models: Any = None,
+    ) -> None:
         self.path = Path(path).expanduser() if path is not None else default_library_dir()
         self.index_config = index_config or from_env(IndexConfig)
         self.store_config = store_config or from_env(StoreConfig)
@@ -83,8 +89,9 @@ class Library:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def iter_index(self, paths: Iterable[str | Path], *, force: bool = False,
-                   progress: Any = None) -> Iterator[IndexResult]:
+    def iter_index(
+        self, paths: Iterable[str | Path], *, force: bool = False, progress: Any = None
+    ) -> Iterator[IndexResult]:
         """Index files/folders, yielding a result per video as it finishes.
 
         Args:
@@ -101,9 +108,13 @@ class Library:
             indexer = self._indexer
         yield from indexer.index_paths(list(paths), force=force, progress=progress)
 
-    def index(self, paths: Iterable[str | Path] | str | Path, *, force: bool = False,
-              progress: bool | Callable[[str, dict[str, Any]], None] = False,
-              ) -> list[IndexResult]:
+    def index(
+        self,
+        paths: Iterable[str | Path] | str | Path,
+        *,
+        force: bool = False,
+        progress: bool | Callable[[str, dict[str, Any]], None] = False,
+    ) -> list[IndexResult]:
         """Index files/folders and return one result per video.
 
         Calls on one library run one after another (the indexer holds one encoder).
@@ -144,8 +155,7 @@ class Library:
         from .tools.search import search_video_memory
 
         expander = self.models.labels if self.models is not None else None
-        return search_video_memory(self.store, query, k=k, video=video,
-                                   label_expander=expander)
+        return search_video_memory(self.store, query, k=k, video=video, label_expander=expander)
 
     @property
     def agent_config(self) -> Any:
@@ -171,9 +181,14 @@ class Library:
             self._llm_ready = True
         return None if isinstance(self._llm, str) else self._llm
 
-    def ask(self, question: str, video: str | int | Video | None = None,
-            history: Sequence[Any] | None = None, *,
-            on_step: Callable[[Any], None] | None = None) -> Answer:
+    def ask(
+        self,
+        question: str,
+        video: str | int | Video | None = None,
+        history: Sequence[Any] | None = None,
+        *,
+        on_step: Callable[[Any], None] | None = None,
+    ) -> Answer:
         """Answer a question about one video (or every indexed one), citing time ranges.
 
         Args:
@@ -197,11 +212,20 @@ class Library:
         store = self.store
         with self._ask_lock:
             llm = self._agent_llm()
-            return ask_video(store, question, video=video, history=history, llm=llm,
-                             config=self.agent_config, models=self.models, on_step=on_step)
+            return ask_video(
+                store,
+                question,
+                video=video,
+                history=history,
+                llm=llm,
+                config=self.agent_config,
+                models=self.models,
+                on_step=on_step,
+            )
 
-    def transcript(self, video: str | int | Video, start: float | None = None,
-                   end: float | None = None) -> list[TranscriptLine]:
+    def transcript(
+        self, video: str | int | Video, start: float | None = None, end: float | None = None
+    ) -> list[TranscriptLine]:
         """Speech lines of an indexed video overlapping ``[start, end]`` (seconds).
 
         Raises:

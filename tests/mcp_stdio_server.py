@@ -17,8 +17,7 @@ from hourlens import Library  # noqa: E402
 from hourlens.agent.llm import FakeLLM  # noqa: E402
 from hourlens.tools.mcp_server import run_stdio  # noqa: E402
 
-ANSWER = {"answer": "Rockets and cats.", "evidence": [1], "confidence": 0.9,
-          "sufficient": True}
+ANSWER = {"answer": "Rockets and cats.", "evidence": [1], "confidence": 0.9, "sufficient": True}
 
 if __name__ == "__main__":
     with Library(sys.argv[1], llm=FakeLLM(default=ANSWER), models=toy_models()) as lib:

@@ -26,6 +26,9 @@ from hourlens.types import Citation
     ("When does the narrator say “Please hold, I'll try 5 minutes”?", "speech_when", "speech"),
     ('When does the text "Your call is important" appear on screen?', "ocr_when", "ocr"),
     ("At what time is an astronaut in an orange spacesuit shown?", "visual_when", "visual"),
+    ("At what time is a man in a bow tie talking in a car shown?", "visual_when", "visual"),
+    ("When is a woman speaking on the phone seen?", "visual_when", "visual"),
+    ("When does the man in the car talk about the weather?", "speech_when", "speech"),
     ("Which comes first in the video: a cat or a rocket on a launch pad?", "order", "any"),
     ("What is shown right after the narrator says “Hello there”: a cat, a rabbit, a pagoda "
      "or a cup of coffee?", "cross_modal", "speech"),

@@ -20,8 +20,9 @@ EXAMPLE = Path(__file__).parents[1] / "examples" / "rag_agent.py"
 
 @pytest.fixture(scope="module")
 def lib(tmp_path_factory):
-    with Library(build_library(tmp_path_factory.mktemp("lclib")), llm="none",
-                 models=toy_models()) as library:
+    with Library(
+        build_library(tmp_path_factory.mktemp("lclib")), llm="none", models=toy_models()
+    ) as library:
         yield library
 
 
@@ -39,8 +40,7 @@ def example():
 
 
 def test_tools_have_names_schemas_and_descriptions(tools):
-    assert set(tools) == {"search_video_memory", "ask_video", "get_video_transcript",
-                          "list_videos"}
+    assert set(tools) == {"search_video_memory", "ask_video", "get_video_transcript", "list_videos"}
     for t in tools.values():
         assert isinstance(t, BaseTool) and len(t.description) > 40
     schema = tools["search_video_memory"].tool_call_schema.model_json_schema()
@@ -53,11 +53,15 @@ def test_tools_have_names_schemas_and_descriptions(tools):
 def test_tools_return_json(tools):
     hits = json.loads(tools["search_video_memory"].invoke({"query": "cat", "k": 3}))
     assert 0 < len(hits) <= 3 and {"video", "start", "end", "kind", "text"} <= set(hits[0])
-    ans = json.loads(tools["ask_video"].invoke({"question": "What is said at about 01:27?",
-                                                "video": "lecture.mp4"}))
+    ans = json.loads(
+        tools["ask_video"].invoke(
+            {"question": "What is said at about 01:27?", "video": "lecture.mp4"}
+        )
+    )
     assert ans["answer"] == "Please hold while I try that extension."
-    lines = json.loads(tools["get_video_transcript"].invoke(
-        {"video": "lecture.mp4", "start": 80, "end": 110}))
+    lines = json.loads(
+        tools["get_video_transcript"].invoke({"video": "lecture.mp4", "start": 80, "end": 110})
+    )
     assert len(lines) == 2
     assert len(json.loads(tools["list_videos"].invoke({}))) == 2
 
@@ -75,19 +79,22 @@ def test_include_and_unknown_names(lib):
 
 
 def test_langgraph_agent_with_a_fake_llm_calls_the_tools(tools, example):
-    llm = make_llm([
-        {"tool": "search_video_memory", "args": {"query": "rocket", "k": 2}},
-        {"tool": "ask_video", "args": {"question": "What is said at about 01:27?",
-                                       "video": "lecture.mp4"}},
-        {"tool": "get_video_transcript", "args": {"video": "nope.mp4"}},
-        {"answer": "At 01:26-01:29 the speaker says: Please hold."},
-    ])
+    llm = make_llm(
+        [
+            {"tool": "search_video_memory", "args": {"query": "rocket", "k": 2}},
+            {
+                "tool": "ask_video",
+                "args": {"question": "What is said at about 01:27?", "video": "lecture.mp4"},
+            },
+            {"tool": "get_video_transcript", "args": {"video": "nope.mp4"}},
+            {"answer": "At 01:26-01:29 the speaker says: Please hold."},
+        ]
+    )
     agent = example.build_agent(list(tools.values()), llm)
     out = agent.invoke({"messages": [HumanMessage("What does the speaker say at 01:27?")]})
     assert out["messages"][-1].content == "At 01:26-01:29 the speaker says: Please hold."
     results = [m for m in out["messages"] if isinstance(m, ToolMessage)]
-    assert [m.name for m in results] == ["search_video_memory", "ask_video",
-                                         "get_video_transcript"]
+    assert [m.name for m in results] == ["search_video_memory", "ask_video", "get_video_transcript"]
     assert json.loads(results[1].content)["citations"][0]["start"] == 86.0
     assert llm.pending == 0 and len(llm.prompts) == 4
     # every tool result was shown to the LLM in the next prompt

@@ -43,7 +43,13 @@ def test_search_returns_hits(lib):
     assert hits and all(isinstance(h, Hit) for h in hits)
     assert all(h.video.endswith("lecture.mp4") for h in hits)
     assert json.loads(json.dumps([h.to_dict() for h in hits]))[0]["kind"] in {
-        "tag", "speech", "caption", "ocr", "visual", "summary"}
+        "tag",
+        "speech",
+        "caption",
+        "ocr",
+        "visual",
+        "summary",
+    }
     assert any(h.kind == "tag" and h.text == "tabby cat" for h in hits)  # via models.labels
     with pytest.raises(NotIndexedError):
         lib.search("cat", video="missing.mp4")
@@ -63,14 +69,18 @@ def test_ask_deterministic_and_cli_shape(lib):
 
 def test_ask_follow_up_uses_history(lib):
     first = lib.ask("What is said at about 01:27?", video="lecture.mp4")
-    second = lib.ask("and what is said right after that?", video="lecture.mp4",
-                     history=[("What is said at about 01:27?", first)])
+    second = lib.ask(
+        "and what is said right after that?",
+        video="lecture.mp4",
+        history=[("What is said at about 01:27?", first)],
+    )
     assert "The coffee is ready in the kitchen." in second.answer
 
 
 def test_ask_with_an_llm_object(lib_dir):
-    llm = make_llm([{"answer": "Rockets and cats.", "evidence": [1], "confidence": 0.9,
-                     "sufficient": True}])
+    llm = make_llm(
+        [{"answer": "Rockets and cats.", "evidence": [1], "confidence": 0.9, "sufficient": True}]
+    )
     with Library(lib_dir, llm=llm, models=toy_models()) as lib:
         ans = lib.ask("What is the lecture about?", video="lecture.mp4")
     assert ans.answer == "Rockets and cats." and llm.prompts

@@ -46,20 +46,32 @@ def payload(result):
 
 
 async def _stdio_session(lib_dir: Path) -> dict:
-    params = StdioServerParameters(command=sys.executable,
-                                   args=[str(HERE / "mcp_stdio_server.py"), str(lib_dir)],
-                                   env=_env())
+    params = StdioServerParameters(
+        command=sys.executable, args=[str(HERE / "mcp_stdio_server.py"), str(lib_dir)], env=_env()
+    )
     out: dict = {}
     async with Client(params) as client:
         out["tools"] = (await client.list_tools()).tools
-        out["search"] = payload(await client.call_tool(
-            "search_video_memory", {"query": "cat", "k": 3, "video": "lecture.mp4"}))
-        out["ask"] = payload(await client.call_tool(
-            "ask_video", {"question": "What is the lecture about?", "video": "lecture.mp4"}))
-        out["lookup"] = payload(await client.call_tool(
-            "ask_video", {"question": "What is said at about 01:27?", "video": "lecture.mp4"}))
-        out["transcript"] = payload(await client.call_tool(
-            "get_video_transcript", {"video": "lecture.mp4", "start": 80, "end": 110}))
+        out["search"] = payload(
+            await client.call_tool(
+                "search_video_memory", {"query": "cat", "k": 3, "video": "lecture.mp4"}
+            )
+        )
+        out["ask"] = payload(
+            await client.call_tool(
+                "ask_video", {"question": "What is the lecture about?", "video": "lecture.mp4"}
+            )
+        )
+        out["lookup"] = payload(
+            await client.call_tool(
+                "ask_video", {"question": "What is said at about 01:27?", "video": "lecture.mp4"}
+            )
+        )
+        out["transcript"] = payload(
+            await client.call_tool(
+                "get_video_transcript", {"video": "lecture.mp4", "start": 80, "end": 110}
+            )
+        )
         out["videos"] = payload(await client.call_tool("list_videos", {}))
         out["resources"] = (await client.list_resources()).resources
         first = out["resources"][0].uri
@@ -96,11 +108,13 @@ def test_stdio_session_lists_and_calls_tools(lib_dir):
 
 
 async def _cli_session(lib_dir: Path) -> tuple[list, list, list]:
-    code = ("from hourlens.cli import cli; from hourlens.cli.serve import register\n"
-            "'mcp' in cli.commands or register(cli)\ncli()")
-    params = StdioServerParameters(command=sys.executable,
-                                   args=["-c", code, "--library", str(lib_dir), "mcp"],
-                                   env=_env())
+    code = (
+        "from hourlens.cli import cli; from hourlens.cli.serve import register\n"
+        "'mcp' in cli.commands or register(cli)\ncli()"
+    )
+    params = StdioServerParameters(
+        command=sys.executable, args=["-c", code, "--library", str(lib_dir), "mcp"], env=_env()
+    )
     async with Client(params) as client:
         names = [t.name for t in (await client.list_tools()).tools]
         lines = payload(await client.call_tool("get_video_transcript", {"video": "2"}))
@@ -119,8 +133,7 @@ async def _errors(lib_dir: Path) -> dict:
     with Library(lib_dir, llm="none", models=toy_models()) as lib:
         async with Client(build_mcp_server(lib)) as client:
             out["unknown"] = await client.call_tool("get_video_transcript", {"video": "nope"})
-            out["bad_k"] = await client.call_tool("search_video_memory",
-                                                  {"query": "cat", "k": 0})
+            out["bad_k"] = await client.call_tool("search_video_memory", {"query": "cat", "k": 0})
             out["empty"] = await client.call_tool("ask_video", {"question": " "})
             for uri in ("hourlens://videos/999", "hourlens://videos/..%2F..%2Fetc"):
                 try:

@@ -8,19 +8,24 @@ import sqlite3
 import subprocess
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 
-import httpx
 import pytest
-from agent_fixtures import toy_models
-from click.testing import CliRunner
-from live_server import LiveServer, build_library, free_port
 
-from hourlens import Library
-from hourlens.cli import cli
-from hourlens.cli.ask import _answer_json
-from hourlens.cli.serve import register
-from hourlens.tools.rest import create_app
-from hourlens.tools.rest_guard import is_loopback
+pytest.importorskip("fastapi")  # the "serve" extra
+pytest.importorskip("uvicorn")
+
+import httpx  # noqa: E402
+from agent_fixtures import toy_models  # noqa: E402
+from click.testing import CliRunner  # noqa: E402
+from live_server import LiveServer, build_library, free_port  # noqa: E402
+
+from hourlens import Library  # noqa: E402
+from hourlens.cli import cli  # noqa: E402
+from hourlens.cli.ask import _answer_json  # noqa: E402
+from hourlens.cli.serve import register  # noqa: E402
+from hourlens.tools.rest import create_app  # noqa: E402
+from hourlens.tools.rest_guard import is_loopback  # noqa: E402
 
 if "serve" not in cli.commands:  # until the lead wires register(cli) into hourlens.cli
     register(cli)
@@ -42,17 +47,21 @@ def roots(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def api(lib_dir, roots):
-    with Library(lib_dir, llm="none", models=toy_models()) as lib, \
-            LiveServer(create_app(lib, index_roots=[roots])) as srv, \
-            httpx.Client(base_url=srv.url, timeout=20) as client:
+    with (
+        Library(lib_dir, llm="none", models=toy_models()) as lib,
+        LiveServer(create_app(lib, index_roots=[roots])) as srv,
+        httpx.Client(base_url=srv.url, timeout=20) as client,
+    ):
         yield client
 
 
 @pytest.fixture(scope="module")
 def auth_api(lib_dir):
-    with Library(lib_dir, llm="none", models=toy_models()) as lib, \
-            LiveServer(create_app(lib, token=TOKEN)) as srv, \
-            httpx.Client(base_url=srv.url, timeout=20) as client:
+    with (
+        Library(lib_dir, llm="none", models=toy_models()) as lib,
+        LiveServer(create_app(lib, token=TOKEN)) as srv,
+        httpx.Client(base_url=srv.url, timeout=20) as client,
+    ):
         yield client
 
 
@@ -95,8 +104,10 @@ def test_unknown_ids_and_routes_are_clean_json_errors(api):
 
 def test_transcript(api):
     lines = api.get("/videos/lecture.mp4/transcript", params={"start": 80, "end": 110}).json()
-    assert [ln["text"] for ln in lines] == ["Please hold while I try that extension.",
-                                            "The coffee is ready in the kitchen."]
+    assert [ln["text"] for ln in lines] == [
+        "Please hold while I try that extension.",
+        "The coffee is ready in the kitchen.",
+    ]
     assert len(api.get("/videos/1/transcript").json()) == 5
     error_of(api.get("/videos/1/transcript", params={"start": 100, "end": 50}), 400)
     error_of(api.get("/videos/1/transcript", params={"start": -1}), 422)
@@ -108,17 +119,19 @@ def test_keyframes_and_traversal(api):
     assert res.content[:2] == b"\xff\xd8"
     error_of(api.get("/videos/1/keyframes/10.jpg"), 404)
     error_of(api.get("/videos/1/keyframes/0.png"), 404)
-    for raw in [b"/videos/1/keyframes/../../../../etc/passwd",
-                b"/videos/1/keyframes/..%2F..%2F..%2Fetc%2Fpasswd",
-                b"/videos/1/keyframes/%2e%2e%2f%2e%2e%2fetc%2fpasswd",
-                b"/videos/1/keyframes/%2Fetc%2Fpasswd",
-                b"/videos/1/keyframes//etc/passwd",
-                b"/videos/1/keyframes/%2e%2e",
-                b"/videos/%2Fetc%2Fpasswd",
-                b"/videos/..%2F..%2Flibrary.db",
-                b"/videos/1/keyframes/0.jpg%00.png",
-                b"/../../etc/passwd",
-                b"/%2e%2e/%2e%2e/etc/passwd"]:
+    for raw in [
+        b"/videos/1/keyframes/../../../../etc/passwd",
+        b"/videos/1/keyframes/..%2F..%2F..%2Fetc%2Fpasswd",
+        b"/videos/1/keyframes/%2e%2e%2f%2e%2e%2fetc%2fpasswd",
+        b"/videos/1/keyframes/%2Fetc%2Fpasswd",
+        b"/videos/1/keyframes//etc/passwd",
+        b"/videos/1/keyframes/%2e%2e",
+        b"/videos/%2Fetc%2Fpasswd",
+        b"/videos/..%2F..%2Flibrary.db",
+        b"/videos/1/keyframes/0.jpg%00.png",
+        b"/../../etc/passwd",
+        b"/%2e%2e/%2e%2e/etc/passwd",
+    ]:
         res = raw_get(api, raw)
         assert res.status_code == 404, (raw, res.status_code, res.text[:200])
         error_of(res, 404)
@@ -150,18 +163,33 @@ def test_search(api):
     error_of(api.get("/search", params={"q": "a", "pad": "y" * 5000}), 414)
 
 
+def test_concurrent_requests(api):
+    expected = api.get("/search", params={"q": "rocket", "k": 5}).json()
+    paths = ["/search?q=rocket&k=5", "/videos", "/videos/1/transcript", "/videos/2"] * 6
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        results = list(pool.map(api.get, paths))
+    assert all(r.status_code == 200 for r in results)
+    assert all(r.json() == expected for r in results[0::4])
+
+
 def test_ask_matches_the_cli_json(api, lib_dir):
     body = {"question": "What is said at about 01:27?", "video": "lecture.mp4"}
     out = api.post("/ask", json=body).json()
     with Library(lib_dir, llm="none", models=toy_models()) as lib:
         expected = _answer_json(lib.ask(body["question"], video="lecture.mp4"))
     assert set(out) == {"answer", "confidence", "citations", "steps"}
-    assert {k: out[k] for k in ("answer", "confidence", "citations")} == \
-        {k: expected[k] for k in ("answer", "confidence", "citations")}
+    assert {k: out[k] for k in ("answer", "confidence", "citations")} == {
+        k: expected[k] for k in ("answer", "confidence", "citations")
+    }
     assert [s["node"] for s in out["steps"]] == [s["node"] for s in expected["steps"]]
-    follow = api.post("/ask", json={"question": "and what is said right after that?",
-                                    "video": "lecture.mp4",
-                                    "history": [{"question": body["question"], **out}]})
+    follow = api.post(
+        "/ask",
+        json={
+            "question": "and what is said right after that?",
+            "video": "lecture.mp4",
+            "history": [{"question": body["question"], **out}],
+        },
+    )
     assert "The coffee is ready in the kitchen." in follow.json()["answer"]
 
 
@@ -169,8 +197,9 @@ def test_ask_errors(api):
     error_of(api.post("/ask", json={"question": "What?", "video": "nope.mp4"}), 404)
     error_of(api.post("/ask", json={"question": ""}), 422)
     error_of(api.post("/ask", json={"video": "lecture.mp4"}), 422)
-    error_of(api.post("/ask", content=b"{not json", headers={"content-type":
-                                                              "application/json"}), 422)
+    error_of(
+        api.post("/ask", content=b"{not json", headers={"content-type": "application/json"}), 422
+    )
     error_of(api.post("/ask", json={"question": "x", "history": [{"question": "q"}]}), 422)
 
 
@@ -181,8 +210,7 @@ def test_oversized_bodies_are_refused(api):
         for _ in range(40):
             yield b" " * 4096
 
-    error_of(api.post("/ask", content=chunks(), headers={"content-type": "application/json"}),
-             413)
+    error_of(api.post("/ask", content=chunks(), headers={"content-type": "application/json"}), 413)
 
 
 def test_index_jobs_and_roots(api, roots, tmp_path):
@@ -212,8 +240,16 @@ def test_index_jobs_and_roots(api, roots, tmp_path):
 def test_openapi_docs(api):
     assert api.get("/docs").status_code == 200
     paths = api.get("/openapi.json").json()["paths"]
-    for p in ("/videos", "/videos/{video}", "/search", "/ask", "/index", "/jobs/{job_id}",
-              "/videos/{video}/transcript", "/videos/{video}/keyframes/{name}"):
+    for p in (
+        "/videos",
+        "/videos/{video}",
+        "/search",
+        "/ask",
+        "/index",
+        "/jobs/{job_id}",
+        "/videos/{video}/transcript",
+        "/videos/{video}/keyframes/{name}",
+    ):
         assert p in paths
 
 
@@ -241,8 +277,9 @@ def test_non_loopback_host_needs_a_token(lib_dir, monkeypatch):
     calls = []
     monkeypatch.setattr("hourlens.tools.rest.serve", lambda lib, **kw: calls.append(kw))
     monkeypatch.setenv("HOURLENS_API_TOKEN", TOKEN)
-    res = CliRunner().invoke(cli, ["--library", str(lib_dir), "serve", "--host", "0.0.0.0",
-                                   "--index-root", str(lib_dir)])
+    res = CliRunner().invoke(
+        cli, ["--library", str(lib_dir), "serve", "--host", "0.0.0.0", "--index-root", str(lib_dir)]
+    )
     assert res.exit_code == 0, res.output
     assert calls[0]["token"] == TOKEN and calls[0]["host"] == "0.0.0.0"
     assert calls[0]["index_roots"] == [str(lib_dir)]
@@ -250,13 +287,29 @@ def test_non_loopback_host_needs_a_token(lib_dir, monkeypatch):
 
 def test_serve_command_end_to_end(lib_dir):
     port = free_port()
-    code = ("from hourlens.cli import cli; from hourlens.cli.serve import register\n"
-            "'serve' in cli.commands or register(cli)\ncli()")
+    code = (
+        "from hourlens.cli import cli; from hourlens.cli.serve import register\n"
+        "'serve' in cli.commands or register(cli)\ncli()"
+    )
     env = {**os.environ, "HOURLENS_LLM": "none"}
     env.pop("HOURLENS_API_TOKEN", None)
-    proc = subprocess.Popen([sys.executable, "-c", code, "--library", str(lib_dir), "serve",
-                             "--port", str(port), "--log-level", "warning"], env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            code,
+            "--library",
+            str(lib_dir),
+            "serve",
+            "--port",
+            str(port),
+            "--log-level",
+            "warning",
+        ],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
     try:
         deadline = time.monotonic() + 30
         while True:
@@ -264,8 +317,9 @@ def test_serve_command_end_to_end(lib_dir):
                 res = httpx.get(f"http://127.0.0.1:{port}/videos", timeout=5)
                 break
             except httpx.TransportError:
-                assert proc.poll() is None and time.monotonic() < deadline, \
+                assert proc.poll() is None and time.monotonic() < deadline, (
                     proc.stderr.read().decode() if proc.poll() is not None else "timeout"
+                )
                 time.sleep(0.2)
         assert {1, 2} <= {v["id"] for v in res.json()}
         assert json.loads(httpx.get(f"http://127.0.0.1:{port}/videos/1/transcript").text)

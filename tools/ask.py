@@ -42,8 +42,9 @@ def resolve_videos(store: Store, video: str | int | Video | None) -> list[Video]
     if video is None:
         videos = store.videos("indexed")
         if not videos:
-            raise NotIndexedError("the library has no indexed videos: add some with "
-                                  "`hourlens index`")
+            raise NotIndexedError(
+                "the library has no indexed videos: add some with `hourlens index`"
+            )
         return list(videos)
     v = video if isinstance(video, Video) else store.resolve_video(video)
     if v.status != "indexed":
@@ -51,9 +52,17 @@ def resolve_videos(store: Store, video: str | int | Video | None) -> list[Video]
     return [v]
 
 
-def ask_video(store: Store, question: str, *, video: str | int | Video | None = None,
-              history: History | None = None, llm: Any = None, config: Any = None,
-              models: Any = None, on_step: Callable[[Step], None] | None = None) -> Answer:
+def ask_video(
+    store: Store,
+    question: str,
+    *,
+    video: str | int | Video | None = None,
+    history: History | None = None,
+    llm: Any = None,
+    config: Any = None,
+    models: Any = None,
+    on_step: Callable[[Step], None] | None = None,
+) -> Answer:
     """Answer a question about one indexed video (or all of them), citing time ranges.
 
     Args:
@@ -81,12 +90,21 @@ def ask_video(store: Store, question: str, *, video: str | int | Video | None = 
     if not question.strip():
         raise ValueError("the question is empty")
     videos = resolve_videos(store, video)
-    return ask(store, question, videos=videos, history=_turns(history), llm=llm,
-               config=config, models=models, on_step=on_step)
+    return ask(
+        store,
+        question,
+        videos=videos,
+        history=_turns(history),
+        llm=llm,
+        config=config,
+        models=models,
+        on_step=on_step,
+    )
 
 
-def get_video_transcript(store: Store, video: str | int | Video, start: float | None = None,
-                         end: float | None = None) -> list[TranscriptLine]:
+def get_video_transcript(
+    store: Store, video: str | int | Video, start: float | None = None, end: float | None = None
+) -> list[TranscriptLine]:
     """The transcript lines of an indexed video overlapping ``[start, end]``.
 
     Args:

@@ -61,8 +61,8 @@ class Job:
     paths: list[str]
     force: bool = False
     status: str = "queued"
-    """``queued``, ``running``, ``done`` (finished, some files may have failed) or
-    ``failed`` (the job itself broke)."""
+    """``queued``, ``running``, ``done`` (finished, some files may have failed),
+    ``failed`` (the job itself broke) or ``cancelled`` (server stopped before it ran)."""
     files: int | None = None
     current: str | None = None
     frames: int = 0
@@ -95,13 +95,24 @@ class Job:
         for r in self.results:
             counts[r.status] = counts.get(r.status, 0) + 1
         return {
-            "id": self.id, "status": self.status, "paths": self.paths, "force": self.force,
-            "progress": {"files": self.files, "done": len(self.results), "current": self.current,
-                         "frames": self.frames, "total_frames": self.total_frames,
-                         "stage": self.stage, **counts},
+            "id": self.id,
+            "status": self.status,
+            "paths": self.paths,
+            "force": self.force,
+            "progress": {
+                "files": self.files,
+                "done": len(self.results),
+                "current": self.current,
+                "frames": self.frames,
+                "total_frames": self.total_frames,
+                "stage": self.stage,
+                **counts,
+            },
             "results": [r.to_dict() for r in self.results],
-            "error": self.error, "created_at": self.created_at,
-            "started_at": self.started_at, "finished_at": self.finished_at,
+            "error": self.error,
+            "created_at": self.created_at,
+            "started_at": self.started_at,
+            "finished_at": self.finished_at,
         }
 
 
@@ -120,6 +131,7 @@ class IndexJobs:
         self._lock = threading.Lock()
         self._queue: queue.Queue[Job | None] = queue.Queue()
         self._worker: threading.Thread | None = None
+        self._closing = False
 
     def check_paths(self, paths: Sequence[str]) -> list[str]:
         """The requested paths, absolute, if every one is under an index root.
@@ -130,7 +142,8 @@ class IndexJobs:
         if not self.roots:
             raise PathNotAllowedError(
                 "indexing over the API is disabled: start the server with --index-root DIR "
-                f"or set {ENV_INDEX_ROOTS}")
+                f"or set {ENV_INDEX_ROOTS}"
+            )
         out = []
         for p in paths:
             if not os.path.isabs(os.path.expanduser(p)):
@@ -141,7 +154,11 @@ class IndexJobs:
         return out
 
     def submit(self, paths: Sequence[str], *, force: bool = False) -> Job:
-        """Queue a job indexing ``paths`` (checked with :meth:`check_paths`)."""
+        """Queue a job indexing ``paths`` (checked with :meth:`check_paths`).
+
+        Raises:
+            PathNotAllowedError: See :meth:`check_paths`.
+        """
         job = Job(id=uuid.uuid4().hex[:12], paths=self.check_paths(paths), force=force)
         with self._lock:
             self._jobs[job.id] = job
@@ -151,8 +168,9 @@ class IndexJobs:
                     break
                 self._jobs.popitem(last=False)
             if self._worker is None or not self._worker.is_alive():
-                self._worker = threading.Thread(target=self._run, name="hourlens-index",
-                                                daemon=True)
+                self._worker = threading.Thread(
+                    target=self._run, name="hourlens-index", daemon=True
+                )
                 self._worker.start()
         self._queue.put(job)
         return job
@@ -162,13 +180,19 @@ class IndexJobs:
         with self._lock:
             return self._jobs.get(job_id)
 
-    def list(self) -> list[Job]:
+    def all(self) -> list[Job]:
         """Every job kept, oldest first."""
         with self._lock:
             return list(self._jobs.values())
 
     def close(self, timeout: float = 5.0) -> None:
-        """Stop the worker after the running job (queued jobs are dropped)."""
+        """Stop the worker after the running job; queued jobs are cancelled.
+
+        Args:
+            timeout: Seconds to wait for the running job (it is not interrupted: an
+                unfinished video is redone by the next run, see :class:`Store`).
+        """
+        self._closing = True
         self._queue.put(None)
         if self._worker is not None:
             self._worker.join(timeout)
@@ -188,6 +212,9 @@ class IndexJobs:
             job = self._queue.get()
             if job is None:
                 return
+            if self._closing:
+                job.status, job.finished_at = "cancelled", time.time()
+                continue
             job.status, job.started_at = "running", time.time()
             try:
                 self.library.index(self._files(job), force=job.force, progress=job.on_progress)

@@ -29,8 +29,10 @@ if TYPE_CHECKING:
 
 TOOL_NAMES = ("search_video_memory", "ask_video", "get_video_transcript", "list_videos")
 
-_VIDEO_HELP = ("One video: its id, file name or path as listed by list_videos. "
-               "Omit to use every indexed video.")
+_VIDEO_HELP = (
+    "One video: its id, file name or path as listed by list_videos. "
+    "Omit to use every indexed video."
+)
 
 SEARCH_DESCRIPTION = """\
 Find the moments of the indexed videos that match a description ("a red motorcycle",
@@ -67,35 +69,38 @@ def _imports() -> tuple[Any, Any, Any, Any]:
 def _schemas(base: Any, field: Any) -> dict[str, Any]:
     """Pydantic argument models (built lazily so pydantic stays an optional import)."""
 
-    class SearchArgs(base):  # type: ignore[misc, valid-type]
+    class SearchArgs(base):
         """Arguments of search_video_memory."""
 
-        query: str = field(min_length=1, max_length=500,
-                           description="What to look for, in plain words.")
+        query: str = field(
+            min_length=1, max_length=500, description="What to look for, in plain words."
+        )
         k: int = field(default=5, ge=1, le=50, description="Number of hits to return.")
         video: str | None = field(default=None, description=_VIDEO_HELP)
 
-    class AskArgs(base):  # type: ignore[misc, valid-type]
+    class AskArgs(base):
         """Arguments of ask_video."""
 
-        question: str = field(min_length=1, max_length=2000,
-                              description="The question, in plain words.")
+        question: str = field(
+            min_length=1, max_length=2000, description="The question, in plain words."
+        )
         video: str | None = field(default=None, description=_VIDEO_HELP)
 
-    class TranscriptArgs(base):  # type: ignore[misc, valid-type]
+    class TranscriptArgs(base):
         """Arguments of get_video_transcript."""
 
         video: str = field(description="The video: id, file name or path (see list_videos).")
-        start: float | None = field(default=None, ge=0,
-                                    description="From this time (seconds); default start.")
-        end: float | None = field(default=None, ge=0,
-                                  description="Up to this time (seconds); default end.")
+        start: float | None = field(
+            default=None, ge=0, description="From this time (seconds); default start."
+        )
+        end: float | None = field(
+            default=None, ge=0, description="Up to this time (seconds); default end."
+        )
 
-    class NoArgs(base):  # type: ignore[misc, valid-type]
+    class NoArgs(base):
         """No arguments."""
 
-    return {"search": SearchArgs, "ask": AskArgs, "transcript": TranscriptArgs,
-            "list": NoArgs}
+    return {"search": SearchArgs, "ask": AskArgs, "transcript": TranscriptArgs, "list": NoArgs}
 
 
 def _guard(fn: Callable[..., Any], tool_exception: type[Exception]) -> Callable[..., str]:
@@ -112,8 +117,7 @@ def _guard(fn: Callable[..., Any], tool_exception: type[Exception]) -> Callable[
     return run
 
 
-def as_langchain_tools(library: Library, *,
-                       include: Iterable[str] | None = None) -> list[BaseTool]:
+def as_langchain_tools(library: Library, *, include: Iterable[str] | None = None) -> list[BaseTool]:
     """LangChain tools over ``library``: search, ask, transcript and list.
 
     Args:
@@ -141,24 +145,34 @@ def as_langchain_tools(library: Library, *,
     def ask_video(question: str, video: str | None = None) -> Any:
         return answer_json(library.ask(question, video=video))
 
-    def get_video_transcript(video: str, start: float | None = None,
-                             end: float | None = None) -> Any:
+    def get_video_transcript(
+        video: str, start: float | None = None, end: float | None = None
+    ) -> Any:
         return transcript_json(library.transcript(video, start, end))
 
     def list_videos() -> Any:
         return [video_summary(v) for v in library.videos("indexed")]
 
-    specs = {
+    specs: dict[str, tuple[Callable[..., Any], str, Any]] = {
         "search_video_memory": (search_video_memory, SEARCH_DESCRIPTION, schemas["search"]),
         "ask_video": (ask_video, ASK_DESCRIPTION, schemas["ask"]),
-        "get_video_transcript": (get_video_transcript, TRANSCRIPT_DESCRIPTION,
-                                 schemas["transcript"]),
+        "get_video_transcript": (
+            get_video_transcript,
+            TRANSCRIPT_DESCRIPTION,
+            schemas["transcript"],
+        ),
         "list_videos": (list_videos, LIST_DESCRIPTION, schemas["list"]),
     }
     tools = []
     for name in names:
         fn, description, schema = specs[name]
-        tools.append(structured_tool.from_function(
-            func=_guard(fn, tool_exception), name=name, description=description,
-            args_schema=schema, handle_tool_error=True))
+        tools.append(
+            structured_tool.from_function(
+                func=_guard(fn, tool_exception),
+                name=name,
+                description=description,
+                args_schema=schema,
+                handle_tool_error=True,
+            )
+        )
     return tools

@@ -61,7 +61,7 @@ def build_mcp_server(library: "Library", *, name: str = "hourlens") -> Any:
         MissingDependencyError: The ``mcp`` package is not installed.
     """
     server_cls, tool_error, not_found, resource_cls, field = _sdk()
-    from .. import __version__
+    from hourlens import __version__
 
     class HourlensMCP(server_cls):  # type: ignore[misc, valid-type]
         """Lists one resource per indexed video, fresh on every request."""
@@ -71,14 +71,21 @@ def build_mcp_server(library: "Library", *, name: str = "hourlens") -> Any:
 
             videos = await anyio.to_thread.run_sync(library.videos, "indexed")
             fixed = await super().list_resources()
-            return [*fixed, *(resource_cls(
-                uri=f"{RESOURCE_PREFIX}{v.id}", name=os.path.basename(v.path),
-                title=os.path.basename(v.path), mime_type="application/json",
-                description=f"{v.path} ({v.duration:.0f} s): segments, chapters, tags")
-                for v in videos)]
+            return [
+                *fixed,
+                *(
+                    resource_cls(
+                        uri=f"{RESOURCE_PREFIX}{v.id}",
+                        name=os.path.basename(v.path),
+                        title=os.path.basename(v.path),
+                        mime_type="application/json",
+                        description=f"{v.path} ({v.duration or 0:.0f} s): segments, chapters, tags",
+                    )
+                    for v in videos
+                ),
+            ]
 
-    server = HourlensMCP(name, instructions=INSTRUCTIONS, version=__version__,
-                         log_level="WARNING")
+    server = HourlensMCP(name, instructions=INSTRUCTIONS, version=__version__, log_level="WARNING")
 
     def user_errors(fn: Any) -> Any:
         def run(*args: Any, **kwargs: Any) -> Any:
@@ -92,20 +99,25 @@ def build_mcp_server(library: "Library", *, name: str = "hourlens") -> Any:
         run.__signature__ = inspect.signature(fn)  # type: ignore[attr-defined]
         return run
 
-    video_arg = Annotated[str | None, field(
-        description="One video: id, file name or path (see list_videos); omit for all.")]
+    video_arg = Annotated[
+        str | None,
+        field(description="One video: id, file name or path (see list_videos); omit for all."),
+    ]
 
     def search_video_memory(
-        query: Annotated[str, field(min_length=1, max_length=500,
-                                    description="What to look for, in plain words.")],
+        query: Annotated[
+            str,
+            field(min_length=1, max_length=500, description="What to look for, in plain words."),
+        ],
         k: Annotated[int, field(ge=1, le=50, description="Number of hits.")] = 5,
         video: video_arg = None,
     ) -> list[dict[str, Any]]:
         return [hit_json(h) for h in library.search(query, k=k, video=video)]
 
     def ask_video(
-        question: Annotated[str, field(min_length=1, max_length=2000,
-                                       description="The question, in plain words.")],
+        question: Annotated[
+            str, field(min_length=1, max_length=2000, description="The question, in plain words.")
+        ],
         video: video_arg = None,
     ) -> dict[str, Any]:
         return answer_json(library.ask(question, video=video))
@@ -120,15 +132,20 @@ def build_mcp_server(library: "Library", *, name: str = "hourlens") -> Any:
     def list_videos() -> list[dict[str, Any]]:
         return [video_summary(v) for v in library.videos("indexed")]
 
-    for fn, description in ((search_video_memory, SEARCH_DESCRIPTION),
-                            (ask_video, ASK_DESCRIPTION),
-                            (get_video_transcript, TRANSCRIPT_DESCRIPTION),
-                            (list_videos, LIST_DESCRIPTION)):
+    for fn, description in (
+        (search_video_memory, SEARCH_DESCRIPTION),
+        (ask_video, ASK_DESCRIPTION),
+        (get_video_transcript, TRANSCRIPT_DESCRIPTION),
+        (list_videos, LIST_DESCRIPTION),
+    ):
         server.add_tool(user_errors(fn), name=fn.__name__, description=description)
 
-    @server.resource(RESOURCE_PREFIX + "{video_id}", name="video",
-                     description="One indexed video: segments, chapters, tags, keyframes.",
-                     mime_type="application/json")
+    @server.resource(
+        RESOURCE_PREFIX + "{video_id}",
+        name="video",
+        description="One indexed video: segments, chapters, tags, keyframes.",
+        mime_type="application/json",
+    )
     def read_video(video_id: str) -> str:
         if not video_id.isdigit():
             raise not_found(f"no video {video_id!r}: use the id from list_videos")

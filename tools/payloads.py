@@ -22,8 +22,14 @@ _CITATION_KINDS = ("visual", "speech", "ocr", "caption")
 
 def hit_json(hit: Hit) -> dict[str, Any]:
     """One search hit: ``{video, start, end, score, kind, text}``."""
-    return {"video": hit.video, "start": round(hit.start, 3), "end": round(hit.end, 3),
-            "score": round(hit.score, 6), "kind": hit.kind, "text": hit.text}
+    return {
+        "video": hit.video,
+        "start": round(hit.start, 3),
+        "end": round(hit.end, 3),
+        "score": round(hit.score, 6),
+        "kind": hit.kind,
+        "text": hit.text,
+    }
 
 
 def answer_json(ans: Answer) -> dict[str, Any]:
@@ -31,17 +37,19 @@ def answer_json(ans: Answer) -> dict[str, Any]:
     return {
         "answer": ans.answer,
         "confidence": round(float(ans.confidence), 3),
-        "citations": [{"video": c.video, "start": round(c.start, 3), "end": round(c.end, 3),
-                       "kind": c.kind} for c in ans.citations],
-        "steps": [{"node": s.node, "detail": s.detail, "seconds": round(s.seconds, 3)}
-                  for s in ans.steps],
+        "citations": [
+            {"video": c.video, "start": round(c.start, 3), "end": round(c.end, 3), "kind": c.kind}
+            for c in ans.citations
+        ],
+        "steps": [
+            {"node": s.node, "detail": s.detail, "seconds": round(s.seconds, 3)} for s in ans.steps
+        ],
     }
 
 
 def transcript_json(lines: Iterable[TranscriptLine]) -> list[dict[str, Any]]:
     """Transcript lines: ``[{start, end, text}]``."""
-    return [{"start": round(ln.start, 3), "end": round(ln.end, 3), "text": ln.text}
-            for ln in lines]
+    return [{"start": round(ln.start, 3), "end": round(ln.end, 3), "text": ln.text} for ln in lines]
 
 
 def video_detail(library: Library, ref: str | int) -> dict[str, Any]:
@@ -57,12 +65,19 @@ def video_detail(library: Library, ref: str | int) -> dict[str, Any]:
     vid = int(info["id"])
     if "chapters" not in info:
         info["chapters"] = [
-            {"index": c.index, "start": round(c.start, 3), "end": round(c.end, 3),
-             "title": c.title, "summary": c.summary}
+            {
+                "index": c.index,
+                "start": round(c.start, 3),
+                "end": round(c.end, 3),
+                "title": c.title,
+                "summary": c.summary,
+            }
             for c in store.chapters(vid)
         ]
-    info["keyframes"] = [{"n": n, "t": round(k.t, 3), "segment_id": k.segment_id}
-                         for n, k in enumerate(store.keyframes(vid))]
+    info["keyframes"] = [
+        {"n": n, "t": round(k.t, 3), "segment_id": k.segment_id}
+        for n, k in enumerate(store.keyframes(vid))
+    ]
     return info
 
 
@@ -87,9 +102,14 @@ def parse_history(items: Sequence[Mapping[str, Any]] | None) -> list[Any]:
         try:
             for c in item.get("citations") or []:
                 kind = c.get("kind")
-                cites.append(Citation(video=str(c["video"]), start=float(c["start"]),
-                                      end=float(c["end"]),
-                                      kind=kind if kind in _CITATION_KINDS else "visual"))
+                cites.append(
+                    Citation(
+                        video=str(c["video"]),
+                        start=float(c["start"]),
+                        end=float(c["end"]),
+                        kind=kind if kind in _CITATION_KINDS else "visual",
+                    )
+                )
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             raise ValueError(f"history[{i}].citations need video, start and end") from exc
         turns.append(Turn(question=q, answer=a, citations=tuple(cites)))
@@ -98,5 +118,4 @@ def parse_history(items: Sequence[Mapping[str, Any]] | None) -> list[Any]:
 
 def video_summary(v: Any) -> dict[str, Any]:
     """A short line about a video for tool listings: ``{id, path, duration, status}``."""
-    return {"id": v.id, "path": v.path, "duration": round(v.duration or 0.0, 3),
-            "status": v.status}
+    return {"id": v.id, "path": v.path, "duration": round(v.duration or 0.0, 3), "status": v.status}

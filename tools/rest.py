@@ -13,9 +13,10 @@ and indexing is confined to the configured roots. Errors are
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
-from collections.abc import Iterable
+from collections.abc import AsyncIterator, Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -56,12 +57,15 @@ class HistoryTurn(BaseModel):
 class AskRequest(BaseModel):
     """A question about one video (``video``) or the whole library."""
 
-    question: str = Field(min_length=1, max_length=MAX_QUESTION_CHARS,
-                          examples=["What is said at about 01:27?"])
-    video: str | None = Field(default=None, max_length=4096,
-                              description="Id, file name or path; omit for all videos.")
-    history: list[HistoryTurn] = Field(default_factory=list, max_length=20,
-                                       description="Earlier turns, for follow-ups.")
+    question: str = Field(
+        min_length=1, max_length=MAX_QUESTION_CHARS, examples=["What is said at about 01:27?"]
+    )
+    video: str | None = Field(
+        default=None, max_length=4096, description="Id, file name or path; omit for all videos."
+    )
+    history: list[HistoryTurn] = Field(
+        default_factory=list, max_length=20, description="Earlier turns, for follow-ups."
+    )
 
 
 class IndexRequest(BaseModel):
@@ -92,8 +96,13 @@ def _keyframe_file(library: Library, video: str, name: str) -> str:
     return real
 
 
-def create_app(library: Library, *, token: str | None = None,
-               index_roots: Iterable[str | Path] = (), max_body: int = MAX_BODY_BYTES) -> Any:
+def create_app(
+    library: Library,
+    *,
+    token: str | None = None,
+    index_roots: Iterable[str | Path] = (),
+    max_body: int = MAX_BODY_BYTES,
+) -> Any:
     """The FastAPI app serving ``library``.
 
     Args:
@@ -112,19 +121,27 @@ def create_app(library: Library, *, token: str | None = None,
     from fastapi import Query
     from fastapi.responses import FileResponse
 
+    jobs = IndexJobs(library, index_roots)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Any) -> AsyncIterator[None]:
+        yield
+        jobs.close()
+
     app = fastapi.FastAPI(
-        title="hourlens", version=_version(),
+        title="hourlens",
+        version=_version(),
+        lifespan=lifespan,
         description="Search and ask about indexed hour-long videos; answers cite time ranges.",
     )
-    jobs = IndexJobs(library, index_roots)
     app.state.library, app.state.jobs = library, jobs
     app.add_middleware(Guard, token=token, max_body=max_body)
     install_error_handlers(app)
-    app.router.add_event_handler("shutdown", jobs.close)
 
     @app.get("/videos", summary="List the videos of the library")
-    def list_videos(status: str | None = Query(None, pattern="^(indexing|indexed|failed)$")
-                    ) -> list[dict[str, Any]]:
+    def list_videos(
+        status: str | None = Query(None, pattern="^(indexing|indexed|failed)$"),
+    ) -> list[dict[str, Any]]:
         """Every video, like ``hourlens list --json``."""
         return [v.to_dict() for v in library.videos(status)]
 
@@ -134,22 +151,28 @@ def create_app(library: Library, *, token: str | None = None,
         return video_detail(library, video)
 
     @app.get("/videos/{video}/transcript", summary="What is said, optionally in a range")
-    def get_transcript(video: str, start: float | None = Query(None, ge=0),
-                       end: float | None = Query(None, ge=0)) -> list[dict[str, Any]]:
+    def get_transcript(
+        video: str, start: float | None = Query(None, ge=0), end: float | None = Query(None, ge=0)
+    ) -> list[dict[str, Any]]:
         """Transcript lines ``{start, end, text}`` overlapping ``[start, end]`` seconds."""
         return transcript_json(library.transcript(video, start, end))
 
-    @app.get("/videos/{video}/keyframes/{name}", summary="Keyframe thumbnail n (JPEG)",
-             response_class=FileResponse,
-             responses={200: {"content": {"image/jpeg": {}}}})
+    @app.get(
+        "/videos/{video}/keyframes/{name}",
+        summary="Keyframe thumbnail n (JPEG)",
+        response_class=FileResponse,
+        responses={200: {"content": {"image/jpeg": {}}}},
+    )
     def get_keyframe(video: str, name: str) -> Any:
         """The ``n``-th keyframe (time order, from 0) as ``/videos/{video}/keyframes/{n}.jpg``."""
         return FileResponse(_keyframe_file(library, video, name), media_type="image/jpeg")
 
     @app.get("/search", summary="Find moments matching a description or phrase")
-    def search(q: str = Query(..., min_length=1, max_length=MAX_QUERY_CHARS),
-               k: int = Query(10, ge=1, le=100),
-               video: str | None = Query(None, max_length=4096)) -> list[dict[str, Any]]:
+    def search(
+        q: str = Query(..., min_length=1, max_length=MAX_QUERY_CHARS),
+        k: int = Query(10, ge=1, le=100),
+        video: str | None = Query(None, max_length=4096),
+    ) -> list[dict[str, Any]]:
         """Hits ``{video, start, end, score, kind, text}``, best first."""
         return [hit_json(h) for h in library.search(q, k=k, video=video)]
 
@@ -167,7 +190,7 @@ def create_app(library: Library, *, token: str | None = None,
     @app.get("/jobs", summary="Indexing jobs, oldest first")
     def list_jobs() -> list[dict[str, Any]]:
         """Every kept job with its status and progress."""
-        return [j.to_dict() for j in jobs.list()]
+        return [j.to_dict() for j in jobs.all()]
 
     @app.get("/jobs/{job_id}", summary="Progress and results of an indexing job")
     def get_job(job_id: str) -> dict[str, Any]:
@@ -181,14 +204,20 @@ def create_app(library: Library, *, token: str | None = None,
 
 
 def _version() -> str:
-    from .. import __version__
+    from hourlens import __version__
 
     return __version__
 
 
-def serve(library: Library, *, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT,
-          token: str | None = None, index_roots: Iterable[str | Path] = (),
-          log_level: str = "info") -> None:
+def serve(
+    library: Library,
+    *,
+    host: str = DEFAULT_HOST,
+    port: int = DEFAULT_PORT,
+    token: str | None = None,
+    index_roots: Iterable[str | Path] = (),
+    log_level: str = "info",
+) -> None:
     """Run the REST API with uvicorn until interrupted.
 
     Raises:

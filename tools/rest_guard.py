@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hmac
 import ipaddress
+import json
 import logging
 import os
 from typing import Any
@@ -24,10 +25,20 @@ MAX_QUERY_BYTES = 4096
 OPEN_PATHS = frozenset({"/docs", "/docs/oauth2-redirect", "/openapi.json"})
 """Served without a token: the API description holds no library data."""
 
-_STATUS_CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
-                 405: "method_not_allowed", 409: "conflict", 413: "payload_too_large",
-                 414: "uri_too_long", 415: "unsupported_media_type",
-                 422: "invalid_request", 500: "internal_error", 503: "unavailable"}
+_STATUS_CODES = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+    413: "payload_too_large",
+    414: "uri_too_long",
+    415: "unsupported_media_type",
+    422: "invalid_request",
+    500: "internal_error",
+    503: "unavailable",
+}
 
 
 def error_body(status: int, message: str, code: str | None = None) -> dict[str, Any]:
@@ -60,7 +71,8 @@ def check_bind(host: str, token: str | None) -> None:
     if not is_loopback(host) and not token:
         raise HourlensError(
             f"refusing to serve on {host}: it is reachable from other machines; set "
-            f"{ENV_TOKEN} to require 'Authorization: Bearer <token>', or bind to 127.0.0.1")
+            f"{ENV_TOKEN} to require 'Authorization: Bearer <token>', or bind to 127.0.0.1"
+        )
 
 
 class Guard:
@@ -73,30 +85,43 @@ class Guard:
         max_query: Longest accepted query string in bytes.
     """
 
-    def __init__(self, app: Any, *, token: str | None = None, max_body: int = MAX_BODY_BYTES,
-                 max_query: int = MAX_QUERY_BYTES) -> None:
+    def __init__(
+        self,
+        app: Any,
+        *,
+        token: str | None = None,
+        max_body: int = MAX_BODY_BYTES,
+        max_query: int = MAX_QUERY_BYTES,
+    ) -> None:
         self.app = app
         self.token = token
         self.max_body = max_body
         self.max_query = max_query
 
-    async def _reply(self, send: Any, status: int, message: str,
-                     headers: list[tuple[bytes, bytes]] | None = None) -> None:
-        import json
-
+    async def _reply(
+        self, send: Any, status: int, message: str, headers: list[tuple[bytes, bytes]] | None = None
+    ) -> None:
         body = json.dumps(error_body(status, message)).encode()
-        await send({"type": "http.response.start", "status": status,
-                    "headers": [(b"content-type", b"application/json"),
-                                (b"content-length", str(len(body)).encode()),
-                                *(headers or [])]})
+        await send(
+            {
+                "type": "http.response.start",
+                "status": status,
+                "headers": [
+                    (b"content-type", b"application/json"),
+                    (b"content-length", str(len(body)).encode()),
+                    *(headers or []),
+                ],
+            }
+        )
         await send({"type": "http.response.body", "body": body})
 
     def _authorized(self, headers: dict[bytes, bytes]) -> bool:
         if not self.token:
             return True
-        scheme, _, value = headers.get(b"authorization", b"").decode("latin-1").partition(" ")
-        return scheme.lower() == "bearer" and hmac.compare_digest(
-            value.strip().encode(), self.token.encode())
+        scheme, _, value = headers.get(b"authorization", b"").partition(b" ")
+        return scheme.lower() == b"bearer" and hmac.compare_digest(
+            value.strip(), self.token.encode()
+        )
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         if scope["type"] != "http":
@@ -104,12 +129,15 @@ class Guard:
             return
         headers = dict(scope.get("headers") or [])
         if len(scope.get("query_string", b"")) > self.max_query:
-            await self._reply(send, 414, f"the query string is longer than {self.max_query} "
-                                         "bytes")
+            await self._reply(send, 414, f"the query string is longer than {self.max_query} bytes")
             return
         if scope.get("path") not in OPEN_PATHS and not self._authorized(headers):
-            await self._reply(send, 401, "missing or wrong 'Authorization: Bearer' token",
-                              [(b"www-authenticate", b"Bearer")])
+            await self._reply(
+                send,
+                401,
+                "missing or wrong 'Authorization: Bearer' token",
+                [(b"www-authenticate", b"Bearer")],
+            )
             return
         try:
             declared = int(headers.get(b"content-length", b"0") or 0)
@@ -117,8 +145,7 @@ class Guard:
             await self._reply(send, 400, "bad Content-Length header")
             return
         if declared > self.max_body:
-            await self._reply(send, 413, f"the request body is larger than {self.max_body} "
-                                         "bytes")
+            await self._reply(send, 413, f"the request body is larger than {self.max_body} bytes")
             return
         from starlette.exceptions import HTTPException
 
@@ -131,8 +158,9 @@ class Guard:
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
                 if seen > self.max_body:
-                    raise HTTPException(413, f"the request body is larger than "
-                                             f"{self.max_body} bytes")
+                    raise HTTPException(
+                        413, f"the request body is larger than {self.max_body} bytes"
+                    )
             return message
 
         await self.app(scope, limited_receive, send)
@@ -146,10 +174,10 @@ def install_error_handlers(app: Any) -> None:
 
     from .jobs import PathNotAllowedError
 
-    def reply(status: int, message: str, code: str | None = None,
-              headers: dict[str, str] | None = None) -> JSONResponse:
-        return JSONResponse(error_body(status, message, code), status_code=status,
-                            headers=headers)
+    def reply(
+        status: int, message: str, code: str | None = None, headers: dict[str, str] | None = None
+    ) -> JSONResponse:
+        return JSONResponse(error_body(status, message, code), status_code=status, headers=headers)
 
     @app.exception_handler(HTTPException)
     async def http_error(request: Any, exc: HTTPException) -> JSONResponse:

@@ -336,9 +336,11 @@ def main() -> None:
 
 
 def _register_subcommands() -> None:
-    from .ask import register
+    from .ask import register as register_ask
+    from .serve import register as register_serve
 
-    register(cli)
+    register_ask(cli)
+    register_serve(cli)
 
 
 _register_subcommands()

@@ -17,33 +17,57 @@ def _open_library(ctx: click.Context, llm: str | None) -> Any:
     from ..library import Library
 
     obj = ctx.obj or {}
-    lib = Library(obj.get("path"), agent_config=from_env(AgentConfig, llm=llm),
-                  llm=obj.get("llm"), models=obj.get("agent_models"))
+    lib = Library(
+        obj.get("path"),
+        agent_config=from_env(AgentConfig, llm=llm),
+        llm=obj.get("llm"),
+        models=obj.get("agent_models"),
+    )
     ctx.call_on_close(lib.close)
     return lib
 
 
 _llm_option = click.option(
-    "--llm", default=None,
+    "--llm",
+    default=None,
     help="LLM that answers questions [default: auto = packaged offline model; none = no LLM; "
-         "env HOURLENS_LLM].")
+    "env HOURLENS_LLM].",
+)
 
 
 @click.command("serve")
-@click.option("--host", default="127.0.0.1", show_default=True,
-              help="Interface to bind. A non-loopback host needs HOURLENS_API_TOKEN.")
-@click.option("--port", type=click.IntRange(0, 65535), default=8765, show_default=True)
-@click.option("--index-root", "index_roots", multiple=True,
-              type=click.Path(exists=True, file_okay=False),
-              help="Folder POST /index may index under (repeatable) [env HOURLENS_INDEX_ROOTS, "
-                   "os.pathsep-separated]. Without roots, POST /index is refused.")
+@click.option(
+    "--host",
+    default="127.0.0.1",
+    show_default=True,
+    help="Interface to bind. A non-loopback host needs HOURLENS_API_TOKEN.",
+)
+@click.option("--port", type=click.IntRange(1, 65535), default=8765, show_default=True)
+@click.option(
+    "--index-root",
+    "index_roots",
+    multiple=True,
+    type=click.Path(exists=True, file_okay=False),
+    help="Folder POST /index may index under (repeatable) [env HOURLENS_INDEX_ROOTS, "
+    "os.pathsep-separated]. Without roots, POST /index is refused.",
+)
 @_llm_option
-@click.option("--log-level", type=click.Choice(["critical", "error", "warning", "info",
-                                                  "debug"]),
-              default="info", show_default=True, help="uvicorn log level.")
+@click.option(
+    "--log-level",
+    type=click.Choice(["critical", "error", "warning", "info", "debug"]),
+    default="info",
+    show_default=True,
+    help="uvicorn log level.",
+)
 @click.pass_context
-def serve_cmd(ctx: click.Context, host: str, port: int, index_roots: tuple[str, ...],
-              llm: str | None, log_level: str) -> None:
+def serve_cmd(
+    ctx: click.Context,
+    host: str,
+    port: int,
+    index_roots: tuple[str, ...],
+    llm: str | None,
+    log_level: str,
+) -> None:
     """Serve the library over HTTP (FastAPI; OpenAPI docs at /docs).
 
     \b
@@ -65,9 +89,11 @@ def serve_cmd(ctx: click.Context, host: str, port: int, index_roots: tuple[str, 
     roots = list(index_roots) or [str(p) for p in roots_from_env()]
     lib = _open_library(ctx, llm)
     where = f"http://{host}:{port}"
-    click.echo(f"hourlens API for {lib.path} on {where} (docs: {where}/docs); "
-               f"auth {'on' if token else 'off'}; index roots: {', '.join(roots) or 'none'}",
-               err=True)
+    click.echo(
+        f"hourlens API for {lib.path} on {where} (docs: {where}/docs); "
+        f"auth {'on' if token else 'off'}; index roots: {', '.join(roots) or 'none'}",
+        err=True,
+    )
     serve(lib, host=host, port=port, token=token, index_roots=roots, log_level=log_level)
 
 
