@@ -9,7 +9,8 @@ Every model sits behind :class:`LLM` (``complete`` / ``complete_json``) and is o
   else by CTranslate2 (int8, converted once into the cache);
 - ``packaged:NAME``: a packaged model by name (``qwen2.5-coder-1.5b``, ``qwen2.5-coder-0.5b``);
 - ``gguf:/path/model.gguf``: a GGUF file, same runtime choice as ``auto``;
-- ``hf:HUB_ID_OR_DIR``: transformers ``AutoModelForCausalLM`` with the tokenizer's chat template;
+- ``hf:HUB_ID_OR_DIR``: transformers ``AutoModelForCausalLM`` with the tokenizer's chat template
+  (``hf:/path/model.gguf`` loads a GGUF through transformers, dequantised);
 - ``ct2:/path/dir``: a CTranslate2 generator directory holding the tokenizer files too;
 - ``openai:MODEL@http://host:port/v1``: any OpenAI-compatible server (vLLM, Ollama,
   llama.cpp server); API key from ``HOURLENS_LLM_API_KEY`` or ``OPENAI_API_KEY``;

@@ -352,8 +352,17 @@ def build_llm(
     if spec.kind == "ct2":
         return CTranslate2LLM(spec.target, device=device, n_ctx=n_ctx, threads=threads)
     if spec.kind == "hf":
+        target, gguf_file = spec.target, None
+        if target.lower().endswith(".gguf"):  # transformers dequantises it (slow on CPU)
+            path = Path(target).expanduser()
+            target, gguf_file = str(path.parent), path.name
         return TransformersLLM(
-            spec.target, device=device, n_ctx=n_ctx, threads=threads, precision=precision
+            target,
+            device=device,
+            n_ctx=n_ctx,
+            threads=threads,
+            precision=precision,
+            gguf_file=gguf_file,
         )
     if spec.kind == "openai":
         return OpenAICompatLLM(spec.target, spec.base_url)

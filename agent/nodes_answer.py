@@ -93,7 +93,8 @@ def draft(route: Route, evidence: Sequence[Evidence]) -> Judgement:
         margin = e.score - (ordered[1][0].score if len(ordered) > 1 else 0.0)
         anchor = [x for x in ranked if x.source == "anchor"][:1]
         return _fallback(o.text, [e, *anchor], 0.45 + min(0.4, margin))
-    if kind == "count" and route.count_word:
+    if kind == "count" and (route.count_word or any(e.source.startswith("count:")
+                                                    for e in evidence)):
         n = sum(int(e.source.split(":")[1]) for e in evidence if e.source.startswith("count:"))
         lines = [e for e in ranked if e.source.startswith("count:")]
         return _fallback(f"{n} times.", lines, EXACT if n else 0.5)
@@ -113,8 +114,7 @@ def is_exact_lookup(route: Route, d: Judgement) -> bool:
         return False
     if route.kind == "time_lookup":
         return route.modality in ("speech", "ocr")
-    return route.kind in ("speech_when", "ocr_when") or (
-        route.kind == "count" and route.count_word is not None)
+    return route.kind in ("speech_when", "ocr_when", "count")
 
 
 def _hint(route: Route, d: Judgement, shown: Sequence[Evidence]) -> str:

@@ -11,6 +11,8 @@ import re
 from collections.abc import Sequence
 from dataclasses import replace
 
+import numpy as np
+
 from .context import Context
 from .evidence import Evidence, make_id
 from .memo import row_text
@@ -83,6 +85,53 @@ def count_evidence(ctx: Context, word: str) -> list[Evidence]:
     return out
 
 
+def plain_fraction(path: str) -> tuple[float, float]:
+    """How plain an image is: the fraction of pixels within 12 grey levels of the median,
+    and that median (0-255). ``(0, 0)`` when it cannot be read."""
+    from PIL import Image
+
+    try:
+        with Image.open(path) as im:
+            grey = np.asarray(im.convert("L"), dtype=np.float32)
+    except OSError:
+        return 0.0, 0.0
+    med = float(np.median(grey))
+    return float((np.abs(grey - med) <= 12).mean()), med
+
+
+def slide_evidence(ctx: Context, *, dark: bool | None = None,
+                   min_plain: float = 0.9) -> list[Evidence]:
+    """Every showing of a text slide: a segment whose keyframe is a plain background
+    (``dark``: median grey under 100; ``False``: over 155) with on-screen text of two
+    words or more. Neighbouring segments with the same text are one showing.
+
+    Returns:
+        One ``ocr`` item per showing, ``source="count:1"``.
+    """
+    out: list[Evidence] = []
+    for v in ctx.videos:
+        memo = ctx.memo(v.id)
+        prev: Evidence | None = None
+        for seg in memo.segments:
+            text = " ".join(row_text(r) for r in memo.within(memo.ocr, seg.start, seg.end))
+            kfs = ctx.store.keyframes(video_id=v.id, segment_id=seg.id) \
+                if len(tokens(text)) >= 2 else []
+            plain, med = plain_fraction(kfs[0].path) if kfs else (0.0, 0.0)
+            if plain < min_plain or (dark is True and med >= 100) or \
+                    (dark is False and med <= 155):
+                prev = None
+                continue
+            if prev is not None and prev.end >= seg.start - 0.5 and \
+                    phrase_match(text, prev.text) >= 0.8:
+                out[-1] = prev = replace(prev, end=seg.end)
+                continue
+            prev = Evidence(id=make_id("slide", v.id, seg.start), video_id=v.id, video=v.path,
+                            start=seg.start, end=seg.end, kind="ocr", text=text, score=0.9,
+                            level="segment", segment_id=seg.id, source="count:1")
+            out.append(prev)
+    return out
+
+
 def _follow_video(ctx: Context, history: Sequence[Turn]) -> int | None:
     path = history[-1].citations[0].video if history and history[-1].citations else None
     for v in ctx.videos:
@@ -140,6 +189,12 @@ def coarse_evidence(ctx: Context, route: Route, question: str, history: Sequence
     if kind == "count" and route.count_word:
         ev = count_evidence(ctx, route.count_word)
         return ev, f"{len(ev)} transcript lines with '{route.count_word}'"
+    if kind == "count" and route.modality == "ocr":
+        low = question.lower()
+        dark = True if re.search(r"\b(dark|black)\b", low) else \
+            False if re.search(r"\b(white|light|bright)\b", low) else None
+        ev = slide_evidence(ctx, dark=dark)
+        return ev, f"{len(ev)} showings of a text slide"
     ev = overview_evidence(ctx, q)
     ev += fts_evidence(ctx, q, k=k, phrase=q if len(tokens(q)) > 1 else None)
     ev += text_vector_evidence(ctx, question, k=k // 2)

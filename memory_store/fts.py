@@ -28,6 +28,15 @@ HIT_KINDS: dict[str, HitKind] = {
 }
 
 
+#: English function words dropped from queries: OR-ing them would match almost every line.
+STOPWORDS = frozenset(
+    "a an and are as at be been but by can could did do does for from had has have he her "
+    "his how i if in into is it its me my no not of on or our she so than that the their "
+    "them then there these they this to too us was we were what when where which while who "
+    "whom why will with would you your shown show shows said say says time video".split()
+)
+
+
 def fts_match(query: str) -> str | None:
     """An FTS5 ``MATCH`` expression for free user text, or ``None`` when it has no words.
 
@@ -35,10 +44,13 @@ def fts_match(query: str) -> str | None:
         query: Anything a user typed.
 
     Returns:
-        Quoted words joined by ``OR`` (at most :data:`MAX_TOKENS` distinct words).
+        Quoted words joined by ``OR`` (at most :data:`MAX_TOKENS` distinct words). Stop
+        words are dropped unless the query has nothing else.
     """
     words: list[str] = []
-    for w in _WORD_RE.findall(unicodedata.normalize("NFKC", query).casefold()):
+    found = _WORD_RE.findall(unicodedata.normalize("NFKC", query).casefold())
+    content = [w for w in found if w not in STOPWORDS]
+    for w in content or found:
         if w not in words:
             words.append(w)
         if len(words) >= MAX_TOKENS:

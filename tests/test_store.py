@@ -529,3 +529,11 @@ def test_commit_is_one_transaction(store: Store, tmp_path: Path):
     assert any(s.startswith('INSERT INTO "tags"') for s in body)
     assert any(s.startswith("SAVEPOINT sqlite_utils_") for s in body)
     assert [v.id for v in store.videos()] == [1] and len(store.segments(1)) == 6
+
+
+def test_fts_query_drops_stopwords_unless_nothing_else():
+    from hourlens.memory_store.fts import fts_match
+
+    assert fts_match("a woman in a navy uniform") == '"woman" OR "navy" OR "uniform"'
+    assert fts_match("the") == '"the"'
+    assert fts_match("!!!") is None

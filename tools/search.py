@@ -14,6 +14,7 @@ Sources, fused by reciprocal rank fusion (RRF):
 from __future__ import annotations
 
 import logging
+import re
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from functools import lru_cache
@@ -26,8 +27,8 @@ from ..types import Hit, Video
 log = logging.getLogger("hourlens.search")
 
 RRF_K = 60
-LABEL_MIN_SIM = 0.45
-LABELS_PER_QUERY = 4
+LABEL_MIN_SIM = 0.4
+LABELS_PER_QUERY = 6
 
 
 @lru_cache(maxsize=4)
@@ -64,10 +65,39 @@ def expand_to_labels(
     if mat is None:
         return []
     labels, vecs = mat
-    q = load_text_embedder().embed([query])[0]
-    sims = vecs @ q
+    variants = query_variants(query)
+    qs = load_text_embedder().embed([v for v, _ in variants])
+    sims = ((vecs @ qs.T) * np.asarray([w for _, w in variants], np.float32)).max(axis=1)
     order = np.argsort(-sims)[:top]
     return [(labels[i], float(sims[i])) for i in order if sims[i] >= min_sim]
+
+
+_PART_SPLIT = re.compile(r"\b(?:in|on|of|with|at|by|near|under|over|and|next\s+to|wearing|"
+                         r"holding|talking|sitting|standing|riding|eating)\b", re.I)
+_MODIFIERS = frozenset(re.findall(r"\w+", """
+    a an the some big small little large huge tiny red orange yellow green blue white black
+    brown grey gray pink purple golden silver dark light"""))
+
+
+def query_variants(query: str) -> list[tuple[str, float]]:
+    """A visual query and its noun phrases, each with a weight for label matching.
+
+    A whole description ("a red motorcycle", "an astronaut in an orange spacesuit") sits
+    far from any single class name; its head noun ("motorcycle", "astronaut") and the
+    other noun phrases ("spacesuit"), without articles, colours and sizes, match class
+    names much better. The head phrase counts 0.95, the other phrases 0.8.
+
+    Returns:
+        ``(text, weight)``, the whole query first (weight 1).
+    """
+    out = [(query, 1.0)]
+    parts = [p for p in _PART_SPLIT.split(query) if p.strip()]
+    for i, part in enumerate(parts):
+        words = [w for w in re.findall(r"[\w'-]+", part.lower()) if w not in _MODIFIERS]
+        text = " ".join(words)
+        if text and text != query.lower() and all(text != v for v, _ in out):
+            out.append((text, 0.95 if i == 0 else 0.8))
+    return out
 
 
 def _visual_hits(store: Store, query: str, videos: Sequence[Video], k: int) -> list[Hit]:
