@@ -265,7 +265,7 @@ class TransformersLLM(LLM):
                     raise ModelLoadError(
                         f"could not load LLM {self.name!r} with transformers: {exc}"
                     ) from exc
-                self._model, self._tok = model.to(self._device).eval(), tok
+                self._model, self._tok = model.to(self._device).eval(), tok  # type: ignore[arg-type]
         return self
 
     def _complete(

