@@ -4,7 +4,8 @@ tolerant decoding with corrected timestamps, frame conversion and seeking."""
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
+from fractions import Fraction
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
@@ -94,7 +95,12 @@ class VideoHandle:
 
     def seconds(self, pts: int) -> float:
         """Seconds from the start of the stream of a timestamp in stream time base."""
-        return float((pts - self.start_pts) * self.stream.time_base)
+        return float((pts - self.start_pts) * self._time_base)
+
+    @property
+    def _time_base(self) -> Fraction:
+        tb = self.stream.time_base
+        return tb if tb is not None else Fraction(1, 1000)
 
     def scan_start(self) -> tuple[list[int], int]:
         """Packet timestamps of the first packets and the rotation of the first frame.
@@ -122,7 +128,7 @@ class VideoHandle:
         """Duration from the stream or container metadata, else from the last packet."""
         s = self.stream
         if s.duration and s.duration > 0:
-            return float(s.duration * s.time_base)
+            return float(s.duration * self._time_base)
         if self.container.duration and self.container.duration > 0:
             return float(self.container.duration) / av.time_base
         last = None
@@ -206,7 +212,7 @@ def decode_tolerant(
     h: VideoHandle,
     packet_pts: list[int] | None = None,
     needed_from: Callable[[], float] | None = None,
-) -> Iterator[tuple[float, av.VideoFrame]]:
+) -> Generator[tuple[float, av.VideoFrame], None, None]:
     """Decode the video stream from the current position, skipping corrupt packets.
 
     Args:
@@ -291,7 +297,7 @@ def seek_back_to(h: VideoHandle, t: float) -> None:
     seek_seconds(h, max(0.0, t - back))
 
 
-def decode_from(h: VideoHandle, t: float) -> Iterator[tuple[float, av.VideoFrame]]:
+def decode_from(h: VideoHandle, t: float) -> Generator[tuple[float, av.VideoFrame], None, None]:
     """Seek with :func:`seek_back_to` and decode from there (see :func:`decode_tolerant`)."""
     seek_back_to(h, t)
     return decode_tolerant(h)
@@ -299,7 +305,7 @@ def decode_from(h: VideoHandle, t: float) -> Iterator[tuple[float, av.VideoFrame
 
 def seek_seconds(h: VideoHandle, t: float) -> None:
     """Seek the video stream to the keyframe at or before ``t`` seconds (from start)."""
-    target = h.start_pts + int(max(0.0, t) / float(h.stream.time_base))
+    target = h.start_pts + int(max(0.0, t) / float(h._time_base))
     try:
         h.container.seek(target, stream=h.stream, backward=True, any_frame=False)
     except (av.FFmpegError, OSError, ValueError, OverflowError):
@@ -312,7 +318,7 @@ def frame_to_rgb(frame: av.VideoFrame, size: tuple[int, int], rotation: int) -> 
     w, h = size
     k = (rotation // 90) % 4
     cw, ch = (h, w) if k % 2 else (w, h)  # scale in coded orientation, then rotate
-    rgb = frame.to_ndarray(width=cw, height=ch, format="rgb24", interpolation="AREA")
+    rgb: np.ndarray = frame.to_ndarray(width=cw, height=ch, format="rgb24", interpolation="AREA")
     if k:
         rgb = np.ascontiguousarray(np.rot90(rgb, k))
     return rgb

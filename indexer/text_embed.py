@@ -42,7 +42,7 @@ class TextEmbedder:
         self._lock = threading.Lock()
         self.name = name
         self.batch_size = batch_size
-        get_dim = getattr(model, "get_embedding_dimension", None) or getattr(
+        get_dim: Any = getattr(model, "get_embedding_dimension", None) or getattr(
             model, "get_sentence_embedding_dimension", lambda: None
         )
         dim = get_dim()

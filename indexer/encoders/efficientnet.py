@@ -163,8 +163,8 @@ class EfficientNetLite0Encoder(FrameEncoder):
         model = timm.create_model(ARCH, pretrained=False, num_classes=1000)
         load_weights(model, path)
         # channels_last: ~10% faster on CPU here, and the layout tensor cores want on CUDA.
-        self._model = model.eval().to(self.device, memory_format=torch.channels_last)
-        self.dim = int(model.num_features)
+        self._model = model.eval().to(self.device, memory_format=torch.channels_last)  # type: ignore[call-overload]
+        self.dim = int(model.num_features)  # type: ignore[arg-type]
         labels, synonyms = imagenet_labels()
         self.labels = list(labels)
         self.label_synonyms = [list(s) for s in synonyms]
