@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from hourlens.config import models_cache_dir
 from hourlens.errors import HourlensError, MissingDependencyError, ModelLoadError
 
 if TYPE_CHECKING:
@@ -72,16 +73,7 @@ LLM_EXTRA = "llm"
 
 def cache_dir() -> Path:
     """``$HOURLENS_CACHE/models`` or ``<user cache dir>/hourlens/models`` (created)."""
-    env = os.environ.get(ENV_CACHE)
-    if env:
-        root = Path(env).expanduser()
-    else:
-        from platformdirs import user_cache_dir
-
-        root = Path(user_cache_dir("hourlens", appauthor=False))
-    path = root / "models"
-    path.mkdir(parents=True, exist_ok=True)
-    return path
+    return models_cache_dir()
 
 
 def _part_file(module: str) -> Path | None:

