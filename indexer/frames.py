@@ -175,30 +175,32 @@ def run_frame_pass(
             on_frames(len(pending))
         pending.clear()
 
+    def prepared() -> Iterator[tuple[SampledFrame, bool, str | None, float]]:
+        """Runs in the decode thread: the cheap per-frame work (duplicate test, OCR gate,
+        thumbnail JPEG) overlaps the encoder running in the main thread."""
+        last = "none"
+        for fr in sample_frames(path, fps=config.fps, height=config.frame_height,
+                                backend=config.decode_backend, probe=probe):
+            t0 = time.perf_counter()
+            dup = dedup.is_duplicate(fr.rgb)  # the first frame is never a duplicate
+            decision = None
+            if ocr_gate is not None:
+                decision = ("none" if last == "none" else "same") if dup \
+                    else ocr_gate.check(fr.rgb)
+                last = decision
+            if not dup:
+                (thumbs_dir / f"{fr.index}.jpg").write_bytes(_jpeg(fr.rgb, config.thumb_width))
+            yield fr, dup, decision, time.perf_counter() - t0
+
     fresh_in_batch = 0
     t_dec = time.perf_counter()
-    for fr in prefetch(
-        sample_frames(
-            path,
-            fps=config.fps,
-            height=config.frame_height,
-            backend=config.decode_backend,
-            probe=probe,
-        )
-    ):
+    for fr, dup, decision, side in prefetch(prepared()):
         fp.seconds["decode"] += time.perf_counter() - t_dec
-        dup = dedup.is_duplicate(fr.rgb)  # the first frame is never a duplicate
-        if ocr_gate is not None:
-            t0 = time.perf_counter()
-            last = fp.ocr_decisions[-1][1] if fp.ocr_decisions else "none"
-            decision = ("none" if last == "none" else "same") if dup else ocr_gate.check(fr.rgb)
+        fp.seconds["thumbs"] += side  # dedup + OCR gate + JPEG, in the decode thread
+        if decision is not None:
             fp.ocr_decisions.append((fr.t, decision))
-            fp.seconds["ocr_gate"] = fp.seconds.get("ocr_gate", 0.0) + time.perf_counter() - t0
         if not dup:
-            t0 = time.perf_counter()
             state["thumb"] = fr.index
-            (thumbs_dir / f"{fr.index}.jpg").write_bytes(_jpeg(fr.rgb, config.thumb_width))
-            fp.seconds["thumbs"] += time.perf_counter() - t0
             fresh_in_batch += 1
         fp.thumb_of.append(state["thumb"])
         pending.append((fr, dup))
