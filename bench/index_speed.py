@@ -133,7 +133,10 @@ def _print(row: dict) -> None:
         f"({row['ratio_to_decode_only']:.2f} of decode-only speed)"
     )
     for k, v in row["stage_rtf"].items():
-        print(f"    stage {k:<14} {v:8.1f}x  ({row['stage_seconds'][k]:.1f} s)")
+        if row["stage_seconds"][k] >= 0.05:  # stages that did not run are left out
+            print(f"    stage {k:<14} {v:8.1f}x  ({row['stage_seconds'][k]:.1f} s)")
+    print("    (decode = time the encoder waited for frames; thumbs = dedup, OCR gate and JPEGs,")
+    print("     overlapped with encoding in the decode thread)")
     print(
         f"  frames {row['frames']}: encoded {row['encoded']}, reused {row['reused']} "
         f"({100 * row['reused'] / max(row['frames'], 1):.1f}% encodes saved)"
