@@ -141,6 +141,9 @@ class IndexConfig:
     text_embedder: str = "auto"
     """Sentence embedder for text memories: ``auto`` (packaged all-MiniLM-L6-v2), a
     sentence-transformers id or path, or ``none``."""
+    captioner: str = "none"
+    """Vision-language model that captions each segment's keyframe: a Hugging Face id or
+    ``openai:MODEL@URL``; ``none`` composes captions from tags, text and speech."""
     summarizer: str = "none"
     """LLM that writes chapter and video summaries (an ``hourlens.agent.llm`` spec such as
     ``auto`` or ``openai:MODEL@URL``); ``none`` composes them from tags, text and speech."""

@@ -366,5 +366,6 @@ class Indexer:
             end=span.end,
             tags=[lab for lab, _ in seg_tags],
             summary=summary,
+            keyframe=thumb if thumb.exists() else None,
         )
         return _Written(info=info, n_memories=len(comp.vectors))

@@ -33,6 +33,7 @@ class SegmentInfo:
     end: float
     tags: list[str]
     summary: np.ndarray
+    keyframe: Path | None = None
 
 
 @dataclass
@@ -131,6 +132,40 @@ def run_ocr(path: Path, probe: VideoProbe, decisions: Sequence[tuple[float, str]
         else:  # text present: assume the last reading still holds until the next read
             tracker.extend(t)
     return tracker.finish()
+
+
+def load_captioner(config: IndexConfig) -> Any:
+    """The segment captioner (a VLM) named by ``config.captioner``, or ``None``.
+
+    ``none`` (the default) composes captions from tags, on-screen text and speech; any
+    other value is a :func:`hourlens.agent.vlm.load_vlm` spec (a Hugging Face id such as
+    ``HuggingFaceTB/SmolVLM-256M-Instruct`` on CPU or ``Qwen/Qwen2.5-VL-7B-Instruct`` on GPU,
+    or ``openai:MODEL@http://host:port/v1`` for vLLM/Ollama). A VLM that cannot be loaded
+    is reported once and captions are composed instead.
+    """
+    if config.captioner == "none":
+        return None
+    from ..agent.vlm import load_vlm
+
+    try:
+        return load_vlm(config.captioner, device=config.device)
+    except HourlensError as exc:
+        log.warning("captioner %r unavailable (%s): composing captions instead",
+                    config.captioner, exc)
+        return None
+
+
+def _vlm_caption(vlm: Any, keyframe: Path | None) -> str | None:
+    if keyframe is None or not keyframe.exists():
+        return None
+    from ..prompts import load_prompt
+
+    try:
+        text = vlm.generate([str(keyframe)], load_prompt("segment_caption"), max_tokens=60)
+    except Exception:  # noqa: BLE001 - a failed caption falls back to the composed one
+        log.debug("VLM caption failed for %s", keyframe, exc_info=True)
+        return None
+    return " ".join(str(text).split()) or None
 
 
 def _summarise(llm: Any, what: str, evidence: str, fallback: tuple[str, str]) -> tuple[str, str]:
@@ -244,11 +279,21 @@ def run_text_stage(
         )
         for i, s in enumerate(segments)
     ]
-    captions = [
-        {"start": s.start, "end": s.end, "text": compose_caption(st), "segment": s.key}
-        for s, st in zip(segments, seg_texts, strict=True)
-    ]
-    cap_keys = writer.add_captions(captions, level="segment", source="composed")
+    # a segment without tags, on-screen text or speech (a black frame) gets no caption;
+    # with a VLM configured, what it sees in the keyframe leads the caption
+    vlm = load_captioner(config)
+    captions = []
+    for s, st in zip(segments, seg_texts, strict=True):
+        text, source = compose_caption(st), "composed"
+        seen = _vlm_caption(vlm, s.keyframe) if vlm is not None else None
+        if seen:
+            text, source = f"{seen} {text}".strip(), f"vlm:{vlm.name}"
+        if text.strip():
+            captions.append({"start": s.start, "end": s.end, "text": text, "segment": s.key,
+                             "source": source})
+    cap_keys = (
+        writer.add_captions(captions, level="segment", source="composed") if captions else []
+    )
     res.captions = len(cap_keys)
 
     llm = _load_llm(config)
@@ -294,7 +339,7 @@ def run_text_stage(
             (
                 "caption",
                 cap_keys + video_caps,
-                [c["text"] for c in captions] + [f"{title}. {summary}"],
+                [str(c["text"]) for c in captions] + [f"{title}. {summary}"],
             ),
             ("chapter", chap_keys, [f"{c['title']}. {c['summary']}" for c in chapters]),
         ],
