@@ -135,6 +135,7 @@ class Models:
         self._frame_reader = frame_reader
         self.enabled = enabled
         self._failed: set[str] = set()
+        self._label_cache: dict[tuple[str, str], list[tuple[str, float]]] = {}
         self._lock = threading.Lock()
 
     def _guard(self, what: str, fn: Callable[[], Any], default: Any) -> Any:
@@ -182,7 +183,15 @@ class Models:
                            lambda: np.asarray(enc.encode_text(list(texts)), np.float32), None)
 
     def labels(self, query: str, encoder_name: str) -> list[tuple[str, float]]:
-        """Class labels of a classifier encoder closest in meaning to ``query``."""
+        """Class labels of a classifier encoder closest in meaning to ``query``.
+
+        Cached per ``(query, encoder)``: backtracking scores every memory and frame of a
+        segment against the same query.
+        """
+        key = (query, encoder_name)
+        if key in self._label_cache:
+            return list(self._label_cache[key])
+
         def run() -> list[tuple[str, float]]:
             if self._label_expander is None:
                 from ..tools.search import expand_to_labels
@@ -190,7 +199,14 @@ class Models:
                 self._label_expander = expand_to_labels
             return list(self._label_expander(query, encoder_name))
 
-        return self._guard(f"label space of {encoder_name}", run, [])
+        out = self._guard(f"label space of {encoder_name}", run, None)
+        if out is None:
+            return []
+        with self._lock:
+            if len(self._label_cache) >= 512:
+                self._label_cache.clear()
+            self._label_cache[key] = out
+        return list(out)
 
     def read_frames(self, path: str, times: Sequence[float]) -> list[np.ndarray] | None:
         """Frames of ``path`` at ``times`` (random access), or None when unreadable."""

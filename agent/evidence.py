@@ -9,6 +9,7 @@ duplicates.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from typing import Literal
@@ -72,9 +73,17 @@ class Evidence:
         return (self.start + self.end) / 2
 
 
-def make_id(kind: str, video_id: int, start: float, end: float | None = None) -> str:
-    """A stable evidence id from its kind, video and time range."""
+def make_id(kind: str, video_id: int, start: float, end: float | None = None, *,
+            text: str | None = None) -> str:
+    """A stable evidence id from its kind, video, time range and (for text rows) text.
+
+    Two text rows can share a time range (the lines of one slide, read as separate OCR
+    items): their ``text`` keeps their ids apart, so merging evidence does not drop one.
+    """
     tail = f":{end:.2f}" if end is not None else ""
+    if text:
+        norm = " ".join(text.lower().split())
+        tail += "#" + hashlib.md5(norm.encode("utf-8")).hexdigest()[:8]
     return f"{kind}:{video_id}:{start:.2f}{tail}"
 
 

@@ -80,7 +80,8 @@ def check(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
     """Sufficiency check: does the evidence answer the question, and how confidently?"""
     ctx, t0 = runtime.context, time.perf_counter()
     assert state.route is not None
-    j, shown = judge(ctx, state.route, state.question, state.history, state.evidence)
+    j, shown = judge(ctx, state.route, state.question, state.history, state.evidence,
+                     final=state.rounds >= ctx.config.max_backtracks)
     verdict = "sufficient" if j.sufficient else "insufficient"
     detail = f"{verdict}, confidence {j.confidence:.2f} ({j.source}, {len(shown)} items shown)"
     if j.missing and not j.sufficient:

@@ -117,6 +117,28 @@ def is_exact_lookup(route: Route, d: Judgement) -> bool:
     return route.kind in ("speech_when", "ocr_when", "count")
 
 
+#: Routes whose answer the draft computes from the evidence (a time, an option, a count).
+DRAFTED = frozenset({"time_lookup", "speech_when", "ocr_when", "visual_when", "order",
+                     "cross_modal", "count"})
+
+
+#: Confidence of a visual or multiple-choice draft that found what it was looking for.
+FOUND = 0.3
+
+
+def trusts_draft(route: Route, d: Judgement, *, final: bool = False) -> bool:
+    """True when the LLM could add nothing to the draft: an exact lookup, or a draft of a
+    route whose answer is computed (when something is shown, which option comes first or
+    follows the anchor) that is sufficient or, once backtracking is over (``final``),
+    found something. The text-only LLM sees no frames, only the tags and scores the draft
+    already ranked; measured on niah, it re-worded times and options and picked worse
+    among weak visual candidates than the ranking did."""
+    if is_exact_lookup(route, d):
+        return True
+    return route.kind in ("visual_when", "order", "cross_modal") and (
+        d.sufficient or (final and d.confidence >= FOUND))
+
+
 def _hint(route: Route, d: Judgement, shown: Sequence[Evidence]) -> str:
     if route.kind == "general" and not route.options:
         return ""
@@ -212,8 +234,13 @@ def parse_judgement(raw: Any, shown: Sequence[Evidence], d: Judgement,
 
 
 def judge(ctx: Context, route: Route, question: str, history: Sequence[Turn],
-          evidence: Sequence[Evidence]) -> tuple[Judgement, list[Evidence]]:
+          evidence: Sequence[Evidence], *, final: bool = True
+          ) -> tuple[Judgement, list[Evidence]]:
     """The sufficiency check.
+
+    With ``trust_lookups``, a route with a computed draft (:data:`DRAFTED`) asks the LLM
+    only when the draft is not trusted and no backtracking round is left (``final``):
+    until then the draft's own confidence decides whether to look finer.
 
     Returns:
         ``(judgement, the evidence shown to the LLM)``.
@@ -227,8 +254,10 @@ def judge(ctx: Context, route: Route, question: str, history: Sequence[Turn],
                            key=lambda e: (e.video, e.start, e.id))
     if ctx.llm is None:
         return d, shown
-    if c.trust_lookups and is_exact_lookup(route, d):
+    if c.trust_lookups and trusts_draft(route, d, final=final):
         return replace(d, source="lookup", sufficient=True), shown
+    if c.trust_lookups and route.kind in DRAFTED and not final:
+        return d, shown
     try:
         raw = ctx.llm.complete_json(judge_messages(ctx, route, question, history, shown, d),
                                     max_tokens=c.judge_max_tokens)

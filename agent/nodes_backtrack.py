@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -31,10 +32,12 @@ from .nodes_retrieve import (
     visual_evidence,
 )
 from .state import Candidate, Judgement, Route
-from .textutil import phrase_match
+from .textutil import STOPWORDS, phrase_match, tokens
 
 log = logging.getLogger("hourlens.agent")
 AROUND_S = 10.0
+#: Score factor of evidence found through the LLM's rewrite of a visual target.
+REWRITE_WEIGHT = 0.8
 
 
 def visual_query(route: Route, question: str) -> str:
@@ -205,7 +208,25 @@ def rewrite_visual(ctx: Context, target: str) -> list[str]:
     terms = raw.get("terms") if isinstance(raw, dict) else None
     if not isinstance(terms, list):
         return []
-    return [str(t).strip() for t in terms if isinstance(t, str | int) and str(t).strip()][:5]
+    return useful_terms(target, [str(t) for t in terms if isinstance(t, str | int)])
+
+
+def useful_terms(target: str, terms: Sequence[str], limit: int = 5) -> list[str]:
+    """Rewrite terms worth a search: not the target again, not a repeat, and naming a
+    thing (a bare colour or size such as "red" matches whatever is red)."""
+    from ..tools.search import MODIFIERS
+
+    def norm(text: str) -> str:
+        return " ".join(w for w in tokens(text) if w not in STOPWORDS)
+
+    seen = {norm(target)}
+    out: list[str] = []
+    for t in terms:
+        if not norm(t) or norm(t) in seen or all(w in MODIFIERS for w in norm(t).split()):
+            continue
+        seen.add(norm(t))
+        out.append(t.strip())
+    return out[:limit]
 
 
 def _can_rewrite(ctx: Context, route: Route, round_no: int) -> bool:
@@ -255,8 +276,9 @@ def backtrack(ctx: Context, question: str, route: Route, candidates: Sequence[Ca
         notes.append(f"searched for '{missing[:40]}'")
     if _can_rewrite(ctx, route, round_no):
         terms = rewrite_visual(ctx, route.query or question)
-        for term in terms:
-            new += visual_evidence(ctx, term, k=4)
+        for term in terms:  # a paraphrase: its matches rank below the question's own
+            new += [replace(e, score=round(e.score * REWRITE_WEIGHT, 4), source="rewrite")
+                    for e in visual_evidence(ctx, term, k=4)]
         if terms:
             notes.append("visual terms: " + ", ".join(terms))
     detail = "; ".join(notes) or "nothing finer to look at"

@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import replace
+from types import SimpleNamespace
 from typing import Any
 
 from ..types import Segment, Video
@@ -42,7 +43,8 @@ def keyframe_of(ctx: Context, video_id: int, segment_id: int | None) -> str | No
 def row_evidence(video: Video, row: Any, kind: EvidenceKind, score: float, source: str, *,
                  segment_id: int | None = None, option: str | None = None) -> Evidence:
     """Evidence for one text-memory row (transcript line, OCR item, caption)."""
-    return Evidence(id=make_id(kind, video.id, row.start, row.end), video_id=video.id,
+    return Evidence(id=make_id(kind, video.id, row.start, row.end, text=row_text(row)),
+                    video_id=video.id,
                     video=video.path, start=float(row.start), end=float(row.end), kind=kind,
                     text=row_text(row), score=round(float(score), 4), level="line",
                     segment_id=getattr(row, "segment_id", None) or segment_id, source=source,
@@ -138,7 +140,9 @@ def fts_evidence(ctx: Context, query: str, *, k: int, kinds: Iterable[str] | Non
         if phrase and hit.text:
             score = max(score, phrase_match(phrase, hit.text))
         text = f"looks like: {hit.text}" if hit.kind == "tag" else hit.text or ""
-        out.append(Evidence(id=make_id(kind, v.id, hit.start, hit.end), video_id=v.id,
+        out.append(Evidence(id=make_id(kind, v.id, hit.start, hit.end,
+                                       text=None if hit.kind == "tag" else hit.text),
+                            video_id=v.id,
                             video=v.path, start=hit.start, end=hit.end, kind=kind, text=text,
                             score=round(score, 4),
                             level="memory" if hit.kind == "tag" else "line",
@@ -226,7 +230,8 @@ def time_evidence(ctx: Context, t: float, modality: str, half_window: float) -> 
         memo = ctx.memo(v.id)
         for tk in kinds:
             attr, kind = TEXT_ROWS[tk]
-            for r in memo.within(getattr(memo, attr), lo, hi):
+            rows = memo.within(getattr(memo, attr), lo, hi)
+            for r in text_blocks(rows) if tk == "ocr" else rows:
                 dist = max(0.0, r.start - t, t - r.end)
                 out.append(row_evidence(v, r, kind, 1.0 / (1.0 + dist / 3.0), "time"))
         if modality in ("visual", "any"):
@@ -237,6 +242,22 @@ def time_evidence(ctx: Context, t: float, modality: str, half_window: float) -> 
                     out.append(ev)
                 out += memory_evidence(ctx, v.id, seg, window=(t, t), score=0.85,
                                        source="time")
+    return out
+
+
+def text_blocks(rows: Sequence[Any]) -> list[Any]:
+    """Time-ordered OCR rows with the lines of one block joined: consecutive rows shown over
+    the same span (within 0.5 s), like the two lines of one slide, become one row."""
+    out: list[Any] = []
+    for r in rows:
+        prev = out[-1] if out else None
+        if prev is not None and abs(r.start - prev.start) <= 0.5 and \
+                abs(r.end - prev.end) <= 0.5:
+            out[-1] = SimpleNamespace(start=prev.start, end=prev.end,
+                                      text=f"{row_text(prev)} {row_text(r)}",
+                                      segment_id=getattr(prev, "segment_id", None))
+        else:
+            out.append(r)
     return out
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import types
 
 import numpy as np
+import pytest
 
 from hourlens.tools import search
 
@@ -33,14 +34,52 @@ def test_query_variants_keep_the_noun_phrases():
 
 def test_expand_to_labels_matches_the_head_noun(monkeypatch):
     labels = ("motorcycle", "red wine", "tabby cat")
-    monkeypatch.setattr(search, "_label_matrix", lambda name: (labels, bow(labels)))
+    monkeypatch.setattr(search, "_label_matrix", lambda name: (labels, bow(labels), None))
     import hourlens.indexer.text_embed as te
 
     monkeypatch.setattr(te, "load_text_embedder",
                         lambda *a, **k: types.SimpleNamespace(embed=bow))
-    # the whole description is as close to "red wine" as to "motorcycle" (0.5 each)...
+    # the whole description is half-way to "red wine"...
     assert np.allclose(bow(["a red motorcycle"]) @ bow(list(labels)).T, [[0.7071, 0.5, 0]],
                        atol=1e-3)
     # ...its head noun is not
     got = dict(search.expand_to_labels("a red motorcycle", "toy", min_sim=0.6))
     assert list(got) == ["motorcycle"] and np.isclose(got["motorcycle"], 0.95, atol=1e-4)
+
+
+def test_models_cache_label_expansion():
+    from hourlens.agent import Models
+
+    calls = []
+
+    def expander(query, encoder):
+        calls.append(query)
+        return [("moped", 0.6)]
+
+    m = Models(label_expander=expander)
+    assert m.labels("a motorcycle", "enc") == m.labels("a motorcycle", "enc") == [("moped", 0.6)]
+    assert m.labels("a cat", "enc") == [("moped", 0.6)]
+    assert calls == ["a motorcycle", "a cat"]
+
+
+def test_label_definitions_widen_the_label_space(monkeypatch):
+    labels = ("moped", "red wine")
+    glosses = bow(["motorcycle small", "red wine"])
+    monkeypatch.setattr(search, "_label_matrix", lambda name: (labels, bow(labels), glosses))
+    import hourlens.indexer.text_embed as te
+
+    monkeypatch.setattr(te, "load_text_embedder",
+                        lambda *a, **k: types.SimpleNamespace(embed=bow))
+    got = dict(search.expand_to_labels("a red motorcycle", "toy", min_sim=0.6))
+    assert list(got) == ["moped"]  # through its definition only
+
+
+def test_imagenet_glosses_match_the_labels():
+    assert search.label_glosses(["a", "b"]) is None
+    pytest.importorskip("timm")
+    from timm.data import ImageNetInfo
+
+    labels = [d.split(":")[0].split(",")[0] for d in
+              ImageNetInfo().label_descriptions(detailed=True)]
+    glosses = search.label_glosses(labels)
+    assert glosses is not None and glosses[665].startswith("moped: a motorbike")

@@ -31,9 +31,13 @@ LABEL_MIN_SIM = 0.4
 LABELS_PER_QUERY = 6
 
 
+LabelSpace = tuple[tuple[str, ...], np.ndarray, np.ndarray | None]
+
+
 @lru_cache(maxsize=4)
-def _label_matrix(encoder_name: str) -> tuple[tuple[str, ...], np.ndarray] | None:
-    """Class names of a classifier encoder and their sentence embeddings (cached)."""
+def _label_matrix(encoder_name: str) -> LabelSpace | None:
+    """Class names of a classifier encoder with the sentence embeddings of their synonyms
+    and (ImageNet classes) of their WordNet definitions (cached)."""
     from ..indexer.encoders import load_encoder
     from ..indexer.text_embed import load_text_embedder
 
@@ -41,8 +45,31 @@ def _label_matrix(encoder_name: str) -> tuple[tuple[str, ...], np.ndarray] | Non
     if not enc.labels:
         return None
     synonyms = getattr(enc, "label_synonyms", None) or [[lab] for lab in enc.labels]
-    texts = [", ".join(s) for s in synonyms]
-    return tuple(enc.labels), load_text_embedder().embed(texts)
+    emb = load_text_embedder()
+    glosses = label_glosses(enc.labels)
+    return (tuple(enc.labels), emb.embed([", ".join(s) for s in synonyms]),
+            emb.embed(glosses) if glosses else None)
+
+
+def label_glosses(labels: Sequence[str]) -> list[str] | None:
+    """``"moped: a motorbike that can be pedaled..."`` for each ImageNet-1k class, or None.
+
+    A class name alone is often far from how people say it ("a red motorcycle" is not
+    near "moped"); its definition is closer. The definitions ship with timm.
+    """
+    if len(labels) != 1000:
+        return None
+    try:
+        from timm.data import ImageNetInfo
+
+        glosses = list(ImageNetInfo().label_descriptions(detailed=True))
+    except Exception:  # noqa: BLE001 - an older timm without definitions: names only
+        log.debug("no ImageNet class definitions", exc_info=True)
+        return None
+    same = len(glosses) == len(labels) and all(  # "crane (machine)" ~ "crane: lifts..."
+        lab.split(" (")[0].lower() in g.split(":")[0].lower()
+        for g, lab in zip(glosses, labels, strict=True))
+    return glosses if same else None
 
 
 def expand_to_labels(
@@ -64,17 +91,21 @@ def expand_to_labels(
     mat = _label_matrix(encoder_name)
     if mat is None:
         return []
-    labels, vecs = mat
+    labels, names, glosses = mat
     variants = query_variants(query)
     qs = load_text_embedder().embed([v for v, _ in variants])
-    sims = ((vecs @ qs.T) * np.asarray([w for _, w in variants], np.float32)).max(axis=1)
+    w = np.asarray([w for _, w in variants], np.float32)
+    sims = ((names @ qs.T) * w).max(axis=1)
+    if glosses is not None:  # a class is as close as its name or its definition
+        sims = np.maximum(sims, ((glosses @ qs.T) * w).max(axis=1))
     order = np.argsort(-sims)[:top]
     return [(labels[i], float(sims[i])) for i in order if sims[i] >= min_sim]
 
 
 _PART_SPLIT = re.compile(r"\b(?:in|on|of|with|at|by|near|under|over|and|next\s+to|wearing|"
                          r"holding|talking|sitting|standing|riding|eating)\b", re.I)
-_MODIFIERS = frozenset(re.findall(r"\w+", """
+#: Articles, sizes and colours: words that name no visual class on their own.
+MODIFIERS = frozenset(re.findall(r"\w+", """
     a an the some big small little large huge tiny red orange yellow green blue white black
     brown grey gray pink purple golden silver dark light"""))
 
@@ -93,7 +124,7 @@ def query_variants(query: str) -> list[tuple[str, float]]:
     out = [(query, 1.0)]
     parts = [p for p in _PART_SPLIT.split(query) if p.strip()]
     for i, part in enumerate(parts):
-        words = [w for w in re.findall(r"[\w'-]+", part.lower()) if w not in _MODIFIERS]
+        words = [w for w in re.findall(r"[\w'-]+", part.lower()) if w not in MODIFIERS]
         text = " ".join(words)
         if text and text != query.lower() and all(text != v for v, _ in out):
             out.append((text, 0.95 if i == 0 else 0.8))
