@@ -186,21 +186,7 @@ class EfficientNetLite0Encoder(FrameEncoder):
         self.label_synonyms = [list(s) for s in synonyms]
 
     def _encode_batch(self, frames: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray | None]:
-        if self._onnx is not None:
-            x = preprocess(
-                frames,
-                size=(INPUT_SIZE, INPUT_SIZE),
-                mean=MEAN,
-                std=STD,
-                device=self.device,
-                interpolation="bicubic",
-                resize_mode="shortest",
-                channels_last=False,
-            )
-            pooled, logits = self._onnx(x.numpy())
-            feats = pooled / np.maximum(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12)
-            z = np.exp(logits - logits.max(axis=1, keepdims=True))
-            return feats.astype(np.float32), (z / z.sum(axis=1, keepdims=True)).astype(np.float32)
+        onnx = self._onnx
         x = preprocess(
             frames,
             size=(INPUT_SIZE, INPUT_SIZE),
@@ -209,8 +195,13 @@ class EfficientNetLite0Encoder(FrameEncoder):
             device=self.device,
             interpolation="bicubic",
             resize_mode="shortest",
-            channels_last=True,
+            channels_last=onnx is None,  # ONNX Runtime takes plain NCHW
         )
+        if onnx is not None:
+            pooled, logits = onnx(x.numpy())
+            feats = pooled / np.maximum(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12)
+            z = np.exp(logits - logits.max(axis=1, keepdims=True))
+            return feats.astype(np.float32), (z / z.sum(axis=1, keepdims=True)).astype(np.float32)
         with autocast_for(self.device, self._dtype):
             pooled = self._model.forward_head(self._model.forward_features(x), pre_logits=True)
             logits = self._model.classifier(pooled)
