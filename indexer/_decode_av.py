@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Generator, Iterator
-from fractions import Fraction
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
+from fractions import Fraction
 from pathlib import Path
 
 import av
@@ -152,12 +152,7 @@ def open_video(path: str | Path) -> Iterator[VideoHandle]:
         BadVideoError: Missing, unreadable, empty, not a video, or no video stream.
     """
     p = check_file(path)
-    try:
-        container = av.open(str(p), metadata_errors="ignore")
-    except PermissionError:
-        raise bad_video(p, "permission denied (the file is not readable)") from None
-    except (av.FFmpegError, OSError, ValueError, UnicodeError):
-        raise bad_video(p, _why_unopenable(p)) from None
+    container = open_container(p)
     try:
         fmt = container.format.name
         if fmt in _TEXT_FORMATS:
@@ -343,15 +338,20 @@ def is_vfr(deltas: np.ndarray, avg_rate: float, real_rate: float) -> bool:
     return False
 
 
-def decode_audio(path: str | Path, sr: int) -> np.ndarray | None:
-    """Body of :func:`hourlens.indexer.decode.extract_audio` (streaming, resampled)."""
-    p = check_file(path)
+def open_container(p: Path) -> av.container.InputContainer:
+    """Open ``p`` with PyAV, turning every failure into a one-line :class:`BadVideoError`."""
     try:
-        container = av.open(str(p), metadata_errors="ignore")
+        return av.open(str(p), metadata_errors="ignore")
     except PermissionError:
         raise bad_video(p, "permission denied (the file is not readable)") from None
     except (av.FFmpegError, OSError, ValueError, UnicodeError):
         raise bad_video(p, _why_unopenable(p)) from None
+
+
+def decode_audio(path: str | Path, sr: int) -> np.ndarray | None:
+    """Body of :func:`hourlens.indexer.decode.extract_audio` (streaming, resampled)."""
+    p = check_file(path)
+    container = open_container(p)
     with container:
         if not container.streams.audio:
             return None
