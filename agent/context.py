@@ -92,8 +92,10 @@ class AgentConfig:
         if not names or "all" in names:
             return MODALITIES
         if bad := names - MODALITIES:
-            raise ValueError(f"unknown modalities {sorted(bad)}; use all or a comma list of "
-                             f"{', '.join(sorted(MODALITIES))}")
+            raise ValueError(
+                f"unknown modalities {sorted(bad)}; use all or a comma list of "
+                f"{', '.join(sorted(MODALITIES))}"
+            )
         return frozenset(names)
 
 
@@ -124,11 +126,15 @@ class Models:
         enabled: False disables every model (deterministic text-only retrieval).
     """
 
-    def __init__(self, *, text_embedder: Callable[[Sequence[str]], np.ndarray] | None = None,
-                 encoder_loader: Callable[[str], Any] | None = None,
-                 label_expander: Callable[[str, str], list[tuple[str, float]]] | None = None,
-                 frame_reader: Callable[[str, Sequence[float]], list[np.ndarray]] | None = None,
-                 enabled: bool = True) -> None:
+    def __init__(
+        self,
+        *,
+        text_embedder: Callable[[Sequence[str]], np.ndarray] | None = None,
+        encoder_loader: Callable[[str], Any] | None = None,
+        label_expander: Callable[[str, str], list[tuple[str, float]]] | None = None,
+        frame_reader: Callable[[str, Sequence[float]], list[np.ndarray]] | None = None,
+        enabled: bool = True,
+    ) -> None:
         self._embed = text_embedder
         self._encoder_loader = encoder_loader
         self._label_expander = label_expander
@@ -154,6 +160,7 @@ class Models:
 
     def embed(self, texts: Sequence[str]) -> np.ndarray | None:
         """Sentence embeddings of ``texts`` (rows L2-normalised), or None."""
+
         def run() -> np.ndarray:
             if self._embed is None:
                 from ..indexer.text_embed import load_text_embedder
@@ -165,6 +172,7 @@ class Models:
 
     def encoder(self, name: str) -> Any:
         """The frame encoder ``name`` a video was indexed with, or None."""
+
         def run() -> Any:
             if self._encoder_loader is None:
                 from ..indexer.encoders import load_encoder
@@ -179,8 +187,11 @@ class Models:
         enc = self.encoder(name)
         if enc is None or not getattr(enc, "supports_text", False):
             return None
-        return self._guard(f"text tower of {name}",
-                           lambda: np.asarray(enc.encode_text(list(texts)), np.float32), None)
+        return self._guard(
+            f"text tower of {name}",
+            lambda: np.asarray(enc.encode_text(list(texts)), np.float32),
+            None,
+        )
 
     def labels(self, query: str, encoder_name: str) -> list[tuple[str, float]]:
         """Class labels of a classifier encoder closest in meaning to ``query``.
@@ -263,8 +274,9 @@ class Context:
     def memo(self, video_id: int) -> VideoMemo:
         """The row cache of one video in scope."""
         if video_id not in self.memos:
-            self.memos[video_id] = VideoMemo(self.store, self.video(video_id),
-                                             modalities=self.config.allowed_modalities())
+            self.memos[video_id] = VideoMemo(
+                self.store, self.video(video_id), modalities=self.config.allowed_modalities()
+            )
         return self.memos[video_id]
 
     def allows(self, kind: str) -> bool:

@@ -73,8 +73,9 @@ class Evidence:
         return (self.start + self.end) / 2
 
 
-def make_id(kind: str, video_id: int, start: float, end: float | None = None, *,
-            text: str | None = None) -> str:
+def make_id(
+    kind: str, video_id: int, start: float, end: float | None = None, *, text: str | None = None
+) -> str:
     """A stable evidence id from its kind, video, time range and (for text rows) text.
 
     Two text rows can share a time range (the lines of one slide, read as separate OCR
@@ -87,8 +88,9 @@ def make_id(kind: str, video_id: int, start: float, end: float | None = None, *,
     return f"{kind}:{video_id}:{start:.2f}{tail}"
 
 
-def merge_evidence(old: Sequence[Evidence] | None, new: Sequence[Evidence] | None
-                   ) -> list[Evidence]:
+def merge_evidence(
+    old: Sequence[Evidence] | None, new: Sequence[Evidence] | None
+) -> list[Evidence]:
     """Graph reducer: add ``new`` items to ``old``; an id seen again keeps its best score.
 
     Args:
@@ -104,9 +106,12 @@ def merge_evidence(old: Sequence[Evidence] | None, new: Sequence[Evidence] | Non
         if prev is None:
             out[e.id] = e
         elif e.score > prev.score or (e.option and not prev.option):
-            out[e.id] = replace(e, score=max(e.score, prev.score),
-                                option=e.option or prev.option,
-                                image=e.image or prev.image)
+            out[e.id] = replace(
+                e,
+                score=max(e.score, prev.score),
+                option=e.option or prev.option,
+                image=e.image or prev.image,
+            )
     return list(out.values())
 
 
@@ -115,8 +120,14 @@ def best_first(items: Iterable[Evidence]) -> list[Evidence]:
     return sorted(items, key=lambda e: (-e.score, e.start, e.id))
 
 
-def select_for_prompt(items: Sequence[Evidence], *, max_items: int, max_chars: int,
-                      per_item_chars: int = 240, min_ratio: float = 0.25) -> list[Evidence]:
+def select_for_prompt(
+    items: Sequence[Evidence],
+    *,
+    max_items: int,
+    max_chars: int,
+    per_item_chars: int = 240,
+    min_ratio: float = 0.25,
+) -> list[Evidence]:
     """The evidence worth the prompt's space: best first within a count and character budget.
 
     An item that only repeats an overlapping chosen item is skipped; past the first four,
@@ -156,12 +167,18 @@ def _norm(text: str) -> str:
 
 def _repeats(e: Evidence, c: Evidence) -> bool:
     """True when ``e`` says nothing that ``c`` (overlapping it) does not already say."""
-    return (e.video_id == c.video_id and e.start < c.end and c.start < e.end
-            and bool(e.text) and _norm(e.text) in _norm(c.text))
+    return (
+        e.video_id == c.video_id
+        and e.start < c.end
+        and c.start < e.end
+        and bool(e.text)
+        and _norm(e.text) in _norm(c.text)
+    )
 
 
-def format_evidence(items: Sequence[Evidence], *, per_item_chars: int = 240,
-                    show_video: bool = False) -> str:
+def format_evidence(
+    items: Sequence[Evidence], *, per_item_chars: int = 240, show_video: bool = False
+) -> str:
     """Numbered evidence lines for a prompt: ``[3] 02:10–02:14 speech: "..."``.
 
     Args:
@@ -186,8 +203,9 @@ def _basename(path: str) -> str:
     return path.replace("\\", "/").rsplit("/", 1)[-1]
 
 
-def clip_span(start: float, end: float, duration: float | None, max_len: float
-              ) -> tuple[float, float] | None:
+def clip_span(
+    start: float, end: float, duration: float | None, max_len: float
+) -> tuple[float, float] | None:
     """Clip a range to ``[0, duration]`` and to at most ``max_len`` seconds (around its middle).
 
     Args:
@@ -213,8 +231,13 @@ def clip_span(start: float, end: float, duration: float | None, max_len: float
     return round(lo, 3), round(hi, 3)
 
 
-def to_citations(items: Sequence[Evidence], durations: dict[int, float], *,
-                 max_citations: int = 8, max_len: float = 60.0) -> list[Citation]:
+def to_citations(
+    items: Sequence[Evidence],
+    durations: dict[int, float],
+    *,
+    max_citations: int = 8,
+    max_len: float = 60.0,
+) -> list[Citation]:
     """Citations for the evidence an answer used, most relevant first.
 
     Each range is clipped to the video's ``[0, duration]`` and to ``max_len`` seconds;
@@ -236,9 +259,15 @@ def to_citations(items: Sequence[Evidence], durations: dict[int, float], *,
         if span is None:
             continue
         kind = CITATION_KIND.get(e.kind, "visual")
-        dup = any(c.video == e.video and c.kind == kind and (
-            (c.start <= span[0] and span[1] <= c.end) or (span[0] <= c.start and c.end <= span[1]))
-            for c in out)
+        dup = any(
+            c.video == e.video
+            and c.kind == kind
+            and (
+                (c.start <= span[0] and span[1] <= c.end)
+                or (span[0] <= c.start and c.end <= span[1])
+            )
+            for c in out
+        )
         if dup:
             continue
         out.append(Citation(video=e.video, start=span[0], end=span[1], kind=kind))

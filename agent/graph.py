@@ -79,10 +79,18 @@ def load_agent_llm(spec: str) -> Any:
         return None
 
 
-def ask(store: Any, question: str, *, videos: Sequence[Video],
-        history: Sequence[Turn] | None = None, llm: Any = None,
-        config: AgentConfig | None = None, models: Models | None = None, vlm: Any = None,
-        on_step: Callable[[Step], None] | None = None) -> Answer:
+def ask(
+    store: Any,
+    question: str,
+    *,
+    videos: Sequence[Video],
+    history: Sequence[Turn] | None = None,
+    llm: Any = None,
+    config: AgentConfig | None = None,
+    models: Models | None = None,
+    vlm: Any = None,
+    on_step: Callable[[Step], None] | None = None,
+) -> Answer:
     """Answer a question about indexed videos, citing the time ranges it rests on.
 
     Args:
@@ -118,11 +126,21 @@ def ask(store: Any, question: str, *, videos: Sequence[Video],
         from .vlm import load_vlm
 
         vlm = load_vlm(cfg.vlm, model=cfg.vlm_model)
-    ctx = Context(store=store, videos=list(videos), llm=llm, config=cfg,
-                  models=models or default_models(), vlm=vlm, on_step=on_step)
+    ctx = Context(
+        store=store,
+        videos=list(videos),
+        llm=llm,
+        config=cfg,
+        models=models or default_models(),
+        vlm=vlm,
+        on_step=on_step,
+    )
     limit = 8 + 2 * max(0, cfg.max_backtracks)
-    out = _compiled().invoke(InputState(question=question, history=list(history or [])),
-                             context=ctx, config={"recursion_limit": limit})
+    out = _compiled().invoke(
+        InputState(question=question, history=list(history or [])),
+        context=ctx,
+        config={"recursion_limit": limit},
+    )
     result = out.get("answer") if isinstance(out, dict) else getattr(out, "answer", None)
     if not isinstance(result, Answer):  # pragma: no cover - the answer node always sets it
         raise HourlensError("the agent finished without an answer")

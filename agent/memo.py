@@ -35,8 +35,9 @@ class VideoMemo:
             others read as empty (tags, captions and chapters are ``visual``).
     """
 
-    def __init__(self, store: Any, video: Video, *,
-                 modalities: Iterable[str] = ("speech", "ocr", "visual")) -> None:
+    def __init__(
+        self, store: Any, video: Video, *, modalities: Iterable[str] = ("speech", "ocr", "visual")
+    ) -> None:
         self.store = store
         self.video = video
         self.modalities = frozenset(modalities)
@@ -132,8 +133,11 @@ class VideoMemo:
 
     def within(self, rows: list[Any], start: float, end: float) -> list[Any]:
         """Rows of ``rows`` (time-ordered) overlapping ``[start, end]``."""
-        return [r for r in rows if r.start < end and r.end > start
-                or (r.start == r.end and start <= r.start <= end)]
+        return [
+            r
+            for r in rows
+            if r.start < end and r.end > start or (r.start == r.end and start <= r.start <= end)
+        ]
 
     def video_summary(self) -> str:
         """The video-level caption, if the index has one."""
@@ -151,8 +155,11 @@ class VideoMemo:
             ``(text, kind)`` where kind is ``caption``, ``speech``, ``ocr`` or ``tag``.
         """
         parts: list[tuple[str, str]] = []
-        caps = [c for c in self.within(self.captions, seg.start, seg.end)
-                if getattr(c, "level", "segment") == "segment"]
+        caps = [
+            c
+            for c in self.within(self.captions, seg.start, seg.end)
+            if getattr(c, "level", "segment") == "segment"
+        ]
         if caps:
             parts.append(("caption", "; ".join(row_text(c) for c in caps[:2])))
         lines = self.within(self.transcript, seg.start, seg.end)

@@ -38,8 +38,7 @@ def _step(ctx: Context, node: str, t0: float, detail: str) -> list[Step]:
 def route(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
     """Decide the question type in code (time lookup, phrase, visual, options...)."""
     ctx, t0 = runtime.context, time.perf_counter()
-    r = route_question(state.question, state.history,
-                       follow_window_s=ctx.config.follow_window_s)
+    r = route_question(state.question, state.history, follow_window_s=ctx.config.follow_window_s)
     bits: list[str] = [r.kind, r.modality]
     if r.time is not None:
         bits.append(f"t={r.time:.0f}s")
@@ -65,23 +64,33 @@ def select(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
     cands, sizes = select_segments(ctx, state.route, state.evidence)
     seg_ev: list[Evidence] = []
     for c in cands:
-        ev = segment_evidence(ctx, ctx.memo(c.video_id), c.segment_id, 0.15 + 0.3 * c.score,
-                              "select")
+        ev = segment_evidence(
+            ctx, ctx.memo(c.video_id), c.segment_id, 0.15 + 0.3 * c.score, "select"
+        )
         if ev is not None:
             seg_ev.append(ev)
     used = ", ".join(f"{k} {n}" for k, n in sizes.items()) or "no rankings"
     spans = " ".join(f"{c.start:.0f}-{c.end:.0f}s" for c in cands[:4])
     detail = f"k={len(cands)} segments ({used}) {spans}".strip()
-    return {"candidates": cands, "evidence": ctx.keep(seg_ev),
-            "steps": _step(ctx, "select", t0, detail)}
+    return {
+        "candidates": cands,
+        "evidence": ctx.keep(seg_ev),
+        "steps": _step(ctx, "select", t0, detail),
+    }
 
 
 def check(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
     """Sufficiency check: does the evidence answer the question, and how confidently?"""
     ctx, t0 = runtime.context, time.perf_counter()
     assert state.route is not None
-    j, shown = judge(ctx, state.route, state.question, state.history, state.evidence,
-                     final=state.rounds >= ctx.config.max_backtracks)
+    j, shown = judge(
+        ctx,
+        state.route,
+        state.question,
+        state.history,
+        state.evidence,
+        final=state.rounds >= ctx.config.max_backtracks,
+    )
     verdict = "sufficient" if j.sufficient else "insufficient"
     detail = f"{verdict}, confidence {j.confidence:.2f} ({j.source}, {len(shown)} items shown)"
     if j.missing and not j.sufficient:
@@ -93,11 +102,22 @@ def finer(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
     """Backtrack one level finer into the chosen segments."""
     ctx, t0 = runtime.context, time.perf_counter()
     assert state.route is not None
-    ev, expanded, detail = backtrack(ctx, state.question, state.route, state.candidates,
-                                     state.evidence, state.expanded, state.judgement,
-                                     state.rounds)
-    return {"evidence": ctx.keep(ev), "expanded": expanded, "rounds": state.rounds + 1,
-            "steps": _step(ctx, "backtrack", t0, f"round {state.rounds + 1}: {detail}")}
+    ev, expanded, detail = backtrack(
+        ctx,
+        state.question,
+        state.route,
+        state.candidates,
+        state.evidence,
+        state.expanded,
+        state.judgement,
+        state.rounds,
+    )
+    return {
+        "evidence": ctx.keep(ev),
+        "expanded": expanded,
+        "rounds": state.rounds + 1,
+        "steps": _step(ctx, "backtrack", t0, f"round {state.rounds + 1}: {detail}"),
+    }
 
 
 def after_check(state: State, runtime: Runtime[Context]) -> Literal["backtrack", "answer"]:
@@ -107,8 +127,9 @@ def after_check(state: State, runtime: Runtime[Context]) -> Literal["backtrack",
     if j is None or j.sufficient or state.rounds >= ctx.config.max_backtracks:
         return "answer"
     assert state.route is not None
-    if not can_go_finer(ctx, state.route, state.candidates, state.evidence, state.expanded, j,
-                        state.rounds):
+    if not can_go_finer(
+        ctx, state.route, state.candidates, state.evidence, state.expanded, j, state.rounds
+    ):
         return "answer"
     return "backtrack"
 
@@ -130,12 +151,16 @@ def _vlm_answer(ctx: Context, state: State, j: Judgement, used: list[Evidence]) 
     if not images:
         return None
     assert state.route is not None
-    prompt = render("vlm_answer", frames=", ".join(names),
-                    evidence=format_evidence(pool[: c.prompt_items]),
-                    hint=f"A text-only reading suggests: {j.answer}\n" if j.answer else "",
-                    question=state.question,
-                    instructions=answer_format(state.route.kind, state.route.modality,
-                                               has_options=bool(state.route.options)))
+    prompt = render(
+        "vlm_answer",
+        frames=", ".join(names),
+        evidence=format_evidence(pool[: c.prompt_items]),
+        hint=f"A text-only reading suggests: {j.answer}\n" if j.answer else "",
+        question=state.question,
+        instructions=answer_format(
+            state.route.kind, state.route.modality, has_options=bool(state.route.options)
+        ),
+    )
     try:
         return ctx.vlm.generate(images, prompt, max_tokens=c.answer_max_tokens).strip() or None
     except Exception as exc:  # noqa: BLE001 - the text answer stands
@@ -164,10 +189,16 @@ def answer(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
         confidence = min(confidence, c.low_confidence)
         if "low confidence" not in text.lower():
             text = text.rstrip() + LOW_CONFIDENCE_NOTE
-    citations = to_citations(best_first(used), ctx.durations, max_citations=c.max_citations,
-                             max_len=c.max_citation_s)
-    steps = _step(ctx, "answer", t0, f"{via}, confidence {confidence:.2f}, "
-                                     f"{len(citations)} citations")
-    result = Answer(answer=text, confidence=round(confidence, 3), citations=citations,
-                    steps=[*state.steps, *steps])
+    citations = to_citations(
+        best_first(used), ctx.durations, max_citations=c.max_citations, max_len=c.max_citation_s
+    )
+    steps = _step(
+        ctx, "answer", t0, f"{via}, confidence {confidence:.2f}, {len(citations)} citations"
+    )
+    result = Answer(
+        answer=text,
+        confidence=round(confidence, 3),
+        citations=citations,
+        steps=[*state.steps, *steps],
+    )
     return {"answer": result, "steps": steps}

@@ -32,8 +32,13 @@ def _when(e: Evidence) -> str:
 
 def _fallback(answer: str, used: Sequence[Evidence], confidence: float) -> Judgement:
     conf = round(max(0.0, min(1.0, confidence)), 3)
-    return Judgement(sufficient=conf >= 0.6, confidence=conf, answer=answer,
-                     used=tuple(e.id for e in used), source="fallback")
+    return Judgement(
+        sufficient=conf >= 0.6,
+        confidence=conf,
+        answer=answer,
+        used=tuple(e.id for e in used),
+        source="fallback",
+    )
 
 
 def _best_option(route: Route, evidence: Sequence[Evidence]) -> dict[str, Evidence]:
@@ -56,12 +61,24 @@ def draft(route: Route, evidence: Sequence[Evidence]) -> Judgement:
     """
     ranked = best_first(evidence)
     if not ranked:
-        return Judgement(sufficient=False, confidence=0.0, answer="I found nothing in the "
-                         "video's memories that answers this.", source="fallback")
+        return Judgement(
+            sufficient=False,
+            confidence=0.0,
+            answer="I found nothing in the video's memories that answers this.",
+            source="fallback",
+        )
     kind, mod = route.kind, route.modality
     if kind == "time_lookup" and route.time is not None:
-        pool = [e for e in ranked if e.source == "time" and (mod == "any" or
-                e.kind == mod or (mod == "visual" and e.kind in ("caption", "visual")))]
+        pool = [
+            e
+            for e in ranked
+            if e.source == "time"
+            and (
+                mod == "any"
+                or e.kind == mod
+                or (mod == "visual" and e.kind in ("caption", "visual"))
+            )
+        ]
         pool = pool or [e for e in ranked if e.source == "time"] or ranked
         top = pool[0]
         if mod in ("speech", "ocr"):
@@ -93,8 +110,9 @@ def draft(route: Route, evidence: Sequence[Evidence]) -> Judgement:
         margin = e.score - (ordered[1][0].score if len(ordered) > 1 else 0.0)
         anchor = [x for x in ranked if x.source == "anchor"][:1]
         return _fallback(o.text, [e, *anchor], 0.45 + min(0.4, margin))
-    if kind == "count" and (route.count_word or any(e.source.startswith("count:")
-                                                    for e in evidence)):
+    if kind == "count" and (
+        route.count_word or any(e.source.startswith("count:") for e in evidence)
+    ):
         n = sum(int(e.source.split(":")[1]) for e in evidence if e.source.startswith("count:"))
         lines = [e for e in ranked if e.source.startswith("count:")]
         return _fallback(f"{n} times.", lines, EXACT if n else 0.5)
@@ -118,8 +136,9 @@ def is_exact_lookup(route: Route, d: Judgement) -> bool:
 
 
 #: Routes whose answer the draft computes from the evidence (a time, an option, a count).
-DRAFTED = frozenset({"time_lookup", "speech_when", "ocr_when", "visual_when", "order",
-                     "cross_modal", "count"})
+DRAFTED = frozenset(
+    {"time_lookup", "speech_when", "ocr_when", "visual_when", "order", "cross_modal", "count"}
+)
 
 
 #: Confidence of a visual or multiple-choice draft that found what it was looking for.
@@ -136,7 +155,8 @@ def trusts_draft(route: Route, d: Judgement, *, final: bool = False) -> bool:
     if is_exact_lookup(route, d):
         return True
     return route.kind in ("visual_when", "order", "cross_modal") and (
-        d.sufficient or (final and d.confidence >= FOUND))
+        d.sufficient or (final and d.confidence >= FOUND)
+    )
 
 
 def _hint(route: Route, d: Judgement, shown: Sequence[Evidence]) -> str:
@@ -166,19 +186,30 @@ def _history_text(history: Sequence[Turn]) -> str:
     return f"Previous question: {last.question}\nPrevious answer: {last.answer} {spans}\n"
 
 
-def judge_messages(ctx: Context, route: Route, question: str, history: Sequence[Turn],
-                   shown: Sequence[Evidence], d: Judgement) -> list[Any]:
+def judge_messages(
+    ctx: Context,
+    route: Route,
+    question: str,
+    history: Sequence[Turn],
+    shown: Sequence[Evidence],
+    d: Judgement,
+) -> list[Any]:
     """The sufficiency-check prompt (system + user message)."""
     from .llm import ChatMessage
 
-    user = render("judge_user", history=_history_text(history), question=question,
-                  options=_options_text(route, shown),
-                  evidence=format_evidence(shown, show_video=len(ctx.videos) > 1),
-                  hint=_hint(route, d, shown),
-                  instructions=answer_format(route.kind, route.modality,
-                                             has_options=bool(route.options)))
-    return [ChatMessage(role="system", content=render("judge_system")),
-            ChatMessage(role="user", content=user)]
+    user = render(
+        "judge_user",
+        history=_history_text(history),
+        question=question,
+        options=_options_text(route, shown),
+        evidence=format_evidence(shown, show_video=len(ctx.videos) > 1),
+        hint=_hint(route, d, shown),
+        instructions=answer_format(route.kind, route.modality, has_options=bool(route.options)),
+    )
+    return [
+        ChatMessage(role="system", content=render("judge_system")),
+        ChatMessage(role="user", content=user),
+    ]
 
 
 def _as_float(x: Any, default: float) -> float:
@@ -196,8 +227,9 @@ def _as_bool(x: Any) -> bool | None:
     return None
 
 
-def parse_judgement(raw: Any, shown: Sequence[Evidence], d: Judgement,
-                    threshold: float) -> Judgement:
+def parse_judgement(
+    raw: Any, shown: Sequence[Evidence], d: Judgement, threshold: float
+) -> Judgement:
     """The LLM's verdict, repaired field by field from the draft where it is unusable.
 
     Args:
@@ -226,16 +258,25 @@ def parse_judgement(raw: Any, shown: Sequence[Evidence], d: Judgement,
     if not answer and not ("sufficient" in raw or "confidence" in raw):
         return d
     missing = raw.get("missing")
-    return Judgement(sufficient=sufficient and bool(answer or d.answer),
-                     confidence=round(conf, 3), answer=answer or d.answer,
-                     used=tuple(used) or d.used,
-                     missing=str(missing).strip() if isinstance(missing, str) else "",
-                     source="llm")
+    return Judgement(
+        sufficient=sufficient and bool(answer or d.answer),
+        confidence=round(conf, 3),
+        answer=answer or d.answer,
+        used=tuple(used) or d.used,
+        missing=str(missing).strip() if isinstance(missing, str) else "",
+        source="llm",
+    )
 
 
-def judge(ctx: Context, route: Route, question: str, history: Sequence[Turn],
-          evidence: Sequence[Evidence], *, final: bool = True
-          ) -> tuple[Judgement, list[Evidence]]:
+def judge(
+    ctx: Context,
+    route: Route,
+    question: str,
+    history: Sequence[Turn],
+    evidence: Sequence[Evidence],
+    *,
+    final: bool = True,
+) -> tuple[Judgement, list[Evidence]]:
     """The sufficiency check.
 
     With ``trust_lookups``, a route with a computed draft (:data:`DRAFTED`) asks the LLM
@@ -250,8 +291,10 @@ def judge(ctx: Context, route: Route, question: str, history: Sequence[Turn],
     shown = select_for_prompt(evidence, max_items=c.prompt_items, max_chars=c.prompt_chars)
     for must in d.used:  # the draft's items are always shown
         if must not in {e.id for e in shown}:
-            shown = sorted([*shown, *[e for e in evidence if e.id == must]],
-                           key=lambda e: (e.video, e.start, e.id))
+            shown = sorted(
+                [*shown, *[e for e in evidence if e.id == must]],
+                key=lambda e: (e.video, e.start, e.id),
+            )
     if ctx.llm is None:
         return d, shown
     if c.trust_lookups and trusts_draft(route, d, final=final):
@@ -259,8 +302,9 @@ def judge(ctx: Context, route: Route, question: str, history: Sequence[Turn],
     if c.trust_lookups and route.kind in DRAFTED and not final:
         return d, shown
     try:
-        raw = ctx.llm.complete_json(judge_messages(ctx, route, question, history, shown, d),
-                                    max_tokens=c.judge_max_tokens)
+        raw = ctx.llm.complete_json(
+            judge_messages(ctx, route, question, history, shown, d), max_tokens=c.judge_max_tokens
+        )
     except (KeyboardInterrupt, SystemExit):
         raise
     except (MissingDependencyError, ModelLoadError) as exc:

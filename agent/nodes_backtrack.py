@@ -47,9 +47,13 @@ def visual_query(route: Route, question: str) -> str:
     return "; ".join(opts) if opts else route.query or question
 
 
-def pick_segments(ctx: Context, candidates: Sequence[Candidate], evidence: Sequence[Evidence],
-                  expanded: Sequence[int], judgement: Judgement | None
-                  ) -> list[tuple[int, int]]:
+def pick_segments(
+    ctx: Context,
+    candidates: Sequence[Candidate],
+    evidence: Sequence[Evidence],
+    expanded: Sequence[int],
+    judgement: Judgement | None,
+) -> list[tuple[int, int]]:
     """The next segments to go down into: used evidence first, then candidates, then
     neighbours of segments already expanded.
 
@@ -93,8 +97,16 @@ def around_evidence(ctx: Context, vid: int, seg: Segment, query: str) -> list[Ev
     out = []
     for rows, kind in ((memo.transcript, "speech"), (memo.ocr, "ocr")):
         for r in memo.within(rows, lo, hi):
-            out.append(row_evidence(memo.video, r, kind, 0.3 + 0.5 * phrase_match(query, r.text),  # type: ignore[arg-type]
-                                    "around", segment_id=seg.id))
+            out.append(
+                row_evidence(
+                    memo.video,
+                    r,
+                    kind,
+                    0.3 + 0.5 * phrase_match(query, r.text),  # type: ignore[arg-type]
+                    "around",
+                    segment_id=seg.id,
+                )
+            )
     for n in memo.neighbours(seg.id):
         ev = segment_evidence(ctx, memo, n.id, 0.3, "neighbour")
         if ev is not None:
@@ -135,8 +147,9 @@ def dense_frames(ctx: Context, vid: int, seg: Segment) -> list[tuple[float, np.n
     return out
 
 
-def frame_evidence(ctx: Context, vid: int, seg: Segment, question: str,
-                   query: str) -> list[Evidence]:
+def frame_evidence(
+    ctx: Context, vid: int, seg: Segment, question: str, query: str
+) -> list[Evidence]:
     """Finer visual evidence from dense frames: VLM captions, else the frame encoder.
 
     With a VLM, one caption per segment conditioned on ``question``. Without one, a
@@ -157,10 +170,22 @@ def frame_evidence(ctx: Context, vid: int, seg: Segment, question: str,
             log.warning("VLM caption failed: %s", exc)
             text = ""
         if text and "nothing relevant" not in text.lower():
-            return [Evidence(id=make_id("vlm", vid, seg.start, seg.end), video_id=vid,
-                             video=v.path, start=seg.start, end=seg.end, kind="caption",
-                             text=text, score=0.75, level="frame", segment_id=seg.id,
-                             image=frames[0][2], source="vlm")]
+            return [
+                Evidence(
+                    id=make_id("vlm", vid, seg.start, seg.end),
+                    video_id=vid,
+                    video=v.path,
+                    start=seg.start,
+                    end=seg.end,
+                    kind="caption",
+                    text=text,
+                    score=0.75,
+                    level="frame",
+                    segment_id=seg.id,
+                    image=frames[0][2],
+                    source="vlm",
+                )
+            ]
         return []
     enc = ctx.models.encoder(v.encoder) if v.encoder else None
     if enc is None:
@@ -172,24 +197,41 @@ def frame_evidence(ctx: Context, vid: int, seg: Segment, question: str,
         return []
     half = (seg.end - seg.start) / (2 * len(frames))
     out: list[Evidence] = []
-    qv = ctx.models.clip_text(v.encoder or "", [query]) \
-        if getattr(enc, "supports_text", False) else None
+    qv = (
+        ctx.models.clip_text(v.encoder or "", [query])
+        if getattr(enc, "supports_text", False)
+        else None
+    )
     for i, (t, _f, ref) in enumerate(frames):
         start, end = max(seg.start, t - half), min(seg.end, t + half)
         if qv is not None:
             cos = float(np.dot(encoded.features[i], qv[0]))
             text, score = f"frame similarity to the question {cos:.2f}", max(0.0, (cos - 0.12) * 4)
         elif encoded.probs is not None and getattr(enc, "labels", None):
-            top = [(enc.labels[j], float(encoded.probs[i][j]))
-                   for j in np.argsort(-encoded.probs[i])[:3]]
+            top = [
+                (enc.labels[j], float(encoded.probs[i][j]))
+                for j in np.argsort(-encoded.probs[i])[:3]
+            ]
             text = "frame looks like: " + ", ".join(f"{lab} {p:.2f}" for lab, p in top)
             score = 0.1 + 0.8 * label_relevance(ctx, query, v.encoder or "", top)
         else:
             continue
-        out.append(Evidence(id=make_id("frame", vid, t), video_id=vid, video=v.path,
-                            start=round(start, 3), end=round(end, 3), kind="visual", text=text,
-                            score=round(min(score, 1.0), 4), level="frame", segment_id=seg.id,
-                            image=ref, source="dense"))
+        out.append(
+            Evidence(
+                id=make_id("frame", vid, t),
+                video_id=vid,
+                video=v.path,
+                start=round(start, 3),
+                end=round(end, 3),
+                kind="visual",
+                text=text,
+                score=round(min(score, 1.0), 4),
+                level="frame",
+                segment_id=seg.id,
+                image=ref,
+                source="dense",
+            )
+        )
     return out
 
 
@@ -201,7 +243,8 @@ def rewrite_visual(ctx: Context, target: str) -> list[str]:
     try:
         raw: Any = ctx.llm.complete_json(
             [ChatMessage(role="user", content=render("rewrite_visual", target=target))],
-            max_tokens=48)
+            max_tokens=48,
+        )
     except Exception as exc:  # noqa: BLE001 - invalid JSON: keep the original query
         log.debug("visual rewrite failed: %s", exc)
         return []
@@ -230,14 +273,25 @@ def useful_terms(target: str, terms: Sequence[str], limit: int = 5) -> list[str]
 
 
 def _can_rewrite(ctx: Context, route: Route, round_no: int) -> bool:
-    return (route.kind == "visual_when" and round_no == 0 and ctx.config.rewrite_visual
-            and ctx.llm is not None and ctx.allows("visual")
-            and any(v.encoder and not v.encoder.startswith("open_clip") for v in ctx.videos))
+    return (
+        route.kind == "visual_when"
+        and round_no == 0
+        and ctx.config.rewrite_visual
+        and ctx.llm is not None
+        and ctx.allows("visual")
+        and any(v.encoder and not v.encoder.startswith("open_clip") for v in ctx.videos)
+    )
 
 
-def can_go_finer(ctx: Context, route: Route, candidates: Sequence[Candidate],
-                 evidence: Sequence[Evidence], expanded: Sequence[int],
-                 judgement: Judgement | None, round_no: int) -> bool:
+def can_go_finer(
+    ctx: Context,
+    route: Route,
+    candidates: Sequence[Candidate],
+    evidence: Sequence[Evidence],
+    expanded: Sequence[int],
+    judgement: Judgement | None,
+    round_no: int,
+) -> bool:
     """Whether a backtracking round has anything new to look at."""
     if judgement is not None and judgement.missing.strip():
         return True
@@ -246,9 +300,16 @@ def can_go_finer(ctx: Context, route: Route, candidates: Sequence[Candidate],
     return bool(pick_segments(ctx, candidates, evidence, expanded, judgement))
 
 
-def backtrack(ctx: Context, question: str, route: Route, candidates: Sequence[Candidate],
-              evidence: Sequence[Evidence], expanded: Sequence[int], judgement: Judgement | None,
-              round_no: int) -> tuple[list[Evidence], list[int], str]:
+def backtrack(
+    ctx: Context,
+    question: str,
+    route: Route,
+    candidates: Sequence[Candidate],
+    evidence: Sequence[Evidence],
+    expanded: Sequence[int],
+    judgement: Judgement | None,
+    round_no: int,
+) -> tuple[list[Evidence], list[int], str]:
     """One backtracking round.
 
     Returns:
@@ -277,8 +338,10 @@ def backtrack(ctx: Context, question: str, route: Route, candidates: Sequence[Ca
     if _can_rewrite(ctx, route, round_no):
         terms = rewrite_visual(ctx, route.query or question)
         for term in terms:  # a paraphrase: its matches rank below the question's own
-            new += [replace(e, score=round(e.score * REWRITE_WEIGHT, 4), source="rewrite")
-                    for e in visual_evidence(ctx, term, k=4)]
+            new += [
+                replace(e, score=round(e.score * REWRITE_WEIGHT, 4), source="rewrite")
+                for e in visual_evidence(ctx, term, k=4)
+            ]
         if terms:
             notes.append("visual terms: " + ", ".join(terms))
     detail = "; ".join(notes) or "nothing finer to look at"

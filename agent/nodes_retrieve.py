@@ -40,19 +40,36 @@ def keyframe_of(ctx: Context, video_id: int, segment_id: int | None) -> str | No
     return kfs[0].path if kfs else None
 
 
-def row_evidence(video: Video, row: Any, kind: EvidenceKind, score: float, source: str, *,
-                 segment_id: int | None = None, option: str | None = None) -> Evidence:
+def row_evidence(
+    video: Video,
+    row: Any,
+    kind: EvidenceKind,
+    score: float,
+    source: str,
+    *,
+    segment_id: int | None = None,
+    option: str | None = None,
+) -> Evidence:
     """Evidence for one text-memory row (transcript line, OCR item, caption)."""
-    return Evidence(id=make_id(kind, video.id, row.start, row.end, text=row_text(row)),
-                    video_id=video.id,
-                    video=video.path, start=float(row.start), end=float(row.end), kind=kind,
-                    text=row_text(row), score=round(float(score), 4), level="line",
-                    segment_id=getattr(row, "segment_id", None) or segment_id, source=source,
-                    option=option)
+    return Evidence(
+        id=make_id(kind, video.id, row.start, row.end, text=row_text(row)),
+        video_id=video.id,
+        video=video.path,
+        start=float(row.start),
+        end=float(row.end),
+        kind=kind,
+        text=row_text(row),
+        score=round(float(score), 4),
+        level="line",
+        segment_id=getattr(row, "segment_id", None) or segment_id,
+        source=source,
+        option=option,
+    )
 
 
-def segment_evidence(ctx: Context, memo: VideoMemo, segment_id: int, score: float,
-                     source: str) -> Evidence | None:
+def segment_evidence(
+    ctx: Context, memo: VideoMemo, segment_id: int, score: float, source: str
+) -> Evidence | None:
     """Segment-level evidence: the segment's caption, tags, speech and on-screen text."""
     seg = memo.by_id.get(segment_id)
     if seg is None:
@@ -60,14 +77,25 @@ def segment_evidence(ctx: Context, memo: VideoMemo, segment_id: int, score: floa
     text, main = memo.segment_text(seg)
     kind: EvidenceKind = "visual" if main == "tag" else main  # type: ignore[assignment]
     v = memo.video
-    return Evidence(id=make_id("seg", v.id, seg.start, seg.end), video_id=v.id, video=v.path,
-                    start=seg.start, end=seg.end, kind=kind,
-                    text=text, score=round(score, 4), level="segment", segment_id=seg.id,
-                    image=keyframe_of(ctx, v.id, seg.id), source=source)
+    return Evidence(
+        id=make_id("seg", v.id, seg.start, seg.end),
+        video_id=v.id,
+        video=v.path,
+        start=seg.start,
+        end=seg.end,
+        kind=kind,
+        text=text,
+        score=round(score, 4),
+        level="segment",
+        segment_id=seg.id,
+        image=keyframe_of(ctx, v.id, seg.id),
+        source=source,
+    )
 
 
-def label_relevance(ctx: Context, query: str, encoder: str,
-                    labels: Sequence[tuple[str, float]]) -> float:
+def label_relevance(
+    ctx: Context, query: str, encoder: str, labels: Sequence[tuple[str, float]]
+) -> float:
     """How well classifier labels with probabilities match ``query`` (0-1).
 
     Uses the label space (class names close in meaning to the query) and, without it,
@@ -84,9 +112,16 @@ def label_relevance(ctx: Context, query: str, encoder: str,
     return min(1.0, rel)
 
 
-def memory_evidence(ctx: Context, vid: int, seg: Segment, *,
-                    window: tuple[float, float] | None = None, score: float = 0.3,
-                    query: str | None = None, source: str = "memories") -> list[Evidence]:
+def memory_evidence(
+    ctx: Context,
+    vid: int,
+    seg: Segment,
+    *,
+    window: tuple[float, float] | None = None,
+    score: float = 0.3,
+    query: str | None = None,
+    source: str = "memories",
+) -> list[Evidence]:
     """A segment's feature memories with their tags (one level below the segment).
 
     Scored ``score``, or by relevance of their tags to ``query`` when given.
@@ -100,19 +135,38 @@ def memory_evidence(ctx: Context, vid: int, seg: Segment, *,
         tags = list({t.label: t for t in memo.memory_tags.get(m.id, [])}.values())[:3]
         if not tags:
             continue
-        s = score if query is None else 0.1 + 0.8 * label_relevance(
-            ctx, query, v.encoder or "", [(t.label, t.score) for t in tags])
-        out.append(Evidence(id=make_id("visual", vid, m.start, m.end), video_id=vid,
-                            video=v.path, start=m.start, end=m.end, kind="visual",
-                            text="looks like: " + ", ".join(f"{t.label} {t.score:.2f}"
-                                                            for t in tags),
-                            score=round(s, 4), level="memory", segment_id=seg.id,
-                            source=source))
+        s = (
+            score
+            if query is None
+            else 0.1
+            + 0.8 * label_relevance(ctx, query, v.encoder or "", [(t.label, t.score) for t in tags])
+        )
+        out.append(
+            Evidence(
+                id=make_id("visual", vid, m.start, m.end),
+                video_id=vid,
+                video=v.path,
+                start=m.start,
+                end=m.end,
+                kind="visual",
+                text="looks like: " + ", ".join(f"{t.label} {t.score:.2f}" for t in tags),
+                score=round(s, 4),
+                level="memory",
+                segment_id=seg.id,
+                source=source,
+            )
+        )
     return out
 
 
-def fts_evidence(ctx: Context, query: str, *, k: int, kinds: Iterable[str] | None = None,
-                 phrase: str | None = None) -> list[Evidence]:
+def fts_evidence(
+    ctx: Context,
+    query: str,
+    *,
+    k: int,
+    kinds: Iterable[str] | None = None,
+    phrase: str | None = None,
+) -> list[Evidence]:
     """Full-text hits over tags, speech, OCR and captions.
 
     Args:
@@ -130,8 +184,7 @@ def fts_evidence(ctx: Context, query: str, *, k: int, kinds: Iterable[str] | Non
     out: list[Evidence] = []
     for hit in ctx.store.search_text(" ".join(words), video_id=scope_id(ctx), k=k * 3):
         v = by_path.get(hit.video)
-        if v is None or (wanted is not None and hit.kind not in wanted) or \
-                not ctx.allows(hit.kind):
+        if v is None or (wanted is not None and hit.kind not in wanted) or not ctx.allows(hit.kind):
             continue
         kind: EvidenceKind = "visual" if hit.kind == "tag" else hit.kind
         found = set(tokens(hit.text or ""))
@@ -140,20 +193,31 @@ def fts_evidence(ctx: Context, query: str, *, k: int, kinds: Iterable[str] | Non
         if phrase and hit.text:
             score = max(score, phrase_match(phrase, hit.text))
         text = f"looks like: {hit.text}" if hit.kind == "tag" else hit.text or ""
-        out.append(Evidence(id=make_id(kind, v.id, hit.start, hit.end,
-                                       text=None if hit.kind == "tag" else hit.text),
-                            video_id=v.id,
-                            video=v.path, start=hit.start, end=hit.end, kind=kind, text=text,
-                            score=round(score, 4),
-                            level="memory" if hit.kind == "tag" else "line",
-                            segment_id=hit.segment_id, source="fts"))
+        out.append(
+            Evidence(
+                id=make_id(
+                    kind, v.id, hit.start, hit.end, text=None if hit.kind == "tag" else hit.text
+                ),
+                video_id=v.id,
+                video=v.path,
+                start=hit.start,
+                end=hit.end,
+                kind=kind,
+                text=text,
+                score=round(score, 4),
+                level="memory" if hit.kind == "tag" else "line",
+                segment_id=hit.segment_id,
+                source="fts",
+            )
+        )
         if len(out) >= k:
             break
     return out
 
 
-def text_vector_evidence(ctx: Context, query: str, *, k: int,
-                         kinds: Iterable[str] | None = None) -> list[Evidence]:
+def text_vector_evidence(
+    ctx: Context, query: str, *, k: int, kinds: Iterable[str] | None = None
+) -> list[Evidence]:
     """Nearest text memories (speech, OCR, captions, chapters) by sentence embedding."""
     qv = ctx.models.embed([query])
     if qv is None:
@@ -170,20 +234,36 @@ def text_vector_evidence(ctx: Context, query: str, *, k: int,
         else:
             attr, kind = TEXT_ROWS.get(tk, ("captions", "caption"))
             rows = getattr(memo, attr)
-        row = next((r for r in rows if abs(r.start - vh.start) < 1e-3
-                    and abs(r.end - vh.end) < 1e-3), None)
+        row = next(
+            (r for r in rows if abs(r.start - vh.start) < 1e-3 and abs(r.end - vh.end) < 1e-3), None
+        )
         if row is None:
             continue
-        out.append(row_evidence(memo.video, row, kind, max(0.0, vh.score), "vector",  # type: ignore[arg-type]
-                                segment_id=vh.segment_id))
+        out.append(
+            row_evidence(
+                memo.video,
+                row,
+                kind,
+                max(0.0, vh.score),
+                "vector",  # type: ignore[arg-type]
+                segment_id=vh.segment_id,
+            )
+        )
         if len(out) >= k:
             break
     return out
 
 
-def phrase_evidence(ctx: Context, phrase: str, modality: str, *, k: int,
-                    window: tuple[float, float] | None = None, min_score: float = 0.3,
-                    option: str | None = None) -> list[Evidence]:
+def phrase_evidence(
+    ctx: Context,
+    phrase: str,
+    modality: str,
+    *,
+    k: int,
+    window: tuple[float, float] | None = None,
+    min_score: float = 0.3,
+    option: str | None = None,
+) -> list[Evidence]:
     """Transcript lines (or OCR items) containing ``phrase``, by token overlap.
 
     Robust to ASR slips and line splits where FTS ranks by rare words only: every row is
@@ -211,8 +291,12 @@ def phrase_evidence(ctx: Context, phrase: str, modality: str, *, k: int,
                 break
             ev = row_evidence(v, r, kind, s, "phrase", option=option)
             if nxt is not None:
-                ev = replace(ev, id=make_id(kind, v.id, r.start, nxt.end), end=float(nxt.end),
-                             text=row_text(r) + " " + row_text(nxt))
+                ev = replace(
+                    ev,
+                    id=make_id(kind, v.id, r.start, nxt.end),
+                    end=float(nxt.end),
+                    text=row_text(r) + " " + row_text(nxt),
+                )
             out.append(ev)
     return sorted(out, key=lambda e: -e.score)[:k]
 
@@ -223,7 +307,8 @@ def time_evidence(ctx: Context, t: float, modality: str, half_window: float) -> 
     Score falls with the distance between ``t`` and the row (1 when the row covers ``t``).
     """
     kinds = {"speech": ["speech"], "ocr": ["ocr"], "visual": ["caption"]}.get(
-        modality, ["speech", "ocr", "caption"])
+        modality, ["speech", "ocr", "caption"]
+    )
     out: list[Evidence] = []
     lo, hi = t - half_window, t + half_window
     for v in ctx.videos:
@@ -240,8 +325,7 @@ def time_evidence(ctx: Context, t: float, modality: str, half_window: float) -> 
                 ev = segment_evidence(ctx, memo, seg.id, 0.7, "time")
                 if ev is not None:
                     out.append(ev)
-                out += memory_evidence(ctx, v.id, seg, window=(t, t), score=0.85,
-                                       source="time")
+                out += memory_evidence(ctx, v.id, seg, window=(t, t), score=0.85, source="time")
     return out
 
 
@@ -251,23 +335,27 @@ def text_blocks(rows: Sequence[Any]) -> list[Any]:
     out: list[Any] = []
     for r in rows:
         prev = out[-1] if out else None
-        if prev is not None and abs(r.start - prev.start) <= 0.5 and \
-                abs(r.end - prev.end) <= 0.5:
-            out[-1] = SimpleNamespace(start=prev.start, end=prev.end,
-                                      text=f"{row_text(prev)} {row_text(r)}",
-                                      segment_id=getattr(prev, "segment_id", None))
+        if prev is not None and abs(r.start - prev.start) <= 0.5 and abs(r.end - prev.end) <= 0.5:
+            out[-1] = SimpleNamespace(
+                start=prev.start,
+                end=prev.end,
+                text=f"{row_text(prev)} {row_text(r)}",
+                segment_id=getattr(prev, "segment_id", None),
+            )
         else:
             out.append(r)
     return out
 
 
-def window_evidence(ctx: Context, video_id: int, start: float, end: float,
-                    modality: str) -> list[Evidence]:
+def window_evidence(
+    ctx: Context, video_id: int, start: float, end: float, modality: str
+) -> list[Evidence]:
     """Everything remembered inside ``[start, end]`` of one video (follow-up questions)."""
     memo = ctx.memo(video_id)
     v = memo.video
     kinds = {"speech": ["speech"], "ocr": ["ocr"], "visual": ["caption"]}.get(
-        modality, ["speech", "ocr", "caption"])
+        modality, ["speech", "ocr", "caption"]
+    )
     out: list[Evidence] = []
     for tk in kinds:
         attr, kind = TEXT_ROWS[tk]
@@ -286,10 +374,15 @@ def _clip_scale(cos: float) -> float:
     return max(0.0, min(1.0, (cos - 0.12) * 4.0))
 
 
-def visual_evidence(ctx: Context, query: str, *, k: int,
-                    window: tuple[float, float] | None = None,
-                    video_ids: Sequence[int] | None = None,
-                    option: str | None = None) -> list[Evidence]:
+def visual_evidence(
+    ctx: Context,
+    query: str,
+    *,
+    k: int,
+    window: tuple[float, float] | None = None,
+    video_ids: Sequence[int] | None = None,
+    option: str | None = None,
+) -> list[Evidence]:
     """Visual retrieval at memory precision: CLIP text→image, the label space, captions.
 
     * CLIP videos: the query through CLIP's text tower against feature memories;
@@ -317,12 +410,22 @@ def visual_evidence(ctx: Context, query: str, *, k: int,
             if qv is not None:
                 for vh in ctx.store.nearest("memories", qv[0], k=max(4 * k, 64), video_id=v.id):
                     if window is None or (vh.start < window[1] and vh.end > window[0]):
-                        out.append(Evidence(
-                            id=make_id("visual", v.id, vh.start, vh.end), video_id=v.id,
-                            video=v.path, start=vh.start, end=vh.end, kind="visual",
-                            text=f"frames matching '{query}' (clip {vh.score:.2f})",
-                            score=round(_clip_scale(vh.score), 4), level="memory",
-                            segment_id=vh.segment_id, source="clip", option=option))
+                        out.append(
+                            Evidence(
+                                id=make_id("visual", v.id, vh.start, vh.end),
+                                video_id=v.id,
+                                video=v.path,
+                                start=vh.start,
+                                end=vh.end,
+                                kind="visual",
+                                text=f"frames matching '{query}' (clip {vh.score:.2f})",
+                                score=round(_clip_scale(vh.score), 4),
+                                level="memory",
+                                segment_id=vh.segment_id,
+                                source="clip",
+                                option=option,
+                            )
+                        )
         elif enc:
             out.extend(_label_evidence(ctx, memo, query, window, option))
         for c in memo.captions if window is None else memo.within(memo.captions, *window):
@@ -348,8 +451,13 @@ def _inside(e: Evidence, window: tuple[float, float]) -> float:
     return max(0.0, min(e.end, window[1]) - max(e.start, window[0])) / length
 
 
-def _label_evidence(ctx: Context, memo: VideoMemo, query: str,
-                    window: tuple[float, float] | None, option: str | None) -> list[Evidence]:
+def _label_evidence(
+    ctx: Context,
+    memo: VideoMemo,
+    query: str,
+    window: tuple[float, float] | None,
+    option: str | None,
+) -> list[Evidence]:
     labels = ctx.models.labels(query, memo.video.encoder or "")
     if not labels:
         return []
@@ -365,8 +473,20 @@ def _label_evidence(ctx: Context, memo: VideoMemo, query: str,
         key = (t.start, t.end)
         prev = spans.get(key, (0.0, [], t.segment_id))
         spans[key] = (prev[0] + s, [*prev[1], f"{t.label} {t.score:.2f}"], t.segment_id)
-    return [Evidence(id=make_id("visual", v.id, a, b), video_id=v.id, video=v.path, start=a,
-                     end=b, kind="visual", text="looks like: " + ", ".join(names[:4]),
-                     score=round(min(1.0, s), 4), level="memory", segment_id=seg,
-                     source="labels", option=option)
-            for (a, b), (s, names, seg) in spans.items()]
+    return [
+        Evidence(
+            id=make_id("visual", v.id, a, b),
+            video_id=v.id,
+            video=v.path,
+            start=a,
+            end=b,
+            kind="visual",
+            text="looks like: " + ", ".join(names[:4]),
+            score=round(min(1.0, s), 4),
+            level="memory",
+            segment_id=seg,
+            source="labels",
+            option=option,
+        )
+        for (a, b), (s, names, seg) in spans.items()
+    ]

@@ -15,34 +15,69 @@ from collections.abc import Sequence
 from .state import Direction, Modality, Option, Route, Turn
 from .textutil import content_words, fts_query, parse_time, quoted, strip_times
 
-_SPEECH = re.compile(r"\b(say|says|said|saying|speak|speaks|spoken|talk|talks|talking|mention"
-                     r"|mentions|mentioned|narrat\w*|voice|hear|heard|words?)\b", re.I)
-_OCR = re.compile(r"\b(written|write|writes|text|texts|slides?|captions?|subtitles?|printed|typed"
-                  r"|sentence\s+on\s+(?:the\s+)?screen)\b", re.I)
-_VISUAL = re.compile(r"\b(shown|show|shows|see|seen|visible|appear|appears|look|looks|"
-                     r"picture|image|frame|happen|happens|happening|doing)\b", re.I)
-_WHEN = re.compile(r"^\s*(?:and\s+)?(?:at\s+what\s+(?:time|point|moment)|when|at\s+which\s+"
-                   r"(?:time|point|moment)|where\s+in\s+the\s+video|what\s+time)\b", re.I)
-_FIRST = re.compile(r"\b(?:which|what)\b[^?]*?\b(?:comes?|came|happens?|appears?|is\s+shown|"
-                    r"is\s+said|occurs?)\s+(?:first|earlier|before)\b", re.I)
+_SPEECH = re.compile(
+    r"\b(say|says|said|saying|speak|speaks|spoken|talk|talks|talking|mention"
+    r"|mentions|mentioned|narrat\w*|voice|hear|heard|words?)\b",
+    re.I,
+)
+_OCR = re.compile(
+    r"\b(written|write|writes|text|texts|slides?|captions?|subtitles?|printed|typed"
+    r"|sentence\s+on\s+(?:the\s+)?screen)\b",
+    re.I,
+)
+_VISUAL = re.compile(
+    r"\b(shown|show|shows|see|seen|visible|appear|appears|look|looks|"
+    r"picture|image|frame|happen|happens|happening|doing)\b",
+    re.I,
+)
+_WHEN = re.compile(
+    r"^\s*(?:and\s+)?(?:at\s+what\s+(?:time|point|moment)|when|at\s+which\s+"
+    r"(?:time|point|moment)|where\s+in\s+the\s+video|what\s+time)\b",
+    re.I,
+)
+_FIRST = re.compile(
+    r"\b(?:which|what)\b[^?]*?\b(?:comes?|came|happens?|appears?|is\s+shown|"
+    r"is\s+said|occurs?)\s+(?:first|earlier|before)\b",
+    re.I,
+)
 _SHOWN = re.compile(r"\b(?:shown|seen|visible|pictured|on\s+(?:the\s+)?screen)\s*\??\s*$", re.I)
 _HOW_MANY = re.compile(r"^\s*(?:and\s+)?how\s+(?:many|often)\b", re.I)
 _AFTER = re.compile(r"\b(after|afterwards|next|then|later|following|follows)\b", re.I)
 _BEFORE = re.compile(r"\b(before|earlier|previous|previously|prior|preceding)\b", re.I)
-_REFER = re.compile(r"\b(that|this|it|then|there|next|afterwards|after|before|earlier|later)\b",
-                    re.I)
+_REFER = re.compile(
+    r"\b(that|this|it|then|there|next|afterwards|after|before|earlier|later)\b", re.I
+)
 _OPTIONS = re.compile(r"\bOptions:\s*(.+)$", re.I | re.S)
 _LETTER = re.compile(r"(?:^|\s)([A-H])\)\s*")
-_GENERIC = frozenset({"happens", "happen", "happened", "going", "comes", "come", "next", "that",
-                      "this", "does", "thing", "things", "else", "do", "goes"})
+_GENERIC = frozenset(
+    {
+        "happens",
+        "happen",
+        "happened",
+        "going",
+        "comes",
+        "come",
+        "next",
+        "that",
+        "this",
+        "does",
+        "thing",
+        "things",
+        "else",
+        "do",
+        "goes",
+    }
+)
 _VISUAL_LEAD = re.compile(
     r"^\s*(?:and\s+)?(?:at\s+what\s+(?:time|point|moment)|when|at\s+which\s+(?:time|point|"
     r"moment)|where\s+in\s+the\s+video|what\s+time)\s+(?:is|are|was|were|does|do|did|can)?\s*",
-    re.I)
+    re.I,
+)
 _VISUAL_TAIL = re.compile(
     r"\s*(?:being\s+)?(?:shown|seen|visible|on\s+screen|in\s+the\s+video|appear(?:s|ing)?|"
     r"show\s+up|shows\s+up|come\s+up|on\s+the\s+screen|first)?\s*(?:in\s+the\s+video)?\s*\??\s*$",
-    re.I)
+    re.I,
+)
 
 
 def _mask_quotes(text: str) -> tuple[str, list[str]]:
@@ -66,8 +101,7 @@ def _option(letter: str, text: str) -> Option:
     qs = quoted(text)
     if qs:
         is_ocr = bool(re.search(r"\b(text|written|screen|slide|sign)\b", text, re.I))
-        return Option(letter=letter, text=text, modality="ocr" if is_ocr else "speech",
-                      query=qs[0])
+        return Option(letter=letter, text=text, modality="ocr" if is_ocr else "speech", query=qs[0])
     return Option(letter=letter, text=text, modality="visual", query=text)
 
 
@@ -84,8 +118,11 @@ def parse_options(question: str) -> tuple[str, tuple[Option, ...]]:
     if m:
         body = question[: m.start()].strip()
         parts = _LETTER.split(" " + m.group(1).strip())
-        opts = tuple(_option(parts[i], parts[i + 1]) for i in range(1, len(parts) - 1, 2)
-                     if parts[i + 1].strip())
+        opts = tuple(
+            _option(parts[i], parts[i + 1])
+            for i in range(1, len(parts) - 1, 2)
+            if parts[i + 1].strip()
+        )
         if len(opts) >= 2:
             return body, opts
     masked, saved = _mask_quotes(question)
@@ -95,8 +132,9 @@ def parse_options(question: str) -> tuple[str, tuple[Option, ...]]:
     pieces = [p for p in re.split(r",\s*(?:or\s+)?|\s+or\s+", tail) if p.strip()]
     if len(pieces) < 2:
         return question, ()
-    return question, tuple(_option("ABCDEFGH"[i], _unmask(p, saved))
-                           for i, p in enumerate(pieces[:8]))
+    return question, tuple(
+        _option("ABCDEFGH"[i], _unmask(p, saved)) for i, p in enumerate(pieces[:8])
+    )
 
 
 def _modality(text: str, default: Modality = "any") -> Modality:
@@ -116,8 +154,13 @@ def visual_target(question: str) -> str:
 
 
 def _follow_up(question: str, history: Sequence[Turn], window_s: float) -> Route | None:
-    if not history or not history[-1].citations or quoted(question) or \
-            parse_time(question) is not None or not _REFER.search(question):
+    if (
+        not history
+        or not history[-1].citations
+        or quoted(question)
+        or parse_time(question) is not None
+        or not _REFER.search(question)
+    ):
         return None
     rest = [w for w in content_words(question) if w not in _GENERIC]
     if len(rest) > 2:
@@ -131,12 +174,18 @@ def _follow_up(question: str, history: Sequence[Turn], window_s: float) -> Route
     else:
         direction = "around"
         window = (max(0.0, anchor.start - window_s / 2), anchor.end + window_s / 2)
-    return Route(kind="follow_up", modality=_modality(question), query=" ".join(rest),
-                 window=window, direction=direction)
+    return Route(
+        kind="follow_up",
+        modality=_modality(question),
+        query=" ".join(rest),
+        window=window,
+        direction=direction,
+    )
 
 
-def route_question(question: str, history: Sequence[Turn] = (), *,
-                   follow_window_s: float = 30.0) -> Route:
+def route_question(
+    question: str, history: Sequence[Turn] = (), *, follow_window_s: float = 30.0
+) -> Route:
     """Classify a question and extract what to retrieve.
 
     Args:
@@ -155,18 +204,28 @@ def route_question(question: str, history: Sequence[Turn] = (), *,
         if re.search(r"\bthe\s+words?\b", body, re.I) and quotes:
             word = quotes[0]
         modality = "speech" if word else _modality(body, "visual")
-        return Route(kind="count", modality=modality, query=quotes[0] if quotes else
-                     fts_query(body), count_word=word)
+        return Route(
+            kind="count",
+            modality=modality,
+            query=quotes[0] if quotes else fts_query(body),
+            count_word=word,
+        )
     if options and _FIRST.search(body):
         return Route(kind="order", modality="any", query=fts_query(body), options=options)
     if options and quotes and re.search(r"\b(after|before)\b", body, re.I):
         direction: Direction = "before" if re.search(r"\bbefore\b", body, re.I) else "after"
-        return Route(kind="cross_modal", modality=_modality(body.split(quotes[0])[0], "speech"),
-                     query=quotes[0], options=options, direction=direction)
+        return Route(
+            kind="cross_modal",
+            modality=_modality(body.split(quotes[0])[0], "speech"),
+            query=quotes[0],
+            options=options,
+            direction=direction,
+        )
     t = parse_time(_mask_quotes(body)[0])
     if t is not None:
-        return Route(kind="time_lookup", modality=_modality(body), time=t,
-                     query=fts_query(strip_times(body)))
+        return Route(
+            kind="time_lookup", modality=_modality(body), time=t, query=fts_query(strip_times(body))
+        )
     if quotes:
         lead = body.split(quotes[0])[0] + body.split(quotes[0])[-1]
         if _OCR.search(lead) and not re.search(r"\b(say|says|said|narrat\w*|speak)", lead, re.I):
@@ -177,8 +236,9 @@ def route_question(question: str, history: Sequence[Turn] = (), *,
     if follow is not None:
         return follow
     if options:
-        return Route(kind="general", modality=_modality(body), query=fts_query(body),
-                     options=options)
+        return Route(
+            kind="general", modality=_modality(body), query=fts_query(body), options=options
+        )
     if _WHEN.search(body):
         modality = _modality(body, "visual")
         if modality == "speech" and _SHOWN.search(body):  # "... a man talking in a car shown?"

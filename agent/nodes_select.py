@@ -23,8 +23,9 @@ SegKey = tuple[int, int]  # (video_id, segment_id)
 Ranking = list[tuple[SegKey, float]]
 
 #: Routes whose coarse evidence already points at the answer: no similarity ranking.
-TARGETED = frozenset({"time_lookup", "follow_up", "speech_when", "ocr_when", "order",
-                      "cross_modal"})
+TARGETED = frozenset(
+    {"time_lookup", "follow_up", "speech_when", "ocr_when", "order", "cross_modal"}
+)
 
 
 def adaptive_k(scores: Sequence[float], lo: int, hi: int) -> int:
@@ -53,8 +54,9 @@ def adaptive_k(scores: Sequence[float], lo: int, hi: int) -> int:
     return min(max(lo, j + 1), hi)
 
 
-def fuse_rankings(rankings: dict[str, Ranking], weights: dict[str, float]
-                  ) -> list[tuple[SegKey, float, tuple[str, ...]]]:
+def fuse_rankings(
+    rankings: dict[str, Ranking], weights: dict[str, float]
+) -> list[tuple[SegKey, float, tuple[str, ...]]]:
     """Weighted reciprocal rank fusion of segment rankings.
 
     Returns:
@@ -100,7 +102,7 @@ def spread_ranking(ctx: Context, n: int) -> Ranking:
     if not segs:
         return []
     step = max(1, len(segs) // max(n, 1))
-    return [((vid, s.id), 0.0) for vid, s in segs[step // 2::step][:n]]
+    return [((vid, s.id), 0.0) for vid, s in segs[step // 2 :: step][:n]]
 
 
 def similarity_rankings(ctx: Context, query: str) -> dict[str, Ranking]:
@@ -115,9 +117,11 @@ def similarity_rankings(ctx: Context, query: str) -> dict[str, Ranking]:
         if enc.startswith("open_clip"):
             qv = ctx.models.clip_text(enc, [query])
             if qv is not None:
-                summaries += [((v.id, vh.segment_id), vh.score) for vh in
-                              ctx.store.nearest("summaries", qv[0], k=n, video_id=v.id)
-                              if vh.segment_id is not None]
+                summaries += [
+                    ((v.id, vh.segment_id), vh.score)
+                    for vh in ctx.store.nearest("summaries", qv[0], k=n, video_id=v.id)
+                    if vh.segment_id is not None
+                ]
         elif enc:
             sims = {lab.lower(): s for lab, s in ctx.models.labels(query, enc)}
             if sims:
@@ -156,8 +160,9 @@ def _weights(route: Route) -> dict[str, float]:
     return {"summary_tokens": 1.0, "labels": 1.0, "text_embeddings": 1.0, "evidence": 1.2}
 
 
-def select_segments(ctx: Context, route: Route, evidence: Sequence[Evidence]
-                    ) -> tuple[list[Candidate], dict[str, int]]:
+def select_segments(
+    ctx: Context, route: Route, evidence: Sequence[Evidence]
+) -> tuple[list[Candidate], dict[str, int]]:
     """Adaptive top-k segments for the question.
 
     Args:
@@ -186,6 +191,14 @@ def select_segments(ctx: Context, route: Route, evidence: Sequence[Evidence]
     for (vid, seg_id), score, names in fused[:k]:
         seg = ctx.memo(vid).by_id.get(seg_id)
         if seg is not None:
-            out.append(Candidate(video_id=vid, segment_id=seg_id, start=seg.start, end=seg.end,
-                                 score=round(score / top, 4), sources=names))
+            out.append(
+                Candidate(
+                    video_id=vid,
+                    segment_id=seg_id,
+                    start=seg.start,
+                    end=seg.end,
+                    score=round(score / top, 4),
+                    sources=names,
+                )
+            )
     return out, {name: len(r) for name, r in rankings.items()}

@@ -23,10 +23,27 @@ seconds mm ss first later earlier after before right just
 STOPWORDS = frozenset(_STOPWORDS_TEXT.split())
 
 NUMBER_WORDS = {
-    "zero": "0", "one": "1", "two": "2", "three": "3", "four": "4", "five": "5", "six": "6",
-    "seven": "7", "eight": "8", "nine": "9", "ten": "10", "eleven": "11", "twelve": "12",
-    "thirteen": "13", "fourteen": "14", "fifteen": "15", "sixteen": "16", "seventeen": "17",
-    "eighteen": "18", "nineteen": "19", "twenty": "20",
+    "zero": "0",
+    "one": "1",
+    "two": "2",
+    "three": "3",
+    "four": "4",
+    "five": "5",
+    "six": "6",
+    "seven": "7",
+    "eight": "8",
+    "nine": "9",
+    "ten": "10",
+    "eleven": "11",
+    "twelve": "12",
+    "thirteen": "13",
+    "fourteen": "14",
+    "fifteen": "15",
+    "sixteen": "16",
+    "seventeen": "17",
+    "eighteen": "18",
+    "nineteen": "19",
+    "twenty": "20",
 }
 
 
@@ -69,7 +86,8 @@ _HMS = re.compile(r"(?<![\d:])(\d{1,2}):([0-5]\d):([0-5]\d)(?![\d:])")
 _MS = re.compile(r"(?<![\d:])(\d{1,3}):([0-5]\d)(?![\d:])")
 _MIN_SEC = re.compile(
     r"\b(\d+(?:\.\d+)?)\s*(?:m|min|mins|minutes?)\b(?:\s*(?:and\s*)?(\d+(?:\.\d+)?)\s*"
-    r"(?:s|sec|secs|seconds?)\b)?")
+    r"(?:s|sec|secs|seconds?)\b)?"
+)
 _SEC = re.compile(r"\b(\d+(?:\.\d+)?)\s*(?:s|sec|secs|seconds?)\b")
 _MINUTE_N = re.compile(r"\bminute\s+(\d+)\b")
 

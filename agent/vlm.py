@@ -67,13 +67,22 @@ class OpenAIVisionModel:
         timeout: Seconds per request.
     """
 
-    def __init__(self, base_url: str, model: str = "default", *, api_key: str | None = None,
-                 timeout: float = 120.0) -> None:
+    def __init__(
+        self,
+        base_url: str,
+        model: str = "default",
+        *,
+        api_key: str | None = None,
+        timeout: float = 120.0,
+    ) -> None:
         self.base_url = base_url.rstrip("/")
         self.model = model
         self.name = f"{self.base_url}#{model}"
-        self.api_key = api_key if api_key is not None else (
-            os.environ.get("HOURLENS_LLM_API_KEY") or os.environ.get("OPENAI_API_KEY"))
+        self.api_key = (
+            api_key
+            if api_key is not None
+            else (os.environ.get("HOURLENS_LLM_API_KEY") or os.environ.get("OPENAI_API_KEY"))
+        )
         self.timeout = timeout
 
     def generate(self, images: Sequence[Image], prompt: str, *, max_tokens: int = 160) -> str:
@@ -86,14 +95,21 @@ class OpenAIVisionModel:
             {"type": "image_url", "image_url": {"url": jpeg_data_url(im)}} for im in images
         ]
         content.append({"type": "text", "text": prompt})
-        body = {"model": self.model, "messages": [{"role": "user", "content": content}],
-                "max_tokens": max_tokens, "temperature": 0.0}
+        body = {
+            "model": self.model,
+            "messages": [{"role": "user", "content": content}],
+            "max_tokens": max_tokens,
+            "temperature": 0.0,
+        }
         headers = {"Content-Type": "application/json"}
         if self.api_key:
             headers["Authorization"] = f"Bearer {self.api_key}"
-        req = urllib.request.Request(f"{self.base_url}/chat/completions",
-                                     data=json.dumps(body).encode(), headers=headers,
-                                     method="POST")
+        req = urllib.request.Request(
+            f"{self.base_url}/chat/completions",
+            data=json.dumps(body).encode(),
+            headers=headers,
+            method="POST",
+        )
         try:
             with urllib.request.urlopen(req, timeout=self.timeout) as resp:  # noqa: S310
                 data = json.loads(resp.read().decode("utf-8"))
@@ -129,8 +145,11 @@ class HFVisionModel:
         content: list[dict[str, Any]] = [{"type": "image", "image": _pil(im)} for im in images]
         content.append({"type": "text", "text": prompt})
         messages: list[dict[str, Any]] = [{"role": "user", "content": content}]
-        out = self._pipe(text=messages,  # type: ignore[arg-type]
-                         max_new_tokens=max_tokens, return_full_text=False)
+        out = self._pipe(
+            text=messages,  # type: ignore[arg-type]
+            max_new_tokens=max_tokens,
+            return_full_text=False,
+        )
         first = out[0] if isinstance(out, list) else out
         text = first.get("generated_text", "") if isinstance(first, dict) else str(first)
         if isinstance(text, list):  # some versions return the chat with the reply appended
@@ -158,7 +177,7 @@ def load_vlm(spec: str, *, model: str = "default", device: str = "cpu") -> Visio
     key = (spec, model)
     if key not in _cache:
         if spec.startswith("openai:"):
-            name, at, url = spec[len("openai:"):].rpartition("@")
+            name, at, url = spec[len("openai:") :].rpartition("@")
             if not at or not url.startswith(("http://", "https://")):
                 raise HourlensError(f"VLM spec {spec!r}: use openai:MODEL@http://host:port/v1")
             _cache[key] = OpenAIVisionModel(url, name or model)

@@ -96,8 +96,18 @@ def bench(video: str, fps: float, encoder: str, height: int, backend: str, mode:
     )
     with tempfile.TemporaryDirectory() as lib:
         idx = _run_child(
-            ["--child-index", video, "--fps", str(fps), "--encoder", encoder, "--library", lib,
-             "--mode", mode]
+            [
+                "--child-index",
+                video,
+                "--fps",
+                str(fps),
+                "--encoder",
+                encoder,
+                "--library",
+                lib,
+                "--mode",
+                mode,
+            ]
         )
     dur = idx["duration"]
     st = idx["stats"]
@@ -125,8 +135,10 @@ def bench(video: str, fps: float, encoder: str, height: int, backend: str, mode:
 
 
 def _print(row: dict) -> None:
-    print(f"\n{row['video']}  [{row['mode']} pipeline]  ({row['duration_s'] / 60:.1f} min, "
-          f"{row['segments']} segments)")
+    print(
+        f"\n{row['video']}  [{row['mode']} pipeline]  ({row['duration_s'] / 60:.1f} min, "
+        f"{row['segments']} segments)"
+    )
     print(f"  decode-only          {row['decode_only_rtf']:8.1f}x real time")
     print(
         f"  full visual pass     {row['index_rtf']:8.1f}x real time "
@@ -159,8 +171,12 @@ def main() -> None:
     ap.add_argument("--height", type=int, default=256)
     ap.add_argument("--backend", default="auto")
     ap.add_argument("--json", action="store_true", help="also print one JSON line per video")
-    ap.add_argument("--mode", choices=["visual", "full", "both"], default="both",
-                    help="visual stages only, the full pipeline (ASR, OCR, text), or both")
+    ap.add_argument(
+        "--mode",
+        choices=["visual", "full", "both"],
+        default="both",
+        help="visual stages only, the full pipeline (ASR, OCR, text), or both",
+    )
     ap.add_argument("--child-decode", help=argparse.SUPPRESS)
     ap.add_argument("--child-index", help=argparse.SUPPRESS)
     ap.add_argument("--library", help=argparse.SUPPRESS)

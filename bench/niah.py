@@ -64,7 +64,8 @@ def _niah_src(arg: str | None) -> Path:
             f"niah scripts not found in {src}: they live in the project's shared/niah folder "
             "(build_haystack.py, fetch_media.sh, score.py), which a plain clone of hourlens "
             "does not include. Put that folder next to the repository as ../shared/niah or "
-            "pass --niah-src DIR.")
+            "pass --niah-src DIR."
+        )
     return src
 
 
@@ -75,8 +76,19 @@ def build(src: Path, minutes: float, cache: Path, out: Path) -> Path:
         print(f"reusing the build in {target}", file=sys.stderr)
         return target
     subprocess.run(["bash", str(src / "fetch_media.sh"), str(cache)], check=True)
-    subprocess.run([sys.executable, str(src / "build_haystack.py"), "--cache", str(cache),
-                    "--out", str(target), "--minutes", f"{minutes:g}"], check=True)
+    subprocess.run(
+        [
+            sys.executable,
+            str(src / "build_haystack.py"),
+            "--cache",
+            str(cache),
+            "--out",
+            str(target),
+            "--minutes",
+            f"{minutes:g}",
+        ],
+        check=True,
+    )
     return target
 
 
@@ -99,20 +111,33 @@ def _invoke(args: list[str], env: dict[str, str] | None = None) -> tuple[int, st
 def ensure_index(library: Path, video: Path, segmentation: str) -> float | None:
     """Index ``video`` into ``library`` unless it is there; wall seconds, None if reused."""
     t0 = time.perf_counter()
-    code, out, err = _invoke(["--library", str(library), "index", str(video), "--json",
-                              "--no-progress", "--segmentation", segmentation])
+    code, out, err = _invoke(
+        [
+            "--library",
+            str(library),
+            "index",
+            str(video),
+            "--json",
+            "--no-progress",
+            "--segmentation",
+            segmentation,
+        ]
+    )
     lines = [json.loads(ln) for ln in out.splitlines() if ln.startswith("{")]
     if code != 0 or not lines or lines[-1]["status"] == "failed":
         raise SystemExit(f"indexing {video} into {library} failed: {err or out}")
     return None if lines[-1]["status"] == "skipped" else time.perf_counter() - t0
 
 
-def ask_one(library: Path, video: Path, prompt: str, llm: str, extra: list[str],
-            env: dict[str, str]) -> tuple[dict[str, Any], float]:
+def ask_one(
+    library: Path, video: Path, prompt: str, llm: str, extra: list[str], env: dict[str, str]
+) -> tuple[dict[str, Any], float]:
     """One ``hourlens ask --json``; returns (the parsed answer or an error, seconds)."""
     t0 = time.perf_counter()
-    code, out, err = _invoke(["--library", str(library), "ask", str(video), prompt, "--json",
-                              "--llm", llm, *extra], env=env or None)
+    code, out, err = _invoke(
+        ["--library", str(library), "ask", str(video), prompt, "--json", "--llm", llm, *extra],
+        env=env or None,
+    )
     sec = time.perf_counter() - t0
     line = next((ln for ln in reversed(out.splitlines()) if ln.startswith("{")), None)
     if code != 0 or line is None:
@@ -120,8 +145,14 @@ def ask_one(library: Path, video: Path, prompt: str, llm: str, extra: list[str],
     return json.loads(line), sec
 
 
-def run_variant(letter: str, questions: list[dict[str, Any]], libs: dict[str, Path],
-                video: Path, llm: str, out: Path) -> tuple[Path, list[float]]:
+def run_variant(
+    letter: str,
+    questions: list[dict[str, Any]],
+    libs: dict[str, Path],
+    video: Path,
+    llm: str,
+    out: Path,
+) -> tuple[Path, list[float]]:
     """Ask every question with variant ``letter``; writes ``answers-<letter>.jsonl``."""
     lib_kind, extra, env = PLAN[letter]
     path = out / f"answers-{letter}.jsonl"
@@ -130,20 +161,32 @@ def run_variant(letter: str, questions: list[dict[str, Any]], libs: dict[str, Pa
         for i, q in enumerate(questions, 1):
             ans, sec = ask_one(libs[lib_kind], video, q["prompt"], llm, extra, env)
             latencies.append(sec)
-            row = {"id": q["id"], "type": q["type"], "answer": ans.get("answer", ""),
-                   "citations": [{"start": c["start"], "end": c["end"], "kind": c.get("kind")}
-                                 for c in ans.get("citations", [])],
-                   "confidence": ans.get("confidence"), "latency_s": round(sec, 3),
-                   "steps": ans.get("steps", []), "error": ans.get("error")}
+            row = {
+                "id": q["id"],
+                "type": q["type"],
+                "answer": ans.get("answer", ""),
+                "citations": [
+                    {"start": c["start"], "end": c["end"], "kind": c.get("kind")}
+                    for c in ans.get("citations", [])
+                ],
+                "confidence": ans.get("confidence"),
+                "latency_s": round(sec, 3),
+                "steps": ans.get("steps", []),
+                "error": ans.get("error"),
+            }
             f.write(json.dumps(row, ensure_ascii=False) + "\n")
             f.flush()
-            print(f"  ({letter}) {i:>3}/{len(questions)} {q['id']:<16} {sec:6.1f}s  "
-                  f"{row['answer'][:70]!r}", file=sys.stderr)
+            print(
+                f"  ({letter}) {i:>3}/{len(questions)} {q['id']:<16} {sec:6.1f}s  "
+                f"{row['answer'][:70]!r}",
+                file=sys.stderr,
+            )
     return path, latencies
 
 
-def _questions(manifest: dict[str, Any], limit: int | None,
-               types: str | None) -> list[dict[str, Any]]:
+def _questions(
+    manifest: dict[str, Any], limit: int | None, types: str | None
+) -> list[dict[str, Any]]:
     qs = manifest["questions"]
     if types:
         wanted = set(types.split(","))
@@ -151,8 +194,9 @@ def _questions(manifest: dict[str, Any], limit: int | None,
     return qs[:limit] if limit else qs
 
 
-def _scored_manifest(manifest: dict[str, Any], questions: list[dict[str, Any]],
-                     src: Path, out: Path) -> Path:
+def _scored_manifest(
+    manifest: dict[str, Any], questions: list[dict[str, Any]], src: Path, out: Path
+) -> Path:
     """The manifest to score against: the original, or one holding only the asked ones."""
     if len(questions) == len(manifest["questions"]):
         return src
@@ -175,15 +219,23 @@ def _warm_up(libs: dict[str, Path], video: Path, llm: str) -> float:
 
 def main(argv: list[str] | None = None) -> int:
     """Command-line entry point."""
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     src_g = p.add_mutually_exclusive_group(required=True)
     src_g.add_argument("--niah-dir", help="a built niah output (haystack.mp4 + manifest.json)")
-    src_g.add_argument("--build", type=float, metavar="MINUTES",
-                       help="build a haystack of this length first (needs --media-cache)")
+    src_g.add_argument(
+        "--build",
+        type=float,
+        metavar="MINUTES",
+        help="build a haystack of this length first (needs --media-cache)",
+    )
     p.add_argument("--niah-src", help=f"the niah scripts folder [default: {DEFAULT_SRC}]")
-    p.add_argument("--media-cache", default="~/.cache/niah-media",
-                   help="niah media cache for --build [default: ~/.cache/niah-media]")
+    p.add_argument(
+        "--media-cache",
+        default="~/.cache/niah-media",
+        help="niah media cache for --build [default: ~/.cache/niah-media]",
+    )
     p.add_argument("--library", help="index library (depth segments) [default: OUT/library]")
     p.add_argument("--library-fixed", help="library for (c) [default: OUT/library-fixed]")
     p.add_argument("--variants", default="a,b,c,d", help="subset of a,b,c,d [default: all]")
@@ -192,14 +244,18 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--llm", default="auto", help="LLM spec for ask --llm [default: auto]")
     p.add_argument("--out", default="bench/out/niah", help="output folder")
     a = p.parse_args(argv)
-    logging.basicConfig(level=logging.WARNING, stream=sys.stderr,
-                        format="%(levelname)s: %(message)s")
+    logging.basicConfig(
+        level=logging.WARNING, stream=sys.stderr, format="%(levelname)s: %(message)s"
+    )
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     src = _niah_src(a.niah_src)
     out = Path(a.out).expanduser().resolve()
     out.mkdir(parents=True, exist_ok=True)
-    niah = Path(a.niah_dir).expanduser() if a.niah_dir else \
-        build(src, a.build, Path(a.media_cache).expanduser(), out)
+    niah = (
+        Path(a.niah_dir).expanduser()
+        if a.niah_dir
+        else build(src, a.build, Path(a.media_cache).expanduser(), out)
+    )
     manifest_path = niah / "manifest.json"
     manifest = json.loads(manifest_path.read_text())
     video = (niah / manifest.get("video", "haystack.mp4")).resolve()
@@ -213,22 +269,30 @@ def main(argv: list[str] | None = None) -> int:
     for kind, lib in libs.items():
         print(f"indexing {video.name} into {lib} ({kind}) ...", file=sys.stderr)
         wall = ensure_index(lib, video, "fixed" if kind == "fixed" else "texttiling")
-        index_report[kind] = {"library": str(lib), "wall_s": wall,
-                              **index_stats(lib, str(video))}
+        index_report[kind] = {"library": str(lib), "wall_s": wall, **index_stats(lib, str(video))}
     questions = _questions(manifest, a.limit, a.types)
     scored = _scored_manifest(manifest, questions, manifest_path, out)
     warm = _warm_up(libs, video, a.llm)
-    print(f"models loaded in {warm:.1f}s; {len(questions)} questions x {len(variants)} "
-          f"variants", file=sys.stderr)
+    print(
+        f"models loaded in {warm:.1f}s; {len(questions)} questions x {len(variants)} variants",
+        file=sys.stderr,
+    )
     rows, per_variant = [], {}
     for letter in variants:
         path, lat = run_variant(letter, questions, libs, video, a.llm, out)
         sc = score(src / "score.py", scored, path, out / f"details-{letter}.jsonl")
         per_variant[letter] = sc
         rows.append(variant_row(letter, sc, lat))
-    summary = {"niah_dir": str(niah), "minutes": manifest.get("minutes"), "llm": a.llm,
-               "n_questions": len(questions), "warm_up_s": round(warm, 2),
-               "index": index_report, "variants": rows, "scores": per_variant}
+    summary = {
+        "niah_dir": str(niah),
+        "minutes": manifest.get("minutes"),
+        "llm": a.llm,
+        "n_questions": len(questions),
+        "warm_up_s": round(warm, 2),
+        "index": index_report,
+        "variants": rows,
+        "scores": per_variant,
+    }
     (out / "summary.json").write_text(json.dumps(summary, indent=1))
     print(f"\nniah {manifest.get('minutes')} min, {len(questions)} questions, llm={a.llm}")
     print(format_table(rows))

@@ -53,12 +53,17 @@ def index_stats(library: Path, video: str) -> dict[str, Any]:
     con = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
     con.row_factory = sqlite3.Row
     try:
-        row = con.execute("SELECT * FROM videos WHERE path = ? AND status = 'indexed' "
-                          "ORDER BY id DESC LIMIT 1", (str(Path(video).resolve()),)).fetchone()
+        row = con.execute(
+            "SELECT * FROM videos WHERE path = ? AND status = 'indexed' ORDER BY id DESC LIMIT 1",
+            (str(Path(video).resolve()),),
+        ).fetchone()
         if row is None:
             return {}
-        run = con.execute("SELECT seconds, stats FROM index_runs WHERE video_id = ? AND "
-                          "status = 'indexed' ORDER BY id DESC LIMIT 1", (row["id"],)).fetchone()
+        run = con.execute(
+            "SELECT seconds, stats FROM index_runs WHERE video_id = ? AND "
+            "status = 'indexed' ORDER BY id DESC LIMIT 1",
+            (row["id"],),
+        ).fetchone()
     finally:
         con.close()
     stats = json.loads(run["stats"]) if run is not None and run["stats"] else {}
@@ -68,11 +73,29 @@ def index_stats(library: Path, video: str) -> dict[str, Any]:
         if k in stats:
             stages[k.removeprefix("seconds_")] = round(float(stats[k]), 2)
     total = float(stages.get("total") or (run["seconds"] if run is not None else 0.0) or 0.0)
-    counts = {k: stats[k] for k in ("frames", "encoded", "reused", "segments", "memories",
-                                    "lines", "ocr_items", "chapters", "language") if k in stats}
-    return {"duration": round(duration, 2), "seconds": round(total, 2),
-            "rtf": round(duration / total, 2) if total else None,
-            "stages": stages, "counts": counts, "encoder": row["encoder"]}
+    counts = {
+        k: stats[k]
+        for k in (
+            "frames",
+            "encoded",
+            "reused",
+            "segments",
+            "memories",
+            "lines",
+            "ocr_items",
+            "chapters",
+            "language",
+        )
+        if k in stats
+    }
+    return {
+        "duration": round(duration, 2),
+        "seconds": round(total, 2),
+        "rtf": round(duration / total, 2) if total else None,
+        "stages": stages,
+        "counts": counts,
+        "encoder": row["encoder"],
+    }
 
 
 def score(score_py: Path, manifest: Path, answers: Path, details: Path) -> dict[str, Any]:
@@ -81,8 +104,11 @@ def score(score_py: Path, manifest: Path, answers: Path, details: Path) -> dict[
     Raises:
         RuntimeError: The scorer failed or printed no JSON.
     """
-    out = subprocess.run([sys.executable, str(score_py), str(manifest), str(answers),
-                          "--details", str(details)], capture_output=True, text=True)
+    out = subprocess.run(
+        [sys.executable, str(score_py), str(manifest), str(answers), "--details", str(details)],
+        capture_output=True,
+        text=True,
+    )
     lines = out.stdout.strip().splitlines()
     if out.returncode != 0 or not lines:
         raise RuntimeError(f"score.py failed: {out.stderr.strip()[-800:]}")
@@ -93,15 +119,18 @@ def _f(x: float | None, nd: int = 2) -> str:
     return "-" if x is None else f"{x:.{nd}f}"
 
 
-def variant_row(letter: str, scores: dict[str, Any], latencies: Sequence[float]
-                ) -> dict[str, Any]:
+def variant_row(letter: str, scores: dict[str, Any], latencies: Sequence[float]) -> dict[str, Any]:
     """One summary row of a variant: quality and latency figures."""
-    return {"variant": letter, "what": VARIANTS[letter],
-            "grounding_hit": scores.get("grounding_hit"),
-            "answer_correct": scores.get("answer_correct"),
-            "n": len(latencies),
-            "p50_s": percentile(latencies, 50), "p95_s": percentile(latencies, 95),
-            "max_s": max(latencies) if latencies else None}
+    return {
+        "variant": letter,
+        "what": VARIANTS[letter],
+        "grounding_hit": scores.get("grounding_hit"),
+        "answer_correct": scores.get("answer_correct"),
+        "n": len(latencies),
+        "p50_s": percentile(latencies, 50),
+        "p95_s": percentile(latencies, 95),
+        "max_s": max(latencies) if latencies else None,
+    }
 
 
 def format_table(rows: Sequence[dict[str, Any]]) -> str:
@@ -110,9 +139,11 @@ def format_table(rows: Sequence[dict[str, Any]]) -> str:
     out = [head, "-" * len(head)]
     for r in rows:
         name = f"({r['variant']}) {r['what']}"[:46]
-        out.append(f"{name:<46} {r['n']:>3} {_f(r['grounding_hit']):>7} "
-                   f"{_f(r['answer_correct']):>7} {_f(r['p50_s'], 1):>7} "
-                   f"{_f(r['p95_s'], 1):>7}")
+        out.append(
+            f"{name:<46} {r['n']:>3} {_f(r['grounding_hit']):>7} "
+            f"{_f(r['answer_correct']):>7} {_f(r['p50_s'], 1):>7} "
+            f"{_f(r['p95_s'], 1):>7}"
+        )
     return "\n".join(out)
 
 
@@ -122,8 +153,10 @@ def format_types(scores: dict[str, Any]) -> str:
     head = f"{'type':<14} {'n':>3} {'ground':>7} {'correct':>7}"
     out = [head, "-" * len(head)]
     for name, t in sorted(types.items()):
-        out.append(f"{name:<14} {t.get('n', 0):>3} {_f(t.get('grounding_hit')):>7} "
-                   f"{_f(t.get('answer_correct')):>7}")
+        out.append(
+            f"{name:<14} {t.get('n', 0):>3} {_f(t.get('grounding_hit')):>7} "
+            f"{_f(t.get('answer_correct')):>7}"
+        )
     return "\n".join(out)
 
 
@@ -134,5 +167,7 @@ def format_index(name: str, st: dict[str, Any], wall: float | None) -> str:
     stages = ", ".join(f"{k} {v:.1f}s" for k, v in st["stages"].items() if k != "total")
     counts = ", ".join(f"{k} {v}" for k, v in st["counts"].items())
     took = f"; this run {wall:.0f}s wall" if wall is not None else " (reused)"
-    return (f"{name}: {st['duration']:.0f}s of video indexed in {st['seconds']:.0f}s, "
-            f"RTF {_f(st['rtf'], 1)}x{took}\n  stages: {stages}\n  counts: {counts}")
+    return (
+        f"{name}: {st['duration']:.0f}s of video indexed in {st['seconds']:.0f}s, "
+        f"RTF {_f(st['rtf'], 1)}x{took}\n  stages: {stages}\n  counts: {counts}"
+    )

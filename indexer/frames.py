@@ -179,14 +179,18 @@ def run_frame_pass(
         """Runs in the decode thread: the cheap per-frame work (duplicate test, OCR gate,
         thumbnail JPEG) overlaps the encoder running in the main thread."""
         last = "none"
-        for fr in sample_frames(path, fps=config.fps, height=config.frame_height,
-                                backend=config.decode_backend, probe=probe):
+        for fr in sample_frames(
+            path,
+            fps=config.fps,
+            height=config.frame_height,
+            backend=config.decode_backend,
+            probe=probe,
+        ):
             t0 = time.perf_counter()
             dup = dedup.is_duplicate(fr.rgb)  # the first frame is never a duplicate
             decision = None
             if ocr_gate is not None:
-                decision = ("none" if last == "none" else "same") if dup \
-                    else ocr_gate.check(fr.rgb)
+                decision = ("none" if last == "none" else "same") if dup else ocr_gate.check(fr.rgb)
                 last = decision
             if not dup:
                 (thumbs_dir / f"{fr.index}.jpg").write_bytes(_jpeg(fr.rgb, config.thumb_width))

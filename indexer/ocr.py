@@ -57,7 +57,9 @@ def _thumb(rgb: np.ndarray, width: int = THUMB_WIDTH) -> np.ndarray:
 
     img = Image.fromarray(np.ascontiguousarray(rgb, dtype=np.uint8)).convert("L")
     if img.width > width:
-        img = img.resize((width, max(1, round(width * img.height / img.width))), Image.Resampling.BILINEAR)
+        img = img.resize(
+            (width, max(1, round(width * img.height / img.width))), Image.Resampling.BILINEAR
+        )
     return np.asarray(img, dtype=np.float32)
 
 

@@ -67,8 +67,13 @@ def run_speech(path: Path, probe: VideoProbe, config: IndexConfig) -> Any:
     )
 
 
-def pick_ocr_times(decisions: Sequence[tuple[float, str]], segment_starts: Sequence[float], *,
-                   min_interval: float, limit: int) -> list[float]:
+def pick_ocr_times(
+    decisions: Sequence[tuple[float, str]],
+    segment_starts: Sequence[float],
+    *,
+    min_interval: float,
+    limit: int,
+) -> list[float]:
     """Choose which gated frames to read: the first one of every segment, then at most one
     every ``min_interval`` seconds (busy screencasts would otherwise be read every frame).
 
@@ -96,8 +101,13 @@ def pick_ocr_times(decisions: Sequence[tuple[float, str]], segment_starts: Seque
     return chosen
 
 
-def run_ocr(path: Path, probe: VideoProbe, decisions: Sequence[tuple[float, str]],
-            segment_starts: Sequence[float], config: IndexConfig) -> list[Any]:
+def run_ocr(
+    path: Path,
+    probe: VideoProbe,
+    decisions: Sequence[tuple[float, str]],
+    segment_starts: Sequence[float],
+    config: IndexConfig,
+) -> list[Any]:
     """OCR the frames the gate picked during the frame pass, at up to 720 px high.
 
     Args:
@@ -112,8 +122,12 @@ def run_ocr(path: Path, probe: VideoProbe, decisions: Sequence[tuple[float, str]
     """
     from .ocr import OcrEngine, OcrTracker
 
-    wanted = pick_ocr_times(decisions, segment_starts, min_interval=config.ocr_min_interval_s,
-                            limit=config.max_ocr_frames)
+    wanted = pick_ocr_times(
+        decisions,
+        segment_starts,
+        min_interval=config.ocr_min_interval_s,
+        limit=config.max_ocr_frames,
+    )
     if not wanted:
         return []
     engine = OcrEngine()
@@ -150,8 +164,9 @@ def load_captioner(config: IndexConfig) -> Any:
     try:
         return load_vlm(config.captioner, device=config.device)
     except HourlensError as exc:
-        log.warning("captioner %r unavailable (%s): composing captions instead",
-                    config.captioner, exc)
+        log.warning(
+            "captioner %r unavailable (%s): composing captions instead", config.captioner, exc
+        )
         return None
 
 
@@ -252,8 +267,11 @@ def run_text_stage(
     res.lines = len(line_keys)
 
     t0 = time.perf_counter()
-    ocr_items = (run_ocr(path, probe, ocr_decisions, [s.start for s in segments], config)
-                 if config.ocr else [])
+    ocr_items = (
+        run_ocr(path, probe, ocr_decisions, [s.start for s in segments], config)
+        if config.ocr
+        else []
+    )
     ocr_keys = (
         writer.add_ocr_items(
             [
@@ -289,11 +307,10 @@ def run_text_stage(
         if seen:
             text, source = f"{seen} {text}".strip(), f"vlm:{vlm.name}"
         if text.strip():
-            captions.append({"start": s.start, "end": s.end, "text": text, "segment": s.key,
-                             "source": source})
-    cap_keys = (
-        writer.add_captions(captions, level="segment", source="composed") if captions else []
-    )
+            captions.append(
+                {"start": s.start, "end": s.end, "text": text, "segment": s.key, "source": source}
+            )
+    cap_keys = writer.add_captions(captions, level="segment", source="composed") if captions else []
     res.captions = len(cap_keys)
 
     llm = _load_llm(config)

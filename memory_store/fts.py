@@ -30,10 +30,7 @@ HIT_KINDS: dict[str, HitKind] = {
 
 #: English function words dropped from queries: OR-ing them would match almost every line.
 STOPWORDS = frozenset(
-    "a an and are as at be been but by can could did do does for from had has have he her "
-    "his how i if in into is it its me my no not of on or our she so than that the their "
-    "them then there these they this to too us was we were what when where which while who "
-    "whom why will with would you your shown show shows said say says time video".split()
+    ["a", "an", "and", "are", "as", "at", "be", "been", "but", "by", "can", "could", "did", "do", "does", "for", "from", "had", "has", "have", "he", "her", "his", "how", "i", "if", "in", "into", "is", "it", "its", "me", "my", "no", "not", "of", "on", "or", "our", "she", "so", "than", "that", "the", "their", "them", "then", "there", "these", "they", "this", "to", "too", "us", "was", "we", "were", "what", "when", "where", "which", "while", "who", "whom", "why", "will", "with", "would", "you", "your", "shown", "show", "shows", "said", "say", "says", "time", "video"]
 )
 
 

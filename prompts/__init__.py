@@ -17,13 +17,13 @@ ANSWER_FORMATS: dict[str, str] = {
     "time_lookup:speech": "the exact words said at that time, quoted from the evidence.",
     "time_lookup:ocr": "the exact text shown on screen at that time, quoted from the evidence.",
     "time_lookup": "what is seen, said or written at that time, in one sentence.",
-    "speech_when": "the time range, e.g. \"From 12:30 to 12:38.\"",
-    "ocr_when": "the time range, e.g. \"From 12:30 to 12:38.\"",
-    "visual_when": "the time range, e.g. \"From 12:30 to 12:38.\"",
+    "speech_when": 'the time range, e.g. "From 12:30 to 12:38."',
+    "ocr_when": 'the time range, e.g. "From 12:30 to 12:38."',
+    "visual_when": 'the time range, e.g. "From 12:30 to 12:38."',
     "order": "the text of the option that comes first, and nothing else.",
     "cross_modal": "the text of the one right option, and nothing else.",
     "multiple_choice": "the text of the one right option, and nothing else.",
-    "count": "the number first, e.g. \"3 times.\"",
+    "count": 'the number first, e.g. "3 times."',
     "follow_up": "one or two sentences about that part of the video.",
     "general": "one or two sentences.",
 }
@@ -45,8 +45,9 @@ def render(name: str, **values: object) -> str:
     Slots without a value are left as written; values are inserted verbatim.
     """
     text = load_prompt(name)
-    return _SLOT.sub(lambda m: str(values[m.group(1)]) if m.group(1) in values else m.group(0),
-                     text)
+    return _SLOT.sub(
+        lambda m: str(values[m.group(1)]) if m.group(1) in values else m.group(0), text
+    )
 
 
 def answer_format(route_kind: str, modality: str = "any", *, has_options: bool = False) -> str:
@@ -54,4 +55,5 @@ def answer_format(route_kind: str, modality: str = "any", *, has_options: bool =
     if has_options and route_kind not in ("order", "cross_modal"):
         return ANSWER_FORMATS["multiple_choice"]
     return ANSWER_FORMATS.get(f"{route_kind}:{modality}") or ANSWER_FORMATS.get(
-        route_kind, ANSWER_FORMATS["general"])
+        route_kind, ANSWER_FORMATS["general"]
+    )

@@ -29,9 +29,16 @@ ENCODER = "efficientnet_lite0"
 
 #: segment index → (label, probability) of its middle memory; the others get "television".
 SEGMENT_TAGS = {
-    0: ("lab coat", 0.6), 1: ("moped", 0.5), 2: ("tabby cat", 0.7), 3: ("espresso", 0.6),
-    4: ("missile", 0.55), 5: ("television", 0.4), 6: ("web site", 0.5), 7: ("television", 0.4),
-    8: ("stage", 0.5), 9: ("television", 0.4),
+    0: ("lab coat", 0.6),
+    1: ("moped", 0.5),
+    2: ("tabby cat", 0.7),
+    3: ("espresso", 0.6),
+    4: ("missile", 0.55),
+    5: ("television", 0.4),
+    6: ("web site", 0.5),
+    7: ("television", 0.4),
+    8: ("stage", 0.5),
+    9: ("television", 0.4),
 }
 SPEECH = [
     (12.0, 16.0, "Welcome to the lecture about rockets and cats."),
@@ -90,9 +97,12 @@ class ToyEncoder:
 def toy_models(encoder: ToyEncoder | None = None) -> Models:
     """Models backed by the toy embedder, label space and encoder (no weights)."""
     enc = encoder or ToyEncoder()
-    return Models(text_embedder=toy_embed, label_expander=toy_labels,
-                  encoder_loader=lambda name: enc,
-                  frame_reader=lambda path, times: [np.zeros((24, 32, 3), np.uint8)] * len(times))
+    return Models(
+        text_embedder=toy_embed,
+        label_expander=toy_labels,
+        encoder_loader=lambda name: enc,
+        frame_reader=lambda path, times: [np.zeros((24, 32, 3), np.uint8)] * len(times),
+    )
 
 
 def _jpeg(shade: int) -> bytes:
@@ -101,8 +111,13 @@ def _jpeg(shade: int) -> bytes:
     return buf.getvalue()
 
 
-def write_lecture(store: Store, path: str | Path, *, seed: int = 0,
-                  speech: Sequence[tuple[float, float, str]] = SPEECH) -> Any:
+def write_lecture(
+    store: Store,
+    path: str | Path,
+    *,
+    seed: int = 0,
+    speech: Sequence[tuple[float, float, str]] = SPEECH,
+) -> Any:
     """Write the synthetic lecture video into ``store`` and commit it."""
     rng = np.random.default_rng(seed)
     feats = rng.normal(size=(int(DURATION), DIM)).astype(np.float32)
@@ -111,29 +126,51 @@ def write_lecture(store: Store, path: str | Path, *, seed: int = 0,
     w.append_frames(np.arange(DURATION), feats)
     for s in range(10):
         a, b = 30.0 * s, 30.0 * s + 30.0
-        key = w.add_segment(index=s, start=a, end=b, n_frames=30, depth=0.1, alpha=6.0,
-                            budget=3)
+        key = w.add_segment(index=s, start=a, end=b, n_frames=30, depth=0.1, alpha=6.0, budget=3)
         label, p = SEGMENT_TAGS[s]
         for j in range(3):
             m0, m1 = a + 10 * j, a + 10 * j + 10
             tags = [(label, p), ("television", 0.1)] if j == 1 else [("television", 0.3)]
-            w.add_memory(segment=key, kind="feature", start=m0, end=m1, n_frames=10,
-                         vector=feats[int(m0)], tags=tags)
-        w.add_memory(segment=key, kind="summary", start=a, end=b, n_frames=30,
-                     vector=feats[int(a):int(b)].mean(0))
+            w.add_memory(
+                segment=key,
+                kind="feature",
+                start=m0,
+                end=m1,
+                n_frames=10,
+                vector=feats[int(m0)],
+                tags=tags,
+            )
+        w.add_memory(
+            segment=key,
+            kind="summary",
+            start=a,
+            end=b,
+            n_frames=30,
+            vector=feats[int(a) : int(b)].mean(0),
+        )
         w.add_segment_tags(key, [(label, round(p / 2, 3)), ("television", 0.2)])
         w.add_keyframe(segment=key, t=a + 15.0, jpeg=_jpeg(20 * s))
-    lines = w.add_transcript_lines([{"start": a, "end": b, "text": t} for a, b, t in speech],
-                                   language="en")
+    lines = w.add_transcript_lines(
+        [{"start": a, "end": b, "text": t} for a, b, t in speech], language="en"
+    )
     w.add_texts_vectors("speech", lines, toy_embed([t for *_, t in speech]), model="toy")
     ocr = w.add_ocr_items([{"start": a, "end": b, "text": t, "score": 0.9} for a, b, t in OCR])
     w.add_texts_vectors("ocr", ocr, toy_embed([t for *_, t in OCR]), model="toy")
     w.add_captions([{"start": a, "end": b, "text": t} for a, b, t in CAPTIONS])
-    w.add_chapters([{"start": 0.0, "end": 150.0, "title": "Introduction",
-                     "summary": "rockets, cats and coffee"},
-                    {"start": 150.0, "end": 300.0, "title": "Closing", "summary": "calls"}])
-    return w.commit(duration=DURATION, fps=25.0, width=64, height=48, encoder=ENCODER,
-                    encoder_dim=DIM)
+    w.add_chapters(
+        [
+            {
+                "start": 0.0,
+                "end": 150.0,
+                "title": "Introduction",
+                "summary": "rockets, cats and coffee",
+            },
+            {"start": 150.0, "end": 300.0, "title": "Closing", "summary": "calls"},
+        ]
+    )
+    return w.commit(
+        duration=DURATION, fps=25.0, width=64, height=48, encoder=ENCODER, encoder_dim=DIM
+    )
 
 
 # -- LLM ----------------------------------------------------------------------------------
@@ -149,4 +186,3 @@ def make_llm(responses: Sequence[Any]) -> Any:
 def prompt_text(messages: list[Any]) -> str:
     """All message contents of one prompt, joined."""
     return "\n".join(str(getattr(m, "content", m)) for m in messages)
-

@@ -39,8 +39,16 @@ def cfg(**kw) -> AgentConfig:
 
 def run(library, question, *, llm=None, config=None, history=None, **kw):
     store, video = library
-    return ask(store, question, videos=[video], llm=llm, config=config or cfg(),
-               models=toy_models(), history=history, **kw)
+    return ask(
+        store,
+        question,
+        videos=[video],
+        llm=llm,
+        config=config or cfg(),
+        models=toy_models(),
+        history=history,
+        **kw,
+    )
 
 
 def nodes(answer):
@@ -49,8 +57,11 @@ def nodes(answer):
 
 def numbers_with(prompt: str, needle: str) -> list[int]:
     """Evidence numbers of the prompt lines that contain ``needle``."""
-    return [int(m.group(1)) for line in prompt.splitlines()
-            if needle.lower() in line.lower() and (m := re.match(r"\[(\d+)\]", line))]
+    return [
+        int(m.group(1))
+        for line in prompt.splitlines()
+        if needle.lower() in line.lower() and (m := re.match(r"\[(\d+)\]", line))
+    ]
 
 
 def assert_valid_citations(ans, duration=DURATION):
@@ -59,6 +70,7 @@ def assert_valid_citations(ans, duration=DURATION):
         assert 0.0 <= c.start <= c.end <= duration
         assert c.end - c.start <= 60.0
         assert c.kind in ("visual", "speech", "ocr", "caption")
+
 
 # -- deterministic routes (no LLM) ---------------------------------------------------------
 
@@ -78,8 +90,9 @@ def test_what_is_said_at_a_time_is_a_lookup(library):
 
 def test_exact_lookups_need_no_llm_call(library):
     llm = make_llm([])
-    ans = run(library, "When does the narrator say “Look at the rocket on the launch pad”?",
-              llm=llm)
+    ans = run(
+        library, "When does the narrator say “Look at the rocket on the launch pad”?", llm=llm
+    )
     assert llm.prompts == [] and ans.answer == "From 02:11 to 02:15."
     assert "lookup" in ans.steps[3].detail
 
@@ -88,7 +101,9 @@ def test_what_is_shown_at_a_time_reads_that_memory(library):
     ans = run(library, "What is shown at 01:15?")
     assert ans.answer.startswith("At 01:15: a cat sitting on a sofa; looks like: tabby cat")
     assert sorted((c.start, c.end, c.kind) for c in ans.citations) == [
-        (60.0, 90.0, "caption"), (70.0, 80.0, "visual")]
+        (60.0, 90.0, "caption"),
+        (70.0, 80.0, "visual"),
+    ]
 
 
 def test_what_is_written_at_a_time(library):
@@ -97,11 +112,14 @@ def test_what_is_written_at_a_time(library):
     assert ans.citations[0].kind == "ocr" and ans.citations[0].start == 160.0
 
 
-@pytest.mark.parametrize("question, start", [
-    ("When does the narrator say “Look at the rocket on the launch pad”?", 131.0),
-    ('When does the text "Your call is important to us" appear on screen?', 160.0),
-    ("At what time is a red motorcycle shown?", 40.0),
-])
+@pytest.mark.parametrize(
+    "question, start",
+    [
+        ("When does the narrator say “Look at the rocket on the launch pad”?", 131.0),
+        ('When does the text "Your call is important to us" appear on screen?', 160.0),
+        ("At what time is a red motorcycle shown?", 40.0),
+    ],
+)
 def test_when_questions_cite_the_moment(library, question, start):
     ans = run(library, question)
     assert ans.citations and ans.citations[0].start == start
@@ -115,8 +133,11 @@ def test_order_compares_the_times_of_each_option(library):
 
 
 def test_cross_modal_scores_options_right_after_the_sentence(library):
-    ans = run(library, "What is shown right after the narrator says “Please hold while I try "
-                       "that extension”: a cat, coffee, a rocket or a motorcycle?")
+    ans = run(
+        library,
+        "What is shown right after the narrator says “Please hold while I try "
+        "that extension”: a cat, coffee, a rocket or a motorcycle?",
+    )
     assert ans.answer == "coffee"
     assert any(c.kind == "speech" and c.start == 86.0 for c in ans.citations)
 
@@ -134,9 +155,13 @@ def test_answer_at_the_coarse_level(library):
     def reply(messages):
         prompt = prompt_text(messages)
         assert "Question: What is the lecture about?" in prompt
-        return {"answer": "Rockets, cats and coffee.",
-                "evidence": numbers_with(prompt, "rockets")[:1], "confidence": 0.9,
-                "sufficient": True, "missing": ""}
+        return {
+            "answer": "Rockets, cats and coffee.",
+            "evidence": numbers_with(prompt, "rockets")[:1],
+            "confidence": 0.9,
+            "sufficient": True,
+            "missing": "",
+        }
 
     llm = make_llm([reply])
     ans = run(library, "What is the lecture about?", llm=llm)
@@ -148,18 +173,29 @@ def test_answer_at_the_coarse_level(library):
 
 
 def test_backtracks_when_the_evidence_is_insufficient(library):
-    first = {"answer": "", "evidence": [], "confidence": 0.2, "sufficient": False,
-             "missing": "a scooter or moped"}
+    first = {
+        "answer": "",
+        "evidence": [],
+        "confidence": 0.2,
+        "sufficient": False,
+        "missing": "a scooter or moped",
+    }
 
     def second(messages):
         prompt = prompt_text(messages)
         assert "frame looks like: tabby cat" in prompt or "moped 0.50" in prompt
-        return {"answer": "From 00:40 to 00:50.", "evidence": numbers_with(prompt, "moped")[:2],
-                "confidence": 0.8, "sufficient": True, "missing": ""}
+        return {
+            "answer": "From 00:40 to 00:50.",
+            "evidence": numbers_with(prompt, "moped")[:2],
+            "confidence": 0.8,
+            "sufficient": True,
+            "missing": "",
+        }
 
     llm = make_llm([first, second])
-    ans = run(library, "At what time is a red motorcycle shown?", llm=llm,
-              config=cfg(trust_lookups=False))  # the LLM judges every round
+    ans = run(
+        library, "At what time is a red motorcycle shown?", llm=llm, config=cfg(trust_lookups=False)
+    )  # the LLM judges every round
     assert nodes(ans) == ["route", "coarse", "select", "judge", "backtrack", "judge", "answer"]
     assert ans.answer == "From 00:40 to 00:50." and ans.confidence == pytest.approx(0.8)
     assert any(c.start <= 45.0 <= c.end for c in ans.citations)
@@ -168,22 +204,40 @@ def test_backtracks_when_the_evidence_is_insufficient(library):
 
 def test_visual_rewrite_into_index_vocabulary(library):
     insufficient = {"answer": "not sure", "confidence": 0.3, "sufficient": False, "missing": ""}
-    llm = make_llm([insufficient, {"terms": ["coffee mug", "espresso"]},
-                    lambda m: {"answer": "From 01:40 to 01:50.", "confidence": 0.7,
-                               "sufficient": True,
-                               "evidence": numbers_with(prompt_text(m), "espresso")}])
-    ans = run(library, "At what time is a hot drink shown?", llm=llm,
-              config=cfg(rewrite_visual=True, trust_lookups=False))
+    llm = make_llm(
+        [
+            insufficient,
+            {"terms": ["coffee mug", "espresso"]},
+            lambda m: {
+                "answer": "From 01:40 to 01:50.",
+                "confidence": 0.7,
+                "sufficient": True,
+                "evidence": numbers_with(prompt_text(m), "espresso"),
+            },
+        ]
+    )
+    ans = run(
+        library,
+        "At what time is a hot drink shown?",
+        llm=llm,
+        config=cfg(rewrite_visual=True, trust_lookups=False),
+    )
     assert "visual terms: coffee mug, espresso" in " ".join(s.detail for s in ans.steps)
     assert any(c.start == 100.0 for c in ans.citations)
 
 
 def test_budget_exhausted_gives_a_low_confidence_answer(library):
-    never = {"answer": "Maybe around the middle.", "evidence": [1], "confidence": 0.5,
-             "sufficient": False, "missing": "a clearer view"}
+    never = {
+        "answer": "Maybe around the middle.",
+        "evidence": [1],
+        "confidence": 0.5,
+        "sufficient": False,
+        "missing": "a clearer view",
+    }
     llm = make_llm([never, never, never])
-    ans = run(library, "What colour is the presenter's shirt?", llm=llm,
-              config=cfg(max_backtracks=2))
+    ans = run(
+        library, "What colour is the presenter's shirt?", llm=llm, config=cfg(max_backtracks=2)
+    )
     assert nodes(ans).count("judge") == 3 and nodes(ans).count("backtrack") == 2
     assert ans.confidence <= 0.3 and "low confidence" in ans.answer
     assert ans.answer.startswith("Maybe around the middle.")
@@ -199,8 +253,9 @@ def test_invalid_llm_json_falls_back_deterministically(library):
 
 
 def test_garbage_fields_are_repaired(library):
-    llm = make_llm([{"answer": 42, "evidence": "7, x, 999", "confidence": "high",
-                     "sufficient": "yes"}])
+    llm = make_llm(
+        [{"answer": 42, "evidence": "7, x, 999", "confidence": "high", "sufficient": "yes"}]
+    )
     ans = run(library, "What is said at about 01:27?", llm=llm, config=cfg(trust_lookups=False))
     assert ans.answer == "42" and 0.0 <= ans.confidence <= 1.0
     assert_valid_citations(ans)
@@ -213,22 +268,31 @@ def test_follow_up_uses_the_previous_answer(library):
     def reply(messages):
         prompt = prompt_text(messages)
         assert "Previous question: What is said at about 01:27?" in prompt
-        return {"answer": "The coffee is ready in the kitchen.",
-                "evidence": numbers_with(prompt, "coffee is ready"), "confidence": 0.85,
-                "sufficient": True}
+        return {
+            "answer": "The coffee is ready in the kitchen.",
+            "evidence": numbers_with(prompt, "coffee is ready"),
+            "confidence": 0.85,
+            "sufficient": True,
+        }
 
-    ans = run(library, "And what is said right after that?", llm=make_llm([reply]),
-              history=history)
+    ans = run(library, "And what is said right after that?", llm=make_llm([reply]), history=history)
     assert ans.steps[0].detail.startswith("follow_up")
     assert ans.answer == "The coffee is ready in the kitchen."
     assert [(c.start, c.kind) for c in ans.citations] == [(100.0, "speech")]
 
 
 def test_citations_always_inside_the_video(library):
-    cite_all = {"answer": "Everything.", "evidence": list(range(1, 40)), "confidence": 0.9,
-                "sufficient": True}
-    for q in ("What is the lecture about?", "At what time is a cat shown?",
-              "Which comes first in the video: coffee or a motorcycle?"):
+    cite_all = {
+        "answer": "Everything.",
+        "evidence": list(range(1, 40)),
+        "confidence": 0.9,
+        "sufficient": True,
+    }
+    for q in (
+        "What is the lecture about?",
+        "At what time is a cat shown?",
+        "Which comes first in the video: coffee or a motorcycle?",
+    ):
         ans = run(library, q, llm=make_llm([cite_all]))
         assert ans.citations
         assert_valid_citations(ans)
@@ -260,10 +324,20 @@ def test_empty_library_is_a_clear_error(tmp_path):
 def test_ask_across_the_library(tmp_path):
     with Store(tmp_path / "lib") as st:
         write_lecture(st, tmp_path / "a.mp4", seed=1)
-        other = write_lecture(st, tmp_path / "b.mp4", seed=2,
-                              speech=[(50.0, 54.0, "The meeting starts at noon sharp.")])
-        ans = ask(st, "When does the narrator say “the meeting starts at noon”?",
-                  videos=st.videos("indexed"), llm=None, config=cfg(), models=toy_models())
+        other = write_lecture(
+            st,
+            tmp_path / "b.mp4",
+            seed=2,
+            speech=[(50.0, 54.0, "The meeting starts at noon sharp.")],
+        )
+        ans = ask(
+            st,
+            "When does the narrator say “the meeting starts at noon”?",
+            videos=st.videos("indexed"),
+            llm=None,
+            config=cfg(),
+            models=toy_models(),
+        )
         assert ans.citations[0].video == other.path and ans.citations[0].start == 50.0
 
 
@@ -308,8 +382,15 @@ def test_vlm_answers_from_keyframes_and_text(library):
     vlm = FakeVLM()
     enc = ToyEncoder()
     store, video = library
-    ans = ask(store, "At what time is a cat shown?", videos=[video], llm=None,
-              config=cfg(max_backtracks=1), models=toy_models(enc), vlm=vlm)
+    ans = ask(
+        store,
+        "At what time is a cat shown?",
+        videos=[video],
+        llm=None,
+        config=cfg(max_backtracks=1),
+        models=toy_models(enc),
+        vlm=vlm,
+    )
     assert ans.answer.startswith("A cat is shown")
     final_images, final_prompt = vlm.calls[-1]
     assert final_images and "Question: At what time is a cat shown?" in final_prompt

@@ -35,21 +35,31 @@ def test_modalities_parse_and_env(monkeypatch):
     monkeypatch.setenv("HOURLENS_MODALITIES", "speech")
     assert from_env(AgentConfig).allowed_modalities() == {"speech"}
     assert [modality_of(k) for k in ("speech", "ocr", "caption", "tag", "chapter")] == [
-        "speech", "ocr", "visual", "visual", "visual"]
+        "speech",
+        "ocr",
+        "visual",
+        "visual",
+        "visual",
+    ]
 
 
 def test_transcript_only_still_finds_speech(library):
-    ans = run(library, 'When does the narrator say "the coffee is ready in the kitchen"?',
-              modalities="speech")
+    ans = run(
+        library,
+        'When does the narrator say "the coffee is ready in the kitchen"?',
+        modalities="speech",
+    )
     assert ans.citations and ans.citations[0].kind == "speech"
     assert (ans.citations[0].start, ans.citations[0].end) == (100.0, 104.0)
 
 
 def test_transcript_only_cites_no_other_memory(library):
-    for q in ("At what time is a cat shown?",
-              'When does the text "Your call is important to us" appear on screen?',
-              "What is written on the screen at about 02:42?",
-              "What happens in the video?"):
+    for q in (
+        "At what time is a cat shown?",
+        'When does the text "Your call is important to us" appear on screen?',
+        "What is written on the screen at about 02:42?",
+        "What happens in the video?",
+    ):
         only = run(library, q, modalities="speech")
         assert all(c.kind == "speech" for c in only.citations), q
         if "happens" not in q:  # the full agent cites the other memories

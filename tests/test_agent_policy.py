@@ -28,14 +28,24 @@ def run(library, question, llm, **kw):
 
 
 def ev(option, start, score):
-    return Evidence(id=f"visual:1:{start}", video_id=1, video="v.mp4", start=start,
-                    end=start + 8, kind="visual", text="looks like: x", score=score,
-                    level="memory", option=option)
+    return Evidence(
+        id=f"visual:1:{start}",
+        video_id=1,
+        video="v.mp4",
+        start=start,
+        end=start + 8,
+        kind="visual",
+        text="looks like: x",
+        score=score,
+        level="memory",
+        option=option,
+    )
 
 
 def test_order_draft_is_trusted_when_both_options_are_found():
-    r = route_question("Which comes first in the video: a cat or a rocket?\n"
-                       "Options: A) a cat  B) a rocket")
+    r = route_question(
+        "Which comes first in the video: a cat or a rocket?\nOptions: A) a cat  B) a rocket"
+    )
     d = draft(r, [ev("A", 300.0, 0.8), ev("B", 100.0, 0.7)])
     assert d.answer == "a rocket" and d.sufficient and trusts_draft(r, d)
     d = draft(r, [ev("A", 300.0, 0.8)])  # one option not found: ask the LLM
@@ -52,8 +62,12 @@ def test_trusted_visual_draft_needs_no_llm(library):
 def test_weak_visual_draft_backtracks_before_asking_the_llm(library):
     def final(messages):
         assert "Question: At what time is a hot drink shown?" in prompt_text(messages)
-        return {"answer": "From 01:40 to 01:50.", "confidence": 0.7, "sufficient": True,
-                "evidence": []}
+        return {
+            "answer": "From 01:40 to 01:50.",
+            "confidence": 0.7,
+            "sufficient": True,
+            "evidence": [],
+        }
 
     llm = make_llm([final])
     ans = run(library, "At what time is a hot drink shown?", llm, max_backtracks=2)
@@ -68,8 +82,7 @@ def test_weak_visual_draft_backtracks_before_asking_the_llm(library):
 def test_without_trust_every_judgement_asks_the_llm(library):
     never = {"answer": "not sure", "confidence": 0.2, "sufficient": False, "evidence": []}
     llm = make_llm([never, never])
-    run(library, "At what time is a hot drink shown?", llm, max_backtracks=1,
-        trust_lookups=False)
+    run(library, "At what time is a hot drink shown?", llm, max_backtracks=1, trust_lookups=False)
     assert len(llm.prompts) == 2
 
 
@@ -78,17 +91,18 @@ def test_rewrite_terms_drop_repeats_and_bare_modifiers():
 
     terms = ["red motorcycle", "motorcycle", "red", "Motorcycle", "moped", "the big"]
     assert useful_terms("a red motorcycle", terms) == ["motorcycle", "moped"]
-    assert useful_terms("a cat", ["tabby"] * 3 + ["tiger cat", "lynx", "kitten", "puma",
-                                                  "ocelot"], limit=3) == ["tabby", "tiger cat",
-                                                                          "lynx"]
+    assert useful_terms(
+        "a cat", ["tabby"] * 3 + ["tiger cat", "lynx", "kitten", "puma", "ocelot"], limit=3
+    ) == ["tabby", "tiger cat", "lynx"]
 
 
 def test_weak_but_found_visual_draft_is_trusted_only_when_backtracking_is_over():
     from hourlens.agent.state import Judgement
 
     r = route_question("At what time is a cat shown?")
-    weak = Judgement(sufficient=False, confidence=0.45, answer="From 01:00 to 01:08.",
-                     source="fallback")
+    weak = Judgement(
+        sufficient=False, confidence=0.45, answer="From 01:00 to 01:08.", source="fallback"
+    )
     nothing = Judgement(sufficient=False, confidence=0.1, answer="?", source="fallback")
     assert not trusts_draft(r, weak) and trusts_draft(r, weak, final=True)
     assert not trusts_draft(r, nothing, final=True)

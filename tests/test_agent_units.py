@@ -19,22 +19,29 @@ from hourlens.agent.vlm import OpenAIVisionModel
 from hourlens.types import Citation
 
 
-@pytest.mark.parametrize("question, kind, modality", [
-    ("What is said at about 12:34?", "time_lookup", "speech"),
-    ("What sentence is written on the screen at about 1:02:03?", "time_lookup", "ocr"),
-    ("What is shown at 5 min 3 s?", "time_lookup", "visual"),
-    ("When does the narrator say “Please hold, I'll try 5 minutes”?", "speech_when", "speech"),
-    ('When does the text "Your call is important" appear on screen?', "ocr_when", "ocr"),
-    ("At what time is an astronaut in an orange spacesuit shown?", "visual_when", "visual"),
-    ("At what time is a man in a bow tie talking in a car shown?", "visual_when", "visual"),
-    ("When is a woman speaking on the phone seen?", "visual_when", "visual"),
-    ("When does the man in the car talk about the weather?", "speech_when", "speech"),
-    ("Which comes first in the video: a cat or a rocket on a launch pad?", "order", "any"),
-    ("What is shown right after the narrator says “Hello there”: a cat, a rabbit, a pagoda "
-     "or a cup of coffee?", "cross_modal", "speech"),
-    ("How many times does the narrator say the word “conference”?", "count", "speech"),
-    ("What is this lecture about?", "general", "any"),
-])
+@pytest.mark.parametrize(
+    "question, kind, modality",
+    [
+        ("What is said at about 12:34?", "time_lookup", "speech"),
+        ("What sentence is written on the screen at about 1:02:03?", "time_lookup", "ocr"),
+        ("What is shown at 5 min 3 s?", "time_lookup", "visual"),
+        ("When does the narrator say “Please hold, I'll try 5 minutes”?", "speech_when", "speech"),
+        ('When does the text "Your call is important" appear on screen?', "ocr_when", "ocr"),
+        ("At what time is an astronaut in an orange spacesuit shown?", "visual_when", "visual"),
+        ("At what time is a man in a bow tie talking in a car shown?", "visual_when", "visual"),
+        ("When is a woman speaking on the phone seen?", "visual_when", "visual"),
+        ("When does the man in the car talk about the weather?", "speech_when", "speech"),
+        ("Which comes first in the video: a cat or a rocket on a launch pad?", "order", "any"),
+        (
+            "What is shown right after the narrator says “Hello there”: a cat, a rabbit, a pagoda "
+            "or a cup of coffee?",
+            "cross_modal",
+            "speech",
+        ),
+        ("How many times does the narrator say the word “conference”?", "count", "speech"),
+        ("What is this lecture about?", "general", "any"),
+    ],
+)
 def test_route_question_types(question, kind, modality):
     r = route_question(question)
     assert (r.kind, r.modality) == (kind, modality)
@@ -47,23 +54,31 @@ def test_route_details():
     assert r.time == 754.0
     r = route_question("When does the narrator say “Please hold, I'll try 5 minutes”?")
     assert r.query == "Please hold, I'll try 5 minutes" and r.time is None
-    r = route_question("Which comes first in the video: the narrator saying “Hi, or not” or "
-                       "a cat?")
-    assert [(o.modality, o.query) for o in r.options] == [("speech", "Hi, or not"),
-                                                          ("visual", "a cat")]
-    r = route_question("Which comes first in the video: a cat or a dog?\n"
-                       "Options: A) a cat  B) a dog")
+    r = route_question("Which comes first in the video: the narrator saying “Hi, or not” or a cat?")
+    assert [(o.modality, o.query) for o in r.options] == [
+        ("speech", "Hi, or not"),
+        ("visual", "a cat"),
+    ]
+    r = route_question(
+        "Which comes first in the video: a cat or a dog?\nOptions: A) a cat  B) a dog"
+    )
     assert [(o.letter, o.text) for o in r.options] == [("A", "a cat"), ("B", "a dog")]
-    r = route_question("What is shown right after the narrator says “Hi”: a cat, a rabbit or "
-                       "coffee?")
+    r = route_question(
+        "What is shown right after the narrator says “Hi”: a cat, a rabbit or coffee?"
+    )
     assert [o.text for o in r.options] == ["a cat", "a rabbit", "coffee"]
-    assert route_question('How many times does the narrator say the word "rocket"?'
-                          ).count_word == "rocket"
+    assert (
+        route_question('How many times does the narrator say the word "rocket"?').count_word
+        == "rocket"
+    )
 
 
 def test_follow_up_route_resolves_against_previous_answer():
-    prev = Turn(question="q", answer="a",
-                citations=(Citation(video="/v.mp4", start=86.0, end=89.0, kind="speech"),))
+    prev = Turn(
+        question="q",
+        answer="a",
+        citations=(Citation(video="/v.mp4", start=86.0, end=89.0, kind="speech"),),
+    )
     r = route_question("and what happens right after that?", [prev])
     assert r.kind == "follow_up" and r.direction == "after" and r.window == (89.0, 119.0)
     r = route_question("what is said just before that?", [prev])
@@ -89,8 +104,9 @@ def test_adaptive_k_cuts_at_the_largest_drop():
 
 def test_citations_are_clipped_and_capped():
     def ev(i, start, end, kind="speech"):
-        return Evidence(id=f"e{i}", video_id=1, video="/v.mp4", start=start, end=end,
-                        kind=kind, text="t")
+        return Evidence(
+            id=f"e{i}", video_id=1, video="/v.mp4", start=start, end=end, kind=kind, text="t"
+        )
 
     items = [ev(0, 290, 400), ev(1, 350, 360), ev(2, 0, 300, "visual"), ev(3, -5, 3)]
     items += [ev(10 + i, 10 * i, 10 * i + 5, "ocr") for i in range(12)]
@@ -125,8 +141,7 @@ def test_openai_compatible_vlm_endpoint(tmp_path):
     server = http.server.HTTPServer(("127.0.0.1", 0), Handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
-        vlm = OpenAIVisionModel(f"http://127.0.0.1:{server.server_port}/v1", "tiny-vl",
-                                api_key="")
+        vlm = OpenAIVisionModel(f"http://127.0.0.1:{server.server_port}/v1", "tiny-vl", api_key="")
         out = vlm.generate([np.zeros((8, 8, 3), np.uint8)], "What is shown?", max_tokens=9)
     finally:
         server.shutdown()

@@ -30,8 +30,13 @@ def invoke(lib, args, *, llm=None, input=None):
         obj["llm"] = llm
     extra = [] if llm is not None else ["--llm", "none"]
     cmd, *rest = args
-    return CliRunner().invoke(cli, ["--library", str(lib), cmd, *extra, *rest], obj=obj,
-                              input=input, catch_exceptions=False)
+    return CliRunner().invoke(
+        cli,
+        ["--library", str(lib), cmd, *extra, *rest],
+        obj=obj,
+        input=input,
+        catch_exceptions=False,
+    )
 
 
 def test_ask_json_output_contract(lib):
@@ -50,8 +55,14 @@ def test_ask_json_output_contract(lib):
 
 
 def test_ask_human_output_has_citations(lib):
-    res = invoke(lib, ["ask", "lecture.mp4",
-                       "When does the narrator say “Look at the rocket on the launch pad”?"])
+    res = invoke(
+        lib,
+        [
+            "ask",
+            "lecture.mp4",
+            "When does the narrator say “Look at the rocket on the launch pad”?",
+        ],
+    )
     assert res.exit_code == 0, res.output
     assert res.stdout.strip() == "From 02:11 to 02:15. [02:11–02:15]"
     assert "confidence" in res.stderr
@@ -66,15 +77,17 @@ def test_ask_trace_prints_steps_on_stderr(lib):
 
 
 def test_ask_all_videos(lib):
-    res = invoke(lib, ["ask", "--all", "How many times does the narrator say the word "
-                                       "“rocket”?", "--json"])
+    res = invoke(
+        lib, ["ask", "--all", "How many times does the narrator say the word “rocket”?", "--json"]
+    )
     assert res.exit_code == 0, res.output
     assert json.loads(res.stdout)["answer"].startswith("2 ")
 
 
 def test_ask_with_an_llm_from_the_context(lib):
-    llm = make_llm([{"answer": "Rockets and cats.", "evidence": [1], "confidence": 0.9,
-                     "sufficient": True}])
+    llm = make_llm(
+        [{"answer": "Rockets and cats.", "evidence": [1], "confidence": 0.9, "sufficient": True}]
+    )
     res = invoke(lib, ["ask", "lecture.mp4", "What is the lecture about?", "--json"], llm=llm)
     assert json.loads(res.stdout)["answer"] == "Rockets and cats."
 
@@ -92,17 +105,22 @@ def test_ask_errors(lib):
 
 
 def test_chat_keeps_history_and_commands(lib):
-    lines = "\n".join([
-        "What is said at about 01:27?",
-        "/trace",
-        "and what is said right after that?",
-        "/trace",
-        "/clear",
-        "/nope",
-        "",
-        "/quit",
-        "never asked",
-    ]) + "\n"
+    lines = (
+        "\n".join(
+            [
+                "What is said at about 01:27?",
+                "/trace",
+                "and what is said right after that?",
+                "/trace",
+                "/clear",
+                "/nope",
+                "",
+                "/quit",
+                "never asked",
+            ]
+        )
+        + "\n"
+    )
     res = invoke(lib, ["chat", "lecture.mp4"], input=lines)
     assert res.exit_code == 0, res.output
     answers = res.stdout.strip().splitlines()
@@ -133,8 +151,11 @@ def test_chat_ctrl_c_cancels_only_the_current_question(lib, monkeypatch):
         return real(*args, **kw)
 
     monkeypatch.setattr(hourlens.agent, "ask", flaky)
-    res = invoke(lib, ["chat", "lecture.mp4"],
-                 input="What is the lecture about?\nWhat is said at about 01:27?\n")
+    res = invoke(
+        lib,
+        ["chat", "lecture.mp4"],
+        input="What is the lecture about?\nWhat is said at about 01:27?\n",
+    )
     assert res.exit_code == 0
     assert "(cancelled)" in res.stderr
     assert res.stdout.strip().startswith("Please hold while I try that extension.")

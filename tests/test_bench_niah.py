@@ -21,8 +21,9 @@ def test_percentiles_and_rows():
     assert (row["n"], row["p50_s"], row["max_s"]) == (3, 2.0, 3.0)
     table = rep.format_table([row])
     assert "(b) one-shot retrieval" in table and "0.90" in table and "0.80" in table
-    types = rep.format_types({"per_type": {"order": {"n": 2, "grounding_hit": 1.0,
-                                                     "answer_correct": 0.5}}})
+    types = rep.format_types(
+        {"per_type": {"order": {"n": 2, "grounding_hit": 1.0, "answer_correct": 0.5}}}
+    )
     assert "order" in types and "0.50" in types
 
 

@@ -25,13 +25,19 @@ pytestmark = [
 SR = 16000
 SIZE = (640, 360)
 FPS = 5
-SAY = [(3.0, "The quick brown fox jumps over the lazy dog."),
-       (21.0, "Please leave your message after the tone."),
-       (37.0, "The weather today is sunny and warm.")]
+SAY = [
+    (3.0, "The quick brown fox jumps over the lazy dog."),
+    (21.0, "Please leave your message after the tone."),
+    (37.0, "The weather today is sunny and warm."),
+]
 SLIDE = "Meeting moved to Thursday"
 SLIDE_SPAN = (12.0, 18.0)
-SCENES = [(0.0, 12.0, "hopper"), (12.0, 18.0, "slide"), (18.0, 30.0, "china"),
-          (30.0, 45.0, "flower")]
+SCENES = [
+    (0.0, 12.0, "hopper"),
+    (12.0, 18.0, "slide"),
+    (18.0, 30.0, "china"),
+    (30.0, 45.0, "flower"),
+]
 
 
 def _font(size: int) -> ImageFont.ImageFont:
@@ -51,14 +57,13 @@ def _speech(tmp: Path, duration: float) -> np.ndarray:
     track = np.zeros(int(duration * SR), dtype=np.float32)
     for i, (t, text) in enumerate(SAY):
         wav = tmp / f"s{i}.wav"
-        subprocess.run(["espeak-ng", "-v", "en-us", "-s", "150", "-w", str(wav), text],
-                       check=True)
+        subprocess.run(["espeak-ng", "-v", "en-us", "-s", "150", "-w", str(wav), text], check=True)
         with wave.open(str(wav)) as w:
             rate = w.getframerate()
             x = np.frombuffer(w.readframes(w.getnframes()), np.int16).astype(np.float32) / 32768
         x = np.interp(np.arange(0, len(x) * SR / rate) * rate / SR, np.arange(len(x)), x)
         start = int(t * SR)
-        track[start:start + len(x)] += x[: len(track) - start].astype(np.float32)
+        track[start : start + len(x)] += x[: len(track) - start].astype(np.float32)
     return track
 
 
@@ -78,11 +83,15 @@ def library(tmp_path_factory):
         return np.clip(img, 0, 255).astype(np.uint8)
 
     video = tmp / "talk.mp4"
-    _write(video, frame, int(duration * FPS), fps=FPS, size=SIZE, audio=_speech(tmp, duration),
-           sr=SR)
+    _write(
+        video, frame, int(duration * FPS), fps=FPS, size=SIZE, audio=_speech(tmp, duration), sr=SR
+    )
     lib = tmp / "lib"
-    res = CliRunner().invoke(cli, ["--library", str(lib), "index", "--json", "--no-progress",
-                                   str(video)], catch_exceptions=False)
+    res = CliRunner().invoke(
+        cli,
+        ["--library", str(lib), "index", "--json", "--no-progress", str(video)],
+        catch_exceptions=False,
+    )
     assert res.exit_code == 0, res.output
     return lib, video
 
@@ -100,8 +109,9 @@ def _wer(ref: str, hyp: str) -> float:
 
 def test_transcript_wer_and_times(library):
     lib, _ = library
-    out = CliRunner().invoke(cli, ["--library", str(lib), "transcript", "talk.mp4",
-                                   "--format", "json"])
+    out = CliRunner().invoke(
+        cli, ["--library", str(lib), "transcript", "talk.mp4", "--format", "json"]
+    )
     lines = json.loads(out.stdout)
     assert lines, "no transcript"
     hyp = " ".join(ln["text"] for ln in lines)
@@ -113,8 +123,9 @@ def test_transcript_wer_and_times(library):
 
 def test_ocr_reads_the_slide_within_its_span(library):
     lib, _ = library
-    info = json.loads(CliRunner().invoke(cli, ["--library", str(lib), "show", "talk.mp4",
-                                               "--json"]).stdout)
+    info = json.loads(
+        CliRunner().invoke(cli, ["--library", str(lib), "show", "talk.mp4", "--json"]).stdout
+    )
     texts = [(s["start"], s["end"], t) for s in info["segments"] for t in s["ocr"]]
     hits = [(a, b) for a, b, t in texts if t.lower().strip() == SLIDE.lower()]
     assert hits, texts
@@ -124,16 +135,25 @@ def test_ocr_reads_the_slide_within_its_span(library):
 
 def test_ask_with_packaged_llm_cites_the_right_time(library):
     lib, _ = library
-    res = CliRunner().invoke(cli, ["--library", str(lib), "ask", "talk.mp4",
-                                   "What is said at about 00:21?", "--json"])
+    res = CliRunner().invoke(
+        cli, ["--library", str(lib), "ask", "talk.mp4", "What is said at about 00:21?", "--json"]
+    )
     assert res.exit_code == 0, res.output
     ans = json.loads(res.stdout)
     assert set(ans) == {"answer", "confidence", "citations", "steps"}
     assert "message" in ans["answer"].lower()
-    assert ans["citations"] and all(0 <= c["start"] <= c["end"] <= 45.5
-                                    for c in ans["citations"])
+    assert ans["citations"] and all(0 <= c["start"] <= c["end"] <= 45.5 for c in ans["citations"])
     assert any(c["start"] <= 23 and c["end"] >= 20 for c in ans["citations"])
-    res = CliRunner().invoke(cli, ["--library", str(lib), "ask", "talk.mp4",
-                                   "When does the narrator talk about the weather?", "--json"])
+    res = CliRunner().invoke(
+        cli,
+        [
+            "--library",
+            str(lib),
+            "ask",
+            "talk.mp4",
+            "When does the narrator talk about the weather?",
+            "--json",
+        ],
+    )
     ans = json.loads(res.stdout)
     assert any(c["start"] <= 40 and c["end"] >= 36 for c in ans["citations"]), ans

@@ -24,10 +24,15 @@ def bow(texts):
 
 
 def test_query_variants_keep_the_noun_phrases():
-    assert search.query_variants("a red motorcycle") == [("a red motorcycle", 1.0),
-                                                        ("motorcycle", 0.95)]
+    assert search.query_variants("a red motorcycle") == [
+        ("a red motorcycle", 1.0),
+        ("motorcycle", 0.95),
+    ]
     assert search.query_variants("an astronaut in an orange spacesuit") == [
-        ("an astronaut in an orange spacesuit", 1.0), ("astronaut", 0.95), ("spacesuit", 0.8)]
+        ("an astronaut in an orange spacesuit", 1.0),
+        ("astronaut", 0.95),
+        ("spacesuit", 0.8),
+    ]
     assert search.query_variants("a cat") == [("a cat", 1.0), ("cat", 0.95)]
     assert search.query_variants("cat") == [("cat", 1.0)]
 
@@ -37,11 +42,11 @@ def test_expand_to_labels_matches_the_head_noun(monkeypatch):
     monkeypatch.setattr(search, "_label_matrix", lambda name: (labels, bow(labels), None))
     import hourlens.indexer.text_embed as te
 
-    monkeypatch.setattr(te, "load_text_embedder",
-                        lambda *a, **k: types.SimpleNamespace(embed=bow))
+    monkeypatch.setattr(te, "load_text_embedder", lambda *a, **k: types.SimpleNamespace(embed=bow))
     # the whole description is half-way to "red wine"...
-    assert np.allclose(bow(["a red motorcycle"]) @ bow(list(labels)).T, [[0.7071, 0.5, 0]],
-                       atol=1e-3)
+    assert np.allclose(
+        bow(["a red motorcycle"]) @ bow(list(labels)).T, [[0.7071, 0.5, 0]], atol=1e-3
+    )
     # ...its head noun is not
     got = dict(search.expand_to_labels("a red motorcycle", "toy", min_sim=0.6))
     assert list(got) == ["motorcycle"] and np.isclose(got["motorcycle"], 0.95, atol=1e-4)
@@ -68,8 +73,7 @@ def test_label_definitions_widen_the_label_space(monkeypatch):
     monkeypatch.setattr(search, "_label_matrix", lambda name: (labels, bow(labels), glosses))
     import hourlens.indexer.text_embed as te
 
-    monkeypatch.setattr(te, "load_text_embedder",
-                        lambda *a, **k: types.SimpleNamespace(embed=bow))
+    monkeypatch.setattr(te, "load_text_embedder", lambda *a, **k: types.SimpleNamespace(embed=bow))
     got = dict(search.expand_to_labels("a red motorcycle", "toy", min_sim=0.6))
     assert list(got) == ["moped"]  # through its definition only
 
@@ -79,7 +83,8 @@ def test_imagenet_glosses_match_the_labels():
     pytest.importorskip("timm")
     from timm.data import ImageNetInfo
 
-    labels = [d.split(":")[0].split(",")[0] for d in
-              ImageNetInfo().label_descriptions(detailed=True)]
+    labels = [
+        d.split(":")[0].split(",")[0] for d in ImageNetInfo().label_descriptions(detailed=True)
+    ]
     glosses = search.label_glosses(labels)
     assert glosses is not None and glosses[665].startswith("moped: a motorbike")

@@ -39,13 +39,15 @@ def test_segment_without_any_text_gets_no_caption(tmp_path):
         def add_chapters(self, items):
             return list(range(len(items)))
 
-    segs = [SegmentInfo(key=1, start=0.0, end=10.0, tags=[], summary=np.ones(4, np.float32)),
-            SegmentInfo(key=2, start=10.0, end=20.0, tags=["moped"],
-                        summary=np.ones(4, np.float32))]
+    segs = [
+        SegmentInfo(key=1, start=0.0, end=10.0, tags=[], summary=np.ones(4, np.float32)),
+        SegmentInfo(key=2, start=10.0, end=20.0, tags=["moped"], summary=np.ones(4, np.float32)),
+    ]
     cfg = IndexConfig(asr="none", ocr=False, text_embedder="none", summarizer="none")
     w = Writer()
-    res = run_text_stage(w, tmp_path / "v.mp4", types.SimpleNamespace(has_audio=False), segs, [],
-                         cfg, 20.0)
+    res = run_text_stage(
+        w, tmp_path / "v.mp4", types.SimpleNamespace(has_audio=False), segs, [], cfg, 20.0
+    )
     assert res.captions == 1
     assert [lvl for lvl, _ in w.captions] == ["segment", "video"]
     assert "moped" in w.captions[0][1]

@@ -47,8 +47,11 @@ def _label_matrix(encoder_name: str) -> LabelSpace | None:
     synonyms = getattr(enc, "label_synonyms", None) or [[lab] for lab in enc.labels]
     emb = load_text_embedder()
     glosses = label_glosses(enc.labels)
-    return (tuple(enc.labels), emb.embed([", ".join(s) for s in synonyms]),
-            emb.embed(glosses) if glosses else None)
+    return (
+        tuple(enc.labels),
+        emb.embed([", ".join(s) for s in synonyms]),
+        emb.embed(glosses) if glosses else None,
+    )
 
 
 def label_glosses(labels: Sequence[str]) -> list[str] | None:
@@ -68,7 +71,8 @@ def label_glosses(labels: Sequence[str]) -> list[str] | None:
         return None
     same = len(glosses) == len(labels) and all(  # "crane (machine)" ~ "crane: lifts..."
         lab.split(" (")[0].lower() in g.split(":")[0].lower()
-        for g, lab in zip(glosses, labels, strict=True))
+        for g, lab in zip(glosses, labels, strict=True)
+    )
     return glosses if same else None
 
 
@@ -102,12 +106,20 @@ def expand_to_labels(
     return [(labels[i], float(sims[i])) for i in order if sims[i] >= min_sim]
 
 
-_PART_SPLIT = re.compile(r"\b(?:in|on|of|with|at|by|near|under|over|and|next\s+to|wearing|"
-                         r"holding|talking|sitting|standing|riding|eating)\b", re.I)
+_PART_SPLIT = re.compile(
+    r"\b(?:in|on|of|with|at|by|near|under|over|and|next\s+to|wearing|"
+    r"holding|talking|sitting|standing|riding|eating)\b",
+    re.I,
+)
 #: Articles, sizes and colours: words that name no visual class on their own.
-MODIFIERS = frozenset(re.findall(r"\w+", """
+MODIFIERS = frozenset(
+    re.findall(
+        r"\w+",
+        """
     a an the some big small little large huge tiny red orange yellow green blue white black
-    brown grey gray pink purple golden silver dark light"""))
+    brown grey gray pink purple golden silver dark light""",
+    )
+)
 
 
 def query_variants(query: str) -> list[tuple[str, float]]:

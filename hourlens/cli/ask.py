@@ -64,10 +64,13 @@ def _answer_json(ans: Answer) -> dict[str, Any]:
     return {
         "answer": ans.answer,
         "confidence": round(float(ans.confidence), 3),
-        "citations": [{"video": c.video, "start": round(c.start, 3), "end": round(c.end, 3),
-                       "kind": c.kind} for c in ans.citations],
-        "steps": [{"node": s.node, "detail": s.detail, "seconds": round(s.seconds, 3)}
-                  for s in ans.steps],
+        "citations": [
+            {"video": c.video, "start": round(c.start, 3), "end": round(c.end, 3), "kind": c.kind}
+            for c in ans.citations
+        ],
+        "steps": [
+            {"node": s.node, "detail": s.detail, "seconds": round(s.seconds, 3)} for s in ans.steps
+        ],
     }
 
 
@@ -77,8 +80,9 @@ def _print_answer(ans: Answer, *, show_video: bool) -> None:
     click.echo(f"(confidence {ans.confidence:.2f})", err=True)
 
 
-def _prepare(ctx: click.Context, video: str | None, llm: str | None, vlm: str | None,
-             budget: int | None) -> tuple[Any, list[Any], Any, Any, Any]:
+def _prepare(
+    ctx: click.Context, video: str | None, llm: str | None, vlm: str | None, budget: int | None
+) -> tuple[Any, list[Any], Any, Any, Any]:
     from ..agent.graph import load_agent_llm
     from ..tools.ask import resolve_videos
     from . import _library
@@ -93,18 +97,30 @@ def _prepare(ctx: click.Context, video: str | None, llm: str | None, vlm: str | 
 
 
 _common = [
-    click.option("--all", "all_videos", is_flag=True,
-                 help="Ask across every indexed video instead of one VIDEO."),
+    click.option(
+        "--all",
+        "all_videos",
+        is_flag=True,
+        help="Ask across every indexed video instead of one VIDEO.",
+    ),
     click.option("--trace", is_flag=True, help="Print the agent's steps on stderr as they run."),
-    click.option("--llm", default=None,
-                 help="LLM spec [default: auto = packaged offline model; none = no LLM; "
-                      "env HOURLENS_LLM]."),
-    click.option("--vlm", default=None,
-                 help="Video LMM: Hugging Face id/path, or openai:MODEL@http://host:port/v1 "
-                      "(OpenAI-compatible server) [env HOURLENS_VLM]."),
-    click.option("--budget", type=click.IntRange(0, 10), default=None,
-                 help="Backtracking rounds before answering [default: 2, env "
-                      "HOURLENS_MAX_BACKTRACKS]."),
+    click.option(
+        "--llm",
+        default=None,
+        help="LLM spec [default: auto = packaged offline model; none = no LLM; env HOURLENS_LLM].",
+    ),
+    click.option(
+        "--vlm",
+        default=None,
+        help="Video LMM: Hugging Face id/path, or openai:MODEL@http://host:port/v1 "
+        "(OpenAI-compatible server) [env HOURLENS_VLM].",
+    ),
+    click.option(
+        "--budget",
+        type=click.IntRange(0, 10),
+        default=None,
+        help="Backtracking rounds before answering [default: 2, env HOURLENS_MAX_BACKTRACKS].",
+    ),
 ]
 
 
@@ -117,12 +133,24 @@ def _with_common(fn: Any) -> Any:
 @click.command("ask", epilog=_QUESTION_HELP)
 @click.argument("args", nargs=-1, required=True, metavar="VIDEO QUESTION")
 @_with_common
-@click.option("--json", "as_json", is_flag=True,
-              help='One JSON object: {"answer", "confidence", "citations": [{"video", '
-                   '"start", "end", "kind"}], "steps": [{"node", "detail", "seconds"}]}.')
+@click.option(
+    "--json",
+    "as_json",
+    is_flag=True,
+    help='One JSON object: {"answer", "confidence", "citations": [{"video", '
+    '"start", "end", "kind"}], "steps": [{"node", "detail", "seconds"}]}.',
+)
 @click.pass_context
-def ask_cmd(ctx: click.Context, args: tuple[str, ...], all_videos: bool, trace: bool,
-            llm: str | None, vlm: str | None, budget: int | None, as_json: bool) -> None:
+def ask_cmd(
+    ctx: click.Context,
+    args: tuple[str, ...],
+    all_videos: bool,
+    trace: bool,
+    llm: str | None,
+    vlm: str | None,
+    budget: int | None,
+    as_json: bool,
+) -> None:
     """Answer QUESTION about VIDEO, citing the time ranges the answer rests on.
 
     VIDEO is a path, a file name or an id from `hourlens list`; `--all QUESTION` asks
@@ -135,8 +163,15 @@ def ask_cmd(ctx: click.Context, args: tuple[str, ...], all_videos: bool, trace: 
     if not question.strip():
         raise click.UsageError("QUESTION is empty.")
     store, videos, config, model, models = _prepare(ctx, video, llm, vlm, budget)
-    ans = ask(store, question, videos=videos, llm=model, config=config, models=models,
-              on_step=_trace_printer if trace else None)
+    ans = ask(
+        store,
+        question,
+        videos=videos,
+        llm=model,
+        config=config,
+        models=models,
+        on_step=_trace_printer if trace else None,
+    )
     if as_json:
         click.echo(json.dumps(_answer_json(ans), ensure_ascii=False))
     else:
@@ -165,8 +200,15 @@ def _read_line(prompt: str) -> str | None:
 @click.argument("video", required=False)
 @_with_common
 @click.pass_context
-def chat_cmd(ctx: click.Context, video: str | None, all_videos: bool, trace: bool,
-             llm: str | None, vlm: str | None, budget: int | None) -> None:
+def chat_cmd(
+    ctx: click.Context,
+    video: str | None,
+    all_videos: bool,
+    trace: bool,
+    llm: str | None,
+    vlm: str | None,
+    budget: int | None,
+) -> None:
     """A conversation about VIDEO (or, with --all, the whole library).
 
     History carries over: "and what happens right after that?" resolves against the
@@ -210,8 +252,16 @@ def chat_cmd(ctx: click.Context, video: str | None, all_videos: bool, trace: boo
                 click.echo(f"unknown command {cmd}; try /trace, /clear or /quit", err=True)
             continue
         try:
-            ans = ask(store, line, videos=videos, history=history, llm=model, config=config,
-                      models=models, on_step=_trace_printer if trace else None)
+            ans = ask(
+                store,
+                line,
+                videos=videos,
+                history=history,
+                llm=model,
+                config=config,
+                models=models,
+                on_step=_trace_printer if trace else None,
+            )
         except KeyboardInterrupt:
             click.echo("(cancelled)", err=True)
             continue
