@@ -101,8 +101,8 @@ def around_evidence(ctx: Context, vid: int, seg: Segment, query: str) -> list[Ev
                 row_evidence(
                     memo.video,
                     r,
-                    kind,
-                    0.3 + 0.5 * phrase_match(query, r.text),  # type: ignore[arg-type]
+                    kind,  # type: ignore[arg-type]
+                    0.3 + 0.5 * phrase_match(query, r.text),
                     "around",
                     segment_id=seg.id,
                 )

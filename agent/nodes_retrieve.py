@@ -243,9 +243,9 @@ def text_vector_evidence(
             row_evidence(
                 memo.video,
                 row,
-                kind,
+                kind,  # type: ignore[arg-type]
                 max(0.0, vh.score),
-                "vector",  # type: ignore[arg-type]
+                "vector",
                 segment_id=vh.segment_id,
             )
         )
