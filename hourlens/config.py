@@ -104,6 +104,10 @@ class IndexConfig:
     precision: str = "fp32"
     """``fp32``; ``fp16``/``bf16`` on CUDA."""
     batch_size: int = 32
+    threads: int = 0
+    """CPU threads of the frame pass (0: every core this process may use). On the CPU
+    they are split between the frame encoder and the decoder running beside it: the
+    decoder gets a quarter, at least one; the encoder the rest."""
     decode_backend: str = "auto"
     """``auto`` (fastest measured for a full pass), ``pyav`` or ``decord``."""
     frame_height: int = 256

@@ -215,7 +215,9 @@ def decode_tolerant(
         packet_pts: If given, receives the pts of every demuxed packet.
         needed_from: If given, a callable giving the earliest time still wanted; whole
             runs of packets that end before a keyframe at or before that time are not
-            decoded (see :func:`_skip_unneeded`).
+            decoded (see :func:`_skip_unneeded`), and neither are non-reference frames
+            (most B-frames) shown before it: no other frame is predicted from them, so
+            every frame still decoded is bit-identical.
 
     Yields:
         ``(t, frame)`` with ``t`` in seconds from the stream start (best-effort pts;
@@ -227,9 +229,16 @@ def decode_tolerant(
     packets = _safe_demux(h)
     if needed_from is not None:
         packets = _skip_unneeded(h, packets, needed_from)
+    ctx = h.stream.codec_context
+    skipping = False
     for packet in packets:
         if packet_pts is not None and packet.pts is not None:
             packet_pts.append(int(packet.pts))
+        if needed_from is not None:
+            unwanted = packet.pts is not None and h.seconds(packet.pts) < needed_from() - 1e-6
+            if unwanted != skipping:
+                ctx.skip_frame = "NONREF" if unwanted else "DEFAULT"
+                skipping = unwanted
         try:
             frames = packet.decode()
         except (av.FFmpegError, ValueError):

@@ -150,6 +150,7 @@ def sample_frames(
     height: int | None = 256,
     backend: str = "auto",
     probe: VideoProbe | None = None,
+    threads: int | None = None,
 ) -> Iterator[SampledFrame]:
     """Stream frames sampled at ``fps`` (lazily: the video is never held whole).
 
@@ -165,6 +166,8 @@ def sample_frames(
         backend: ``"auto"``, ``"pyav"`` or ``"decord"``. If decord cannot read the file,
             or fails part-way, PyAV carries on from the last emitted frame.
         probe: The file's probe, if already known.
+        threads: Decoder threads; None lets FFmpeg choose (about one per core, the
+            fastest when nothing else runs).
 
     Returns:
         A generator of :class:`SampledFrame` in increasing time order.
@@ -178,25 +181,34 @@ def sample_frames(
         raise ValueError(f"unknown decode backend {backend!r}; expected one of {BACKENDS}")
     if not fps > 0:
         raise ValueError(f"fps must be positive, got {fps}")
+    if threads is not None and threads < 1:
+        raise ValueError(f"threads must be >= 1, got {threads}")
     probe = probe or probe_video(path)  # bad files fail here, before iteration starts
     size = output_size(probe, height)
     chosen = AUTO_BACKEND if backend == "auto" else backend
-    return _sample(path, fps, size, probe, chosen)
+    return _sample(path, fps, size, probe, chosen, threads)
 
 
 def _sample(
-    path: str | Path, fps: float, size: tuple[int, int], probe: VideoProbe, backend: str
+    path: str | Path,
+    fps: float,
+    size: tuple[int, int],
+    probe: VideoProbe,
+    backend: str,
+    threads: int | None,
 ) -> Iterator[SampledFrame]:
     emitted, last_t = 0, None
     if backend == "decord":
         try:
-            for fr in _sample_decord(path, fps, size, probe.duration):
+            for fr in _sample_decord(path, fps, size, probe.duration, threads):
                 emitted, last_t = emitted + 1, fr.t
                 yield fr
             return
         except _DecordFailed as exc:
             log.warning("decord failed on %s (%s); continuing with PyAV", path, exc)
-    yield from _sample_pyav(path, fps, size, probe.rotation, after=last_t, first_index=emitted)
+    yield from _sample_pyav(
+        path, fps, size, probe.rotation, after=last_t, first_index=emitted, threads=threads
+    )
 
 
 def _sample_pyav(
@@ -208,6 +220,7 @@ def _sample_pyav(
     after: float | None = None,
     first_index: int = 0,
     skip_gops: bool = True,
+    threads: int | None = None,
 ) -> Iterator[SampledFrame]:
     """PyAV backend: sequential decode, converting only the kept frames.
 
@@ -217,6 +230,8 @@ def _sample_pyav(
     index = first_index
     next_t = 0.0 if after is None else (math.floor(after * fps + _EPS) + 1) / fps
     with open_video(path) as h:
+        if threads is not None:
+            h.stream.codec_context.thread_count = threads
         h.stream.thread_type = "AUTO"
         if after is not None:
             seek_back_to(h, after)
@@ -237,7 +252,7 @@ class _DecordFailed(Exception):
 
 
 def _decord_reader(
-    path: str | Path, size: tuple[int, int] | None, duration: float
+    path: str | Path, size: tuple[int, int] | None, duration: float, threads: int | None = None
 ) -> tuple[object, np.ndarray]:
     """Open ``path`` with decord; return the reader and its frame start times (checked)."""
     try:
@@ -245,7 +260,7 @@ def _decord_reader(
 
         decord.logging.set_level(decord.logging.QUIET)  # its FFmpeg would print to stderr
         kw = {"width": size[0], "height": size[1]} if size else {}
-        vr = decord.VideoReader(str(path), ctx=decord.cpu(0), num_threads=0, **kw)
+        vr = decord.VideoReader(str(path), ctx=decord.cpu(0), num_threads=threads or 0, **kw)
         starts = np.asarray(vr.get_frame_timestamp(np.arange(len(vr))), dtype=np.float64)
         starts = starts.reshape(-1, 2)[:, 0]
     except Exception as exc:  # decord raises DECORDError, RuntimeError, ...
@@ -265,10 +280,10 @@ def _decord_reader(
 
 
 def _sample_decord(
-    path: str | Path, fps: float, size: tuple[int, int], duration: float
+    path: str | Path, fps: float, size: tuple[int, int], duration: float, threads: int | None
 ) -> Iterator[SampledFrame]:
     """decord backend: ``get_batch`` at the sampled frame indices, in small chunks."""
-    vr, starts = _decord_reader(path, size, duration)
+    vr, starts = _decord_reader(path, size, duration, threads)
     picks, next_t = [], 0.0
     for i, t in enumerate(starts.tolist()):
         if t + _EPS >= next_t:

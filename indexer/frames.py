@@ -23,6 +23,7 @@ from ..config import IndexConfig
 from .decode import SampledFrame, VideoProbe, sample_frames
 from .dedup import FrameDeduper
 from .encoders import FrameEncoder
+from .encoders.base import split_threads
 
 T = TypeVar("T")
 TOP_PROBS = 32  # class probabilities kept per frame (sparse)
@@ -95,6 +96,18 @@ def prefetch(it: Iterator[T], maxsize: int = 48) -> Iterator[T]:
         th.join(timeout=5)
         if close is not None and not th.is_alive():
             close()
+
+
+def pass_threads(config: IndexConfig) -> tuple[int | None, int | None]:
+    """``(encoder_threads, decoder_threads)`` of the frame pass for ``config``.
+
+    On the CPU, ``config.threads`` (0: every core) is split between the two (see
+    :func:`~hourlens.indexer.encoders.base.split_threads`). On a GPU the encoder needs no
+    CPU threads and the decoder gets ``config.threads`` (0: FFmpeg's choice).
+    """
+    if config.device.strip().lower() == "cpu":
+        return split_threads(config.threads)
+    return None, (config.threads or None)
 
 
 def _jpeg(rgb: np.ndarray, width: int) -> bytes:
@@ -185,6 +198,7 @@ def run_frame_pass(
             height=config.frame_height,
             backend=config.decode_backend,
             probe=probe,
+            threads=pass_threads(config)[1],
         ):
             t0 = time.perf_counter()
             dup = dedup.is_duplicate(fr.rgb)  # the first frame is never a duplicate

@@ -34,7 +34,7 @@ from .compress import (
 from .decode import VideoProbe, probe_video
 from .discover import content_hash, discover_videos, file_fingerprint
 from .encoders import FrameEncoder, load_encoder
-from .frames import FramePass, run_frame_pass
+from .frames import FramePass, pass_threads, run_frame_pass
 from .segment import SegmentSpan, segment_video
 from .text_stage import SegmentInfo, run_text_stage
 
@@ -78,7 +78,11 @@ class Indexer:
         if self._encoder is None:
             c = self.config
             self._encoder = load_encoder(
-                c.encoder, device=c.device, precision=c.precision, batch_size=c.batch_size
+                c.encoder,
+                device=c.device,
+                precision=c.precision,
+                batch_size=c.batch_size,
+                threads=pass_threads(c)[0],
             )
         return self._encoder
 

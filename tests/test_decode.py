@@ -294,3 +294,51 @@ def test_extract_audio(scene_video, tmp_path, small_clip):
     assert tone_only is not None and abs(len(tone_only) - 32000) < 1600
     with pytest.raises(BadVideoError, match="nope.wav: no such file"):
         extract_audio(tmp_path / "nope.wav")
+
+
+def _bframe_clip(path: Path, seconds: float = 6.0, fps: int = 10) -> Path:
+    """A clip with B-frames (x264 'medium' uses 3) inside a single group of pictures."""
+    import av
+
+    with av.open(str(path), "w") as out:
+        stream = out.add_stream("libx264", rate=fps)
+        stream.width, stream.height = 160, 96
+        stream.pix_fmt = "yuv420p"
+        stream.options = {"preset": "medium", "bf": "3", "g": "1000", "crf": "23"}
+        yy, xx = np.mgrid[0:96, 0:160]
+        for i in range(int(seconds * fps)):
+            rgb = np.stack([(xx + 4 * i) % 256, (yy * 2 + 3 * i) % 256, (xx + yy + i) % 256], -1)
+            frame = av.VideoFrame.from_ndarray(rgb.astype(np.uint8), format="rgb24")
+            out.mux(stream.encode(frame))
+        out.mux(stream.encode(None))
+    return path
+
+
+def test_nonref_skipping_decodes_less_and_changes_nothing(tmp_path):
+    """Non-reference frames shown before the next sample time are not decoded, and every
+    sampled frame is bit-identical to a full decode (threaded or not)."""
+    clip = _bframe_clip(tmp_path / "bframes.mp4")
+    with decode.open_video(clip) as h:
+        everything = sum(1 for _ in decode.decode_tolerant(h))
+    with decode.open_video(clip) as h:
+        wanted_late = sum(1 for _ in decode.decode_tolerant(h, needed_from=lambda: 5.0))
+    assert everything == 60
+    assert wanted_late < everything - 10  # the B-frames before 5 s were skipped
+    size = decode.output_size(probe_video(clip), 64)
+    for threads in (1, None):
+        for fps in (0.5, 1.0, 3.0):
+            a = list(decode._sample_pyav(clip, fps, size, 0, skip_gops=False, threads=threads))
+            b = list(decode._sample_pyav(clip, fps, size, 0, skip_gops=True, threads=threads))
+            assert [f.t for f in a] == [f.t for f in b]
+            assert all(np.array_equal(x.rgb, y.rgb) for x, y in zip(a, b, strict=True))
+
+
+def test_decoder_threads(small_clip):
+    one = list(sample_frames(small_clip, fps=2, threads=1))
+    auto = list(sample_frames(small_clip, fps=2))
+    assert [f.t for f in one] == [f.t for f in auto]
+    assert all(np.array_equal(x.rgb, y.rgb) for x, y in zip(one, auto, strict=True))
+    dec = list(sample_frames(small_clip, fps=2, backend="decord", threads=1))
+    assert len(dec) == len(auto)
+    with pytest.raises(ValueError):
+        sample_frames(small_clip, threads=0)

@@ -327,3 +327,46 @@ def test_efficientnet_onnx_runtime_matches_torch():
     a, b = fast.encode(frames), ref.encode(frames)
     np.testing.assert_allclose(a.features, b.features, atol=1e-4)
     np.testing.assert_allclose(a.probs, b.probs, atol=1e-4)
+
+
+def test_split_threads_leaves_the_decoder_a_core(monkeypatch):
+    from hourlens.indexer.encoders import base
+
+    assert base.split_threads(1) == (1, 1)
+    assert base.split_threads(2) == (1, 1)
+    assert base.split_threads(4) == (3, 1)
+    assert base.split_threads(8) == (6, 2)
+    monkeypatch.setattr(base, "available_cores", lambda: 2)
+    assert base.split_threads(0) == (1, 1)
+
+
+def test_frame_pass_threads_follow_the_device():
+    from hourlens import IndexConfig
+    from hourlens.indexer.frames import pass_threads
+
+    assert pass_threads(IndexConfig(threads=8)) == (6, 2)
+    assert pass_threads(IndexConfig(threads=8, device="cuda")) == (None, 8)
+    assert pass_threads(IndexConfig(device="cuda")) == (None, None)
+
+
+def test_onnx_chunks_match_one_call(effnet):
+    from hourlens.indexer.encoders.onnx_runtime import OnnxImageModel
+
+    onnx = effnet._onnx
+    assert onnx is not None
+    x = np.random.default_rng(1).standard_normal((5, 3, 224, 224)).astype(np.float32)
+    whole = OnnxImageModel(onnx.session, chunk=8)(x)
+    parts = OnnxImageModel(onnx.session, chunk=2)(x)
+    for a, b in zip(whole, parts, strict=True):
+        np.testing.assert_allclose(a, b, atol=1e-5)
+
+
+def test_encoder_threads_in_cache_key(tiny_clip):
+    one = load_encoder("efficientnet_lite0", threads=1)
+    assert isinstance(one, EfficientNetLite0Encoder)
+    assert one is load_encoder("efficientnet_lite0", threads=1)
+    assert one is not load_encoder("efficientnet_lite0")
+    assert one._onnx is not None and one._onnx.chunk == 8
+    # open_clip runs in PyTorch (process-wide threads): one model whatever ``threads`` says
+    clip = load_encoder(f"open_clip:{tiny_clip}:none", threads=1)
+    assert clip is load_encoder(f"open_clip:{tiny_clip}:none")

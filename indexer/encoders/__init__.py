@@ -121,7 +121,12 @@ def parse_encoder_spec(spec: str) -> EncoderSpec:
 
 
 def load_encoder(
-    spec: str = "auto", *, device: str = "cpu", precision: str = "fp32", batch_size: int = 32
+    spec: str = "auto",
+    *,
+    device: str = "cpu",
+    precision: str = "fp32",
+    batch_size: int = 32,
+    threads: int | None = None,
 ) -> FrameEncoder:
     """Load (once per process and arguments) the frame encoder named by ``spec``.
 
@@ -130,6 +135,9 @@ def load_encoder(
         device: ``cpu``, ``cuda`` or ``cuda:N``.
         precision: ``fp32``; ``fp16``/``bf16`` on CUDA.
         batch_size: Frames per forward pass.
+        threads: CPU threads of the EfficientNet ONNX Runtime session (None: every
+            core). open_clip runs in PyTorch, whose thread pool is process-wide, and
+            ignores it.
 
     Returns:
         A cached :class:`FrameEncoder`.
@@ -139,11 +147,13 @@ def load_encoder(
         ModelLoadError: The model or its weights cannot be loaded.
     """
     parsed = parse_encoder_spec(spec)
-    key = (parsed, device.strip().lower(), precision.strip().lower(), int(batch_size))
+    if parsed.kind == "open_clip" or not threads or threads < 1:
+        threads = None
+    key = (parsed, device.strip().lower(), precision.strip().lower(), int(batch_size), threads)
     with _lock:
         encoder = _cache.get(key)
         if encoder is None:
-            encoder = _build(parsed, key[1], key[2], key[3])
+            encoder = _build(parsed, key[1], key[2], key[3], threads)
             _cache[key] = encoder
         return encoder
 
@@ -154,20 +164,26 @@ def clear_encoder_cache() -> None:
         _cache.clear()
 
 
-def _build(spec: EncoderSpec, device: str, precision: str, batch_size: int) -> FrameEncoder:
+def _build(
+    spec: EncoderSpec, device: str, precision: str, batch_size: int, threads: int | None
+) -> FrameEncoder:
     if spec.kind == "efficientnet_lite0":
         return EfficientNetLite0Encoder(
-            spec.weights, device=device, precision=precision, batch_size=batch_size
+            spec.weights,
+            device=device,
+            precision=precision,
+            batch_size=batch_size,
+            threads=threads,
         )
     if spec.kind == "open_clip":
         assert spec.model is not None
         return OpenClipEncoder(
             spec.model, spec.weights, device=device, precision=precision, batch_size=batch_size
         )
-    return _build_auto(device, precision, batch_size)
+    return _build_auto(device, precision, batch_size, threads)
 
 
-def _build_auto(device: str, precision: str, batch_size: int) -> FrameEncoder:
+def _build_auto(device: str, precision: str, batch_size: int, threads: int | None) -> FrameEncoder:
     # Fail on a bad device/precision here, not with a misleading "CLIP unavailable" warning.
     resolve_precision(precision, resolve_device(device))
     reason = ""
@@ -193,5 +209,9 @@ def _build_auto(device: str, precision: str, batch_size: int) -> FrameEncoder:
         DEFAULT_CLIP_SPEC,
     )
     return load_encoder(
-        "efficientnet_lite0", device=device, precision=precision, batch_size=batch_size
+        "efficientnet_lite0",
+        device=device,
+        precision=precision,
+        batch_size=batch_size,
+        threads=threads,
     )

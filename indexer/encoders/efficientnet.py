@@ -135,6 +135,7 @@ class EfficientNetLite0Encoder(FrameEncoder):
         precision: str = "fp32",
         batch_size: int = 32,
         runtime: str | None = None,
+        threads: int | None = None,
     ) -> None:
         """Build the model and load its weights.
 
@@ -146,6 +147,9 @@ class EfficientNetLite0Encoder(FrameEncoder):
             runtime: ``auto`` (ONNX Runtime on the CPU when available — ~4.5x faster
                 here — else PyTorch), ``onnx`` or ``torch``. Default: ``$HOURLENS_RUNTIME``
                 or ``auto``.
+            threads: Intra-op threads of the ONNX Runtime session; None uses torch's
+                thread count (every core). The frame pass gives it all cores but the
+                decoder's (:func:`~hourlens.indexer.encoders.base.split_threads`).
 
         Raises:
             ModelLoadError: Bad device, precision or weights.
@@ -179,7 +183,8 @@ class EfficientNetLite0Encoder(FrameEncoder):
             st = path.stat()
             ident = f"{path}:{st.st_size}:{int(st.st_mtime)}".encode()
             key = f"{ARCH}-{hashlib.blake2b(ident, digest_size=6).hexdigest()}"
-            self._onnx = onnx_image_model(model, key, INPUT_SIZE, torch.get_num_threads())
+            n_threads = threads if threads and threads > 0 else torch.get_num_threads()
+            self._onnx = onnx_image_model(model, key, INPUT_SIZE, n_threads)
         self.runtime = "onnxruntime" if self._onnx is not None else "torch"
         labels, synonyms = imagenet_labels()
         self.labels = list(labels)

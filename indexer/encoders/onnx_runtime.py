@@ -36,20 +36,34 @@ class _PooledAndLogits(torch.nn.Module):
         return pooled, self.model.get_classifier()(pooled)
 
 
+CHUNK_PER_THREAD = 8
+"""Images per ONNX Runtime call and intra-op thread. Its memory arena grows with the
+largest batch it has run (~25 MB per image for EfficientNet-Lite0 at 224); on one thread,
+8 images per call were also ~10% faster per image than 32 (cache effects)."""
+
+
 class OnnxImageModel:
     """A loaded ONNX Runtime session with the ``(pooled, logits)`` outputs.
 
     Args:
         session: An ``onnxruntime.InferenceSession``.
+        chunk: Most images per session call (larger batches are split).
     """
 
-    def __init__(self, session: Any) -> None:
+    def __init__(self, session: Any, chunk: int = CHUNK_PER_THREAD) -> None:
         self.session = session
+        self.chunk = max(1, chunk)
 
     def __call__(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Run a float32 NCHW batch."""
-        pooled, logits = self.session.run(None, {"x": np.ascontiguousarray(x, np.float32)})
-        return pooled, logits
+        x = np.ascontiguousarray(x, np.float32)
+        outs = [
+            self.session.run(None, {"x": x[i : i + self.chunk]})
+            for i in range(0, len(x), self.chunk)
+        ]
+        if len(outs) == 1:
+            return outs[0][0], outs[0][1]
+        return np.concatenate([o[0] for o in outs]), np.concatenate([o[1] for o in outs])
 
 
 def _export(model: Any, size: int, path: Path) -> None:
@@ -106,4 +120,4 @@ def onnx_image_model(model: Any, key: str, size: int, threads: int) -> OnnxImage
     except Exception as exc:  # noqa: BLE001 - any failure falls back to PyTorch
         log.info("ONNX Runtime path unavailable (%s): EfficientNet runs in PyTorch", exc)
         return None
-    return OnnxImageModel(session)
+    return OnnxImageModel(session, chunk=CHUNK_PER_THREAD * max(1, threads))
