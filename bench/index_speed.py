@@ -38,7 +38,8 @@ def child_decode(video: str, fps: float, height: int, backend: str) -> dict:
     t0 = time.perf_counter()
     probe = probe_video(video)
     n = 0
-    for _ in sample_frames(video, fps=fps, height=height, backend=backend, probe=probe):
+    for fr in sample_frames(video, fps=fps, height=height, backend=backend, probe=probe):
+        _ = fr.rgb  # decoded and converted, as the index pass receives them
         n += 1
     sec = time.perf_counter() - t0
     return {
@@ -169,8 +170,9 @@ def _print(row: dict) -> None:
     for k, v in row["stage_rtf"].items():
         if row["stage_seconds"][k] >= 0.05:  # stages that did not run are left out
             print(f"    stage {k:<14} {v:8.1f}x  ({row['stage_seconds'][k]:.1f} s)")
-    print("    (decode = time the encoder waited for frames; thumbs = dedup, OCR gate and JPEGs,")
-    print("     overlapped with encoding in the decode thread)")
+    print("    (decode = time the encoder waited for frames; thumbs = duplicate test, RGB")
+    print("     conversion of new frames, OCR gate and JPEGs, in the decode thread, overlapped")
+    print("     with encoding)")
     print(
         f"  frames {row['frames']}: encoded {row['encoded']}, reused {row['reused']} "
         f"({100 * row['reused'] / max(row['frames'], 1):.1f}% encodes saved)"

@@ -11,6 +11,7 @@ from fractions import Fraction
 from pathlib import Path
 
 import av
+import av.logging
 import numpy as np
 
 from ..errors import BadVideoError
@@ -231,25 +232,30 @@ def decode_tolerant(
         packets = _skip_unneeded(h, packets, needed_from)
     ctx = h.stream.codec_context
     skipping = False
-    for packet in packets:
-        if packet_pts is not None and packet.pts is not None:
-            packet_pts.append(int(packet.pts))
-        if needed_from is not None:
-            unwanted = packet.pts is not None and h.seconds(packet.pts) < needed_from() - 1e-6
-            if unwanted != skipping:
-                ctx.skip_frame = "NONREF" if unwanted else "DEFAULT"
-                skipping = unwanted
-        try:
-            frames = packet.decode()
-        except (av.FFmpegError, ValueError):
-            continue  # a corrupt packet: skip it, keep decoding
-        for frame in frames:
-            ts = guess(frame.pts, frame.dts)
-            if ts is None:  # no timestamp at all: one frame after the previous one
-                ts_s = 0.0 if last_t is None else last_t + 1.0 / rate
-            t = h.seconds(ts) if ts is not None else ts_s
-            last_t = t
-            yield t, frame
+    try:
+        for packet in packets:
+            if packet_pts is not None and packet.pts is not None:
+                packet_pts.append(int(packet.pts))
+            if needed_from is not None:
+                pts = packet.pts
+                unwanted = pts is not None and h.seconds(pts) < needed_from() - 1e-6
+                if unwanted != skipping:
+                    ctx.skip_frame = "NONREF" if unwanted else "DEFAULT"
+                    skipping = unwanted
+            try:
+                frames = packet.decode()
+            except (av.FFmpegError, ValueError):
+                continue  # a corrupt packet: skip it, keep decoding
+            for frame in frames:
+                ts = guess(frame.pts, frame.dts)
+                if ts is None:  # no timestamp at all: one frame after the previous one
+                    ts_s = 0.0 if last_t is None else last_t + 1.0 / rate
+                t = h.seconds(ts) if ts is not None else ts_s
+                last_t = t
+                yield t, frame
+    finally:
+        if skipping:  # leave the decoder as it was found (e.g. for a seek and re-decode)
+            ctx.skip_frame = "DEFAULT"
 
 
 def _skip_unneeded(
@@ -347,8 +353,22 @@ def is_vfr(deltas: np.ndarray, avg_rate: float, real_rate: float) -> bool:
     return False
 
 
+def quiet_pyav_logging() -> None:
+    """Put PyAV's logging back to its default, off (FFmpeg's messages are ignored).
+
+    ``import torchvision`` (pulled in by timm and open_clip) turns PyAV logging on at
+    ERROR level, which routes every FFmpeg message through a Python callback that needs
+    the GIL. A frame-threaded decoder closed mid-stream can log from a worker thread
+    while the closing thread holds the GIL and waits for that worker: a deadlock (seen
+    here; PyAV issues #751, #909). hourlens words its own errors and needs no FFmpeg log.
+    """
+    if av.logging.get_level() is not None:
+        av.logging.set_level(None)
+
+
 def open_container(p: Path) -> av.container.InputContainer:
     """Open ``p`` with PyAV, turning every failure into a one-line :class:`BadVideoError`."""
+    quiet_pyav_logging()
     try:
         return av.open(str(p), metadata_errors="ignore")
     except PermissionError:

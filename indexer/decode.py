@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -73,15 +73,93 @@ class VideoProbe:
 
 
 @dataclass(frozen=True)
-class SampledFrame:
-    """One sampled frame."""
+class Luma:
+    """A frame's luma plane, for cheap change tests before any colour conversion.
 
-    index: int
-    """Sample number: 0, 1, 2, ..."""
-    t: float
-    """Seconds from the start of the video (presentation time of the decoded frame)."""
-    rgb: np.ndarray
-    """HxWx3 uint8, scaled to the requested height keeping the aspect (width even)."""
+    Attributes:
+        plane: 2-D uint8 luma at the coded size (not rotated; possibly a view of the
+            decoder's buffer, so use it at once).
+        black: Code value of black (16 in limited-range video, else 0).
+        scale: Factor taking ``plane - black`` to 0-255 grey.
+    """
+
+    plane: np.ndarray
+    black: float = 0.0
+    scale: float = 1.0
+
+
+# Pixel formats whose first plane is 8-bit luma (PyAV names).
+_LUMA_FORMATS = frozenset(
+    {"yuv420p", "yuvj420p", "yuv422p", "yuvj422p", "yuv444p", "yuvj444p", "yuv440p",
+     "yuvj440p", "yuv411p", "yuv410p", "nv12", "nv21", "gray"}
+)  # fmt: skip
+
+
+class SampledFrame:
+    """One sampled frame, converted to RGB only when :attr:`rgb` is first read.
+
+    A frame whose feature is reused (a near duplicate of the last encoded one) never
+    needs its RGB pixels; with ``sample_frames(..., lazy=True)`` the PyAV backend hands
+    frames out unconverted, with :meth:`luma` for the duplicate test. Such a frame must
+    be converted (read :attr:`rgb`) or dropped (:meth:`drop`) before the iterator moves
+    on: the decoded picture it holds belongs to the open decoder.
+
+    Attributes:
+        index: Sample number: 0, 1, 2, ...
+        t: Seconds from the start of the video (presentation time of the decoded frame).
+    """
+
+    __slots__ = ("_convert", "_frame", "_rgb", "index", "t")
+
+    def __init__(
+        self,
+        index: int,
+        t: float,
+        rgb: np.ndarray | None = None,
+        *,
+        frame: av.VideoFrame | None = None,
+        convert: Callable[[av.VideoFrame], np.ndarray] | None = None,
+    ) -> None:
+        if rgb is None and (frame is None or convert is None):
+            raise ValueError("SampledFrame needs rgb, or a frame and its converter")
+        self.index = index
+        self.t = t
+        self._rgb = rgb
+        self._frame = frame
+        self._convert = convert
+
+    @property
+    def rgb(self) -> np.ndarray:
+        """HxWx3 uint8, scaled to the requested height keeping the aspect (width even)."""
+        if self._rgb is None:
+            if self._frame is None or self._convert is None:
+                raise ValueError(f"sample {self.index} was dropped before its pixels were read")
+            self._rgb = self._convert(self._frame)
+            self._frame = None
+        return self._rgb
+
+    def luma(self) -> Luma:
+        """Luma for a change test: the decoder's own plane when there is one (no colour
+        conversion), else the grey of :attr:`rgb`."""
+        fr = self._frame
+        if self._rgb is None and fr is not None and fr.format.name in _LUMA_FORMATS:
+            p = fr.planes[0]
+            rows = np.frombuffer(memoryview(p), np.uint8).reshape(-1, p.line_size)
+            plane = rows[: p.height, : p.width]
+            full = fr.format.name.startswith("yuvj") or fr.format.name == "gray"
+            if full or int(getattr(fr, "color_range", 0) or 0) == 2:  # 2 = full (JPEG) range
+                return Luma(plane)
+            return Luma(plane, black=16.0, scale=255.0 / 219.0)
+        rgb = self.rgb
+        grey = rgb[..., 0] * 0.299 + rgb[..., 1] * 0.587 + rgb[..., 2] * 0.114
+        return Luma(grey.astype(np.uint8))
+
+    def drop(self) -> None:
+        """Free the pixels (decoded picture and RGB); :attr:`rgb` raises afterwards."""
+        self._frame = self._convert = self._rgb = None
+
+    def __repr__(self) -> str:
+        return f"SampledFrame(index={self.index}, t={self.t:.3f})"
 
 
 def probe_video(path: str | Path) -> VideoProbe:
@@ -151,6 +229,7 @@ def sample_frames(
     backend: str = "auto",
     probe: VideoProbe | None = None,
     threads: int | None = None,
+    lazy: bool = False,
 ) -> Iterator[SampledFrame]:
     """Stream frames sampled at ``fps`` (lazily: the video is never held whole).
 
@@ -168,6 +247,10 @@ def sample_frames(
         probe: The file's probe, if already known.
         threads: Decoder threads; None lets FFmpeg choose (about one per core, the
             fastest when nothing else runs).
+        lazy: Hand PyAV frames out before their RGB conversion (see
+            :class:`SampledFrame`). The caller must then read ``rgb`` or call ``drop()``
+            on each frame before advancing the iterator: a decoded picture must not
+            outlive its decoder.
 
     Returns:
         A generator of :class:`SampledFrame` in increasing time order.
@@ -186,7 +269,7 @@ def sample_frames(
     probe = probe or probe_video(path)  # bad files fail here, before iteration starts
     size = output_size(probe, height)
     chosen = AUTO_BACKEND if backend == "auto" else backend
-    return _sample(path, fps, size, probe, chosen, threads)
+    return _sample(path, fps, size, probe, chosen, threads, lazy)
 
 
 def _sample(
@@ -196,6 +279,7 @@ def _sample(
     probe: VideoProbe,
     backend: str,
     threads: int | None,
+    lazy: bool = False,
 ) -> Iterator[SampledFrame]:
     emitted, last_t = 0, None
     if backend == "decord":
@@ -207,7 +291,14 @@ def _sample(
         except _DecordFailed as exc:
             log.warning("decord failed on %s (%s); continuing with PyAV", path, exc)
     yield from _sample_pyav(
-        path, fps, size, probe.rotation, after=last_t, first_index=emitted, threads=threads
+        path,
+        fps,
+        size,
+        probe.rotation,
+        after=last_t,
+        first_index=emitted,
+        threads=threads,
+        lazy=lazy,
     )
 
 
@@ -221,14 +312,20 @@ def _sample_pyav(
     first_index: int = 0,
     skip_gops: bool = True,
     threads: int | None = None,
+    lazy: bool = False,
 ) -> Iterator[SampledFrame]:
-    """PyAV backend: sequential decode, converting only the kept frames.
+    """PyAV backend: sequential decode, converting only the kept frames (with ``lazy``,
+    on first access: see :class:`SampledFrame`).
 
     With ``skip_gops``, groups of pictures that end before the next sample time are not
     decoded at all (a large saving when keyframes are closer together than samples).
     """
     index = first_index
     next_t = 0.0 if after is None else (math.floor(after * fps + _EPS) + 1) / fps
+
+    def convert(frame: av.VideoFrame) -> np.ndarray:
+        return frame_to_rgb(frame, size, rotation)
+
     with open_video(path) as h:
         if threads is not None:
             h.stream.codec_context.thread_count = threads
@@ -239,8 +336,10 @@ def _sample_pyav(
         for t, frame in frames:
             if t + _EPS < next_t:
                 continue
-            rgb = frame_to_rgb(frame, size, rotation)
-            yield SampledFrame(index, t, rgb)
+            if lazy:
+                yield SampledFrame(index, t, frame=frame, convert=convert)
+            else:
+                yield SampledFrame(index, t, convert(frame))
             index += 1
             next_t = (math.floor(t * fps + _EPS) + 1) / fps
     if index == 0:

@@ -47,7 +47,8 @@ class FrameDeduper:
         self._index_cache: dict[tuple[int, int], tuple[np.ndarray, np.ndarray]] = {}
 
     def thumbnail(self, rgb: np.ndarray) -> np.ndarray:
-        """Grey ``size x size`` float32 thumbnail of an ``HxWx3`` uint8 RGB frame.
+        """Grey ``size x size`` float32 thumbnail of an ``HxWx3`` uint8 RGB frame (or of
+        an ``HxW`` grey one).
 
         Each cell is the mean of a ``4 x 4`` grid of pixels sampled evenly inside it
         (strided sampling, then a reshape-mean): about 0.1 ms on a 455x256 frame.
@@ -60,7 +61,10 @@ class FrameDeduper:
             xs = ((np.arange(n) + 0.5) * (w / n)).astype(np.intp)
             idx = self._index_cache[(h, w)] = (ys, xs)
         sub = rgb.take(idx[0], axis=0).take(idx[1], axis=1)
-        grey = sub[..., 0] * _GREY[0] + sub[..., 1] * _GREY[1] + sub[..., 2] * _GREY[2]
+        if sub.ndim == 2:
+            grey: np.ndarray = sub.astype(np.float32)
+        else:
+            grey = sub[..., 0] * _GREY[0] + sub[..., 1] * _GREY[1] + sub[..., 2] * _GREY[2]
         k = _SAMPLES
         return grey.reshape(self.size, k, self.size, k).mean(axis=(1, 3), dtype=np.float32)
 
@@ -76,10 +80,28 @@ class FrameDeduper:
         Returns:
             True when the caller should reuse the last encoded feature.
         """
+        return self._check(self.thumbnail(rgb))
+
+    def is_duplicate_luma(self, plane: np.ndarray, black: float = 0.0, scale: float = 1.0) -> bool:
+        """:meth:`is_duplicate` on a frame's luma plane, before any RGB conversion.
+
+        Luma is the grey that :meth:`thumbnail` computes from RGB (BT.601 weights), so
+        the same threshold applies; a duplicate then never needs converting at all.
+
+        Args:
+            plane: ``HxW`` uint8 luma.
+            black: Code value of black (16 for limited-range video).
+            scale: Factor taking ``plane - black`` to the 0-255 scale.
+        """
+        thumb = self.thumbnail(plane)
+        if black or scale != 1.0:
+            thumb = (thumb - np.float32(black)) * np.float32(scale)
+        return self._check(thumb)
+
+    def _check(self, thumb: np.ndarray) -> bool:
         self.checked += 1
         if self.threshold <= 0:
             return False
-        thumb = self.thumbnail(rgb)
         ref = self._ref
         if ref is not None and float(np.abs(thumb - ref).mean()) < self.threshold:
             self.reused += 1

@@ -199,14 +199,19 @@ def run_frame_pass(
             backend=config.decode_backend,
             probe=probe,
             threads=pass_threads(config)[1],
+            lazy=True,  # each frame is converted or dropped below, before the next one
         ):
             t0 = time.perf_counter()
-            dup = dedup.is_duplicate(fr.rgb)  # the first frame is never a duplicate
+            luma = fr.luma()  # no RGB conversion: a duplicate never needs one
+            dup = dedup.is_duplicate_luma(luma.plane, luma.black, luma.scale)
+            del luma  # may view the decoder's buffer
             decision = None
             if ocr_gate is not None:
                 decision = ("none" if last == "none" else "same") if dup else ocr_gate.check(fr.rgb)
                 last = decision
-            if not dup:
+            if dup:
+                fr.drop()  # the encoder reuses the last feature: free the decoded picture
+            else:
                 (thumbs_dir / f"{fr.index}.jpg").write_bytes(_jpeg(fr.rgb, config.thumb_width))
             yield fr, dup, decision, time.perf_counter() - t0
 
@@ -214,7 +219,7 @@ def run_frame_pass(
     t_dec = time.perf_counter()
     for fr, dup, decision, side in prefetch(prepared()):
         fp.seconds["decode"] += time.perf_counter() - t_dec
-        fp.seconds["thumbs"] += side  # dedup + OCR gate + JPEG, in the decode thread
+        fp.seconds["thumbs"] += side  # dedup, RGB, OCR gate, JPEG: in the decode thread
         if decision is not None:
             fp.ocr_decisions.append((fr.t, decision))
         if not dup:

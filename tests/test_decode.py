@@ -342,3 +342,28 @@ def test_decoder_threads(small_clip):
     assert len(dec) == len(auto)
     with pytest.raises(ValueError):
         sample_frames(small_clip, threads=0)
+
+
+def test_no_deadlock_when_torchvision_turned_pyav_logging_on(small_clip):
+    """``import torchvision`` sets PyAV's log level to ERROR; a frame-threaded decoder
+    closed mid-stream then deadlocked on the GIL. Opening a video turns it back off.
+    Run in a subprocess so that a regression fails on its timeout instead of hanging."""
+    import subprocess
+    import sys
+
+    code = f"""
+import av, av.logging
+av.logging.set_level(av.logging.ERROR)  # what importing torchvision does
+from hourlens.indexer.decode import sample_frames
+for _ in range(20):
+    frames = sample_frames({str(small_clip)!r}, fps=1, height=64, lazy=True)
+    first = next(frames)
+    second = next(frames)
+    second.drop()
+    frames.close()
+assert av.logging.get_level() is None
+print("ok")
+"""
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.strip() == "ok"

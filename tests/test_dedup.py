@@ -104,3 +104,43 @@ def test_invalid_arguments() -> None:
         FrameDeduper(threshold=-1)
     with pytest.raises(ValueError):
         FrameDeduper(size=0)
+
+
+def test_luma_test_matches_rgb_test() -> None:
+    """On the luma plane (limited range, as decoders give it) the same frames count as
+    duplicates as on RGB."""
+    frames = [textured_frame(0)] * 3 + [textured_frame(1)] * 2 + [textured_frame(0)]
+    on_rgb, on_luma = FrameDeduper(), FrameDeduper()
+    for f in frames:
+        grey = f[..., 0] * 0.299 + f[..., 1] * 0.587 + f[..., 2] * 0.114
+        limited = np.round(16 + grey * 219 / 255).astype(np.uint8)
+        assert on_rgb.is_duplicate(f) == on_luma.is_duplicate_luma(limited, 16.0, 255 / 219)
+    assert on_luma.reused == 3
+
+
+def test_sampled_frames_convert_lazily(tmp_path) -> None:
+    """PyAV frames are converted to RGB on first access only; their luma needs no
+    conversion and agrees with the RGB grey; a dropped frame frees its pixels."""
+    from media import make_scene_video
+
+    from hourlens.indexer.decode import sample_frames
+
+    path = tmp_path / "clip.mp4"
+    make_scene_video(path, [(2.0, "hopper"), (2.0, "bars")], fps=10)
+    frames = sample_frames(path, fps=1, height=96, backend="pyav", lazy=True)
+    fr = next(frames)
+    assert fr._rgb is None  # not converted yet
+    luma = fr.luma()
+    assert fr._rgb is None and luma.plane.ndim == 2 and luma.black == 16.0
+    rgb = fr.rgb
+    grey = rgb[..., 0] * 0.299 + rgb[..., 1] * 0.587 + rgb[..., 2] * 0.114
+    dedup = FrameDeduper()
+    from_luma = (dedup.thumbnail(luma.plane) - luma.black) * luma.scale
+    assert float(np.abs(from_luma - dedup.thumbnail(grey)).mean()) < 4.0
+    assert fr.rgb is rgb  # converted once
+    second = next(frames)
+    second.drop()
+    with pytest.raises(ValueError, match="dropped"):
+        _ = second.rgb
+    frames.close()
+    assert next(sample_frames(path, fps=1, height=96, backend="pyav"))._rgb is not None
