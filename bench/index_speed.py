@@ -164,7 +164,7 @@ def _print(row: dict) -> None:
     )
     print(f"  decode-only          {row['decode_only_rtf']:8.1f}x real time")
     print(
-        f"  full visual pass     {row['index_rtf']:8.1f}x real time "
+        f"  index pass ({row['mode']:<6}) {row['index_rtf']:8.1f}x real time "
         f"({row['ratio_to_decode_only']:.2f} of decode-only speed)"
     )
     for k, v in row["stage_rtf"].items():
