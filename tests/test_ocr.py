@@ -125,3 +125,11 @@ def test_ocr_reads_a_rendered_slide_exactly():
     assert all(0.8 <= s <= 1.0 for _, s in lines)
     assert engine.read(_plain_frames()[0]) == []
     assert seconds < 10.0  # ≈0.3-0.7 s on a 2-core CPU
+
+
+def test_engine_params_default_and_override():
+    from hourlens.indexer.ocr import DEFAULT_PARAMS
+
+    assert dict(OcrEngine()._params) == DEFAULT_PARAMS == {"Global.use_cls": False}
+    mine = dict(OcrEngine(params={"Global.use_cls": True, "Det.limit_side_len": 640})._params)
+    assert mine == {"Global.use_cls": True, "Det.limit_side_len": 640}
