@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -33,6 +33,18 @@ from ._decode_av import (
     rate,
     seek_back_to,
 )
+from .sampled import Luma, SampledFrame
+
+__all__ = [
+    "Luma",
+    "SampledFrame",
+    "VideoProbe",
+    "extract_audio",
+    "output_size",
+    "probe_video",
+    "read_frames_at",
+    "sample_frames",
+]
 
 log = logging.getLogger(__name__)
 # FFmpeg reports every corrupt packet through PyAV's "libav" loggers; decoding here skips
@@ -70,96 +82,6 @@ class VideoProbe:
     variable_frame_rate: bool
     rotation: int = 0
     sample_aspect_ratio: float = 1.0
-
-
-@dataclass(frozen=True)
-class Luma:
-    """A frame's luma plane, for cheap change tests before any colour conversion.
-
-    Attributes:
-        plane: 2-D uint8 luma at the coded size (not rotated; possibly a view of the
-            decoder's buffer, so use it at once).
-        black: Code value of black (16 in limited-range video, else 0).
-        scale: Factor taking ``plane - black`` to 0-255 grey.
-    """
-
-    plane: np.ndarray
-    black: float = 0.0
-    scale: float = 1.0
-
-
-# Pixel formats whose first plane is 8-bit luma (PyAV names).
-_LUMA_FORMATS = frozenset(
-    {"yuv420p", "yuvj420p", "yuv422p", "yuvj422p", "yuv444p", "yuvj444p", "yuv440p",
-     "yuvj440p", "yuv411p", "yuv410p", "nv12", "nv21", "gray"}
-)  # fmt: skip
-
-
-class SampledFrame:
-    """One sampled frame, converted to RGB only when :attr:`rgb` is first read.
-
-    A frame whose feature is reused (a near duplicate of the last encoded one) never
-    needs its RGB pixels; with ``sample_frames(..., lazy=True)`` the PyAV backend hands
-    frames out unconverted, with :meth:`luma` for the duplicate test. Such a frame must
-    be converted (read :attr:`rgb`) or dropped (:meth:`drop`) before the iterator moves
-    on: the decoded picture it holds belongs to the open decoder.
-
-    Attributes:
-        index: Sample number: 0, 1, 2, ...
-        t: Seconds from the start of the video (presentation time of the decoded frame).
-    """
-
-    __slots__ = ("_convert", "_frame", "_rgb", "index", "t")
-
-    def __init__(
-        self,
-        index: int,
-        t: float,
-        rgb: np.ndarray | None = None,
-        *,
-        frame: av.VideoFrame | None = None,
-        convert: Callable[[av.VideoFrame], np.ndarray] | None = None,
-    ) -> None:
-        if rgb is None and (frame is None or convert is None):
-            raise ValueError("SampledFrame needs rgb, or a frame and its converter")
-        self.index = index
-        self.t = t
-        self._rgb = rgb
-        self._frame = frame
-        self._convert = convert
-
-    @property
-    def rgb(self) -> np.ndarray:
-        """HxWx3 uint8, scaled to the requested height keeping the aspect (width even)."""
-        if self._rgb is None:
-            if self._frame is None or self._convert is None:
-                raise ValueError(f"sample {self.index} was dropped before its pixels were read")
-            self._rgb = self._convert(self._frame)
-            self._frame = None
-        return self._rgb
-
-    def luma(self) -> Luma:
-        """Luma for a change test: the decoder's own plane when there is one (no colour
-        conversion), else the grey of :attr:`rgb`."""
-        fr = self._frame
-        if self._rgb is None and fr is not None and fr.format.name in _LUMA_FORMATS:
-            p = fr.planes[0]
-            rows = np.frombuffer(memoryview(p), np.uint8).reshape(-1, p.line_size)
-            plane = rows[: p.height, : p.width]
-            full = fr.format.name.startswith("yuvj") or fr.format.name == "gray"
-            if full or int(getattr(fr, "color_range", 0) or 0) == 2:  # 2 = full (JPEG) range
-                return Luma(plane)
-            return Luma(plane, black=16.0, scale=255.0 / 219.0)
-        rgb = self.rgb
-        grey = rgb[..., 0] * 0.299 + rgb[..., 1] * 0.587 + rgb[..., 2] * 0.114
-        return Luma(grey.astype(np.uint8))
-
-    def drop(self) -> None:
-        """Free the pixels (decoded picture and RGB); :attr:`rgb` raises afterwards."""
-        self._frame = self._convert = self._rgb = None
-
-    def __repr__(self) -> str:
-        return f"SampledFrame(index={self.index}, t={self.t:.3f})"
 
 
 def probe_video(path: str | Path) -> VideoProbe:
