@@ -203,7 +203,10 @@ def run_frame_pass(
         ):
             t0 = time.perf_counter()
             luma = fr.luma()  # no RGB conversion: a duplicate never needs one
-            dup = dedup.is_duplicate_luma(luma.plane, luma.black, luma.scale)
+            if luma is None:
+                dup = dedup.is_duplicate(fr.rgb)  # the first frame is never a duplicate
+            else:
+                dup = dedup.is_duplicate_luma(luma.plane, luma.black, luma.scale)
             del luma  # may view the decoder's buffer
             decision = None
             if ocr_gate is not None:

@@ -75,9 +75,10 @@ class SampledFrame:
             self._frame = None
         return self._rgb
 
-    def luma(self) -> Luma:
-        """Luma for a change test: the decoder's own plane when there is one (no colour
-        conversion), else the grey of :attr:`rgb`."""
+    def luma(self) -> Luma | None:
+        """The decoder's own luma plane for a change test (no colour conversion), or
+        None when the frame has none (already converted, or not an 8-bit YUV/grey
+        format): test :attr:`rgb` then."""
         fr = self._frame
         if self._rgb is None and fr is not None and fr.format.name in _LUMA_FORMATS:
             p = fr.planes[0]
@@ -87,9 +88,7 @@ class SampledFrame:
             if full or int(getattr(fr, "color_range", 0) or 0) == 2:  # 2 = full (JPEG) range
                 return Luma(plane)
             return Luma(plane, black=16.0, scale=255.0 / 219.0)
-        rgb = self.rgb
-        grey = rgb[..., 0] * 0.299 + rgb[..., 1] * 0.587 + rgb[..., 2] * 0.114
-        return Luma(grey.astype(np.uint8))
+        return None
 
     def drop(self) -> None:
         """Free the pixels (decoded picture and RGB); :attr:`rgb` raises afterwards."""

@@ -131,6 +131,7 @@ def test_sampled_frames_convert_lazily(tmp_path) -> None:
     fr = next(frames)
     assert fr._rgb is None  # not converted yet
     luma = fr.luma()
+    assert luma is not None
     assert fr._rgb is None and luma.plane.ndim == 2 and luma.black == 16.0
     rgb = fr.rgb
     grey = rgb[..., 0] * 0.299 + rgb[..., 1] * 0.587 + rgb[..., 2] * 0.114
