@@ -3,7 +3,7 @@ sufficiency check ⇄ backtracking finer → answer with cited time ranges.
 
 Example:
     >>> from hourlens import Library                                   # doctest: +SKIP
-    >>> from hourlens.tools.ask import ask_video                       # doctest: +SKIP
+    >>> from hourlens.ask import ask_video                       # doctest: +SKIP
     >>> ask_video(Library().store, "What is said at about 12:34?", video="talk.mp4")
 """
 

@@ -14,7 +14,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from typing import Literal
 
-from ..cli.format import fmt_span
+from ..timefmt import fmt_span
 from ..types import Citation
 
 EvidenceKind = Literal["speech", "ocr", "caption", "visual", "tag", "summary", "chapter"]

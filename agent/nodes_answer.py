@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
 
-from ..cli.format import fmt_span, fmt_time
+from ..timefmt import fmt_span, fmt_time
 from ..errors import MissingDependencyError, ModelLoadError
 from ..prompts import answer_format, render
 from .context import Context

@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from ..cli.format import fmt_span
+from ..timefmt import fmt_span
 from ..types import Segment
 from .context import Context
 from .evidence import Evidence, make_id

@@ -1,7 +1,7 @@
 """A LangGraph agent that answers questions with hourlens' LangChain tools.
 
 The agent loop is plain LangGraph: a ``decide`` node asks an LLM for the next step as JSON
-(call a tool, or answer) and a ``ToolNode`` runs :func:`hourlens.tools.as_langchain_tools`.
+(call a tool, or answer) and a ``ToolNode`` runs :func:`hourlens.integrations.as_langchain_tools`.
 It runs offline with the packaged LLM (``auto``); any object with ``complete_json`` works
 (``openai:MODEL@URL`` specs, or :class:`hourlens.agent.llm.FakeLLM` in tests). A chat
 model with native tool calling can use the same tools through ``bind_tools`` instead.
@@ -68,7 +68,7 @@ def build_agent(tools: Sequence[BaseTool], llm: Any, *, max_tool_calls: int = 4)
     """Compile the agent graph.
 
     Args:
-        tools: LangChain tools (from :func:`hourlens.tools.as_langchain_tools`).
+        tools: LangChain tools (from :func:`hourlens.integrations.as_langchain_tools`).
         llm: An object with ``complete_json(messages, max_tokens=, schema_hint=)``.
         max_tool_calls: Tool calls allowed before the agent must answer.
 
@@ -131,7 +131,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Command-line entry point."""
     from hourlens import Library
     from hourlens.agent.llm import load_llm
-    from hourlens.tools import as_langchain_tools
+    from hourlens.integrations import as_langchain_tools
 
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("question")

@@ -205,7 +205,7 @@ class Library:
             NotIndexedError: Unknown or unfinished video, or an empty library.
             ValueError: Empty question.
         """
-        from .tools.ask import ask_video
+        from .ask import ask_video
 
         if not question.strip():
             raise ValueError("the question is empty")
@@ -232,7 +232,7 @@ class Library:
             NotIndexedError: Unknown or unfinished video.
             ValueError: ``end`` before ``start``.
         """
-        from .tools.ask import get_video_transcript
+        from .ask import get_video_transcript
 
         return get_video_transcript(self.store, video, start, end)
 

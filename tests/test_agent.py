@@ -19,7 +19,7 @@ from hourlens.agent.context import Context
 from hourlens.agent.nodes_backtrack import dense_frames
 from hourlens.errors import NotIndexedError
 from hourlens.memory_store import Store
-from hourlens.tools.ask import ask_video, get_video_transcript
+from hourlens.ask import ask_video, get_video_transcript
 
 
 @pytest.fixture(scope="module")

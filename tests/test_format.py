@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from hourlens.cli.format import fmt_span, fmt_time, transcript_as
+from hourlens.timefmt import fmt_span, fmt_time, transcript_as
 from hourlens.types import TranscriptLine
 
 LINES = [

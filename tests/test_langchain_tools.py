@@ -13,7 +13,7 @@ from langchain_core.tools import BaseTool
 from live_server import build_library
 
 from hourlens import Library
-from hourlens.tools import as_langchain_tools
+from hourlens.integrations import as_langchain_tools
 
 EXAMPLE = Path(__file__).parents[1] / "examples" / "rag_agent.py"
 

@@ -17,7 +17,7 @@ pytest.importorskip("mcp")
 from mcp import Client, MCPError, StdioServerParameters  # noqa: E402
 
 from hourlens import Library  # noqa: E402
-from hourlens.tools.mcp_server import build_mcp_server  # noqa: E402
+from hourlens.integrations.mcp_server import build_mcp_server  # noqa: E402
 
 HERE = Path(__file__).parent
 TOOLS = {"search_video_memory", "ask_video", "get_video_transcript", "list_videos"}

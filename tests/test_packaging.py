@@ -10,7 +10,16 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-SUBPACKAGES = ["agent", "indexer", "indexer.encoders", "memory_store", "tools", "prompts", "cli"]
+SUBPACKAGES = [
+    "agent",
+    "indexer",
+    "indexer.encoders",
+    "memory_store",
+    "tools",
+    "prompts",
+    "cli",
+    "integrations",
+]
 
 
 def test_editable_install_maps_top_level_folders():

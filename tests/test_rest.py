@@ -24,8 +24,8 @@ from hourlens import Library  # noqa: E402
 from hourlens.cli import cli  # noqa: E402
 from hourlens.cli.ask import _answer_json  # noqa: E402
 from hourlens.cli.serve import register  # noqa: E402
-from hourlens.tools.rest import create_app  # noqa: E402
-from hourlens.tools.rest_guard import is_loopback  # noqa: E402
+from hourlens.integrations.rest import create_app  # noqa: E402
+from hourlens.integrations.rest_guard import is_loopback  # noqa: E402
 
 if "serve" not in cli.commands:  # until the lead wires register(cli) into hourlens.cli
     register(cli)
@@ -275,7 +275,7 @@ def test_non_loopback_host_needs_a_token(lib_dir, monkeypatch):
     res = CliRunner().invoke(cli, ["--library", str(lib_dir), "serve", "--host", "0.0.0.0"])
     assert res.exit_code == 1 and "refusing to serve on 0.0.0.0" in res.stderr
     calls = []
-    monkeypatch.setattr("hourlens.tools.rest.serve", lambda lib, **kw: calls.append(kw))
+    monkeypatch.setattr("hourlens.integrations.rest.serve", lambda lib, **kw: calls.append(kw))
     monkeypatch.setenv("HOURLENS_API_TOKEN", TOKEN)
     res = CliRunner().invoke(
         cli, ["--library", str(lib_dir), "serve", "--host", "0.0.0.0", "--index-root", str(lib_dir)]

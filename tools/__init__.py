@@ -1,21 +1,6 @@
-"""hourlens as a tool: plain typed functions (search, ask, transcript) and the surfaces
-built on them — LangChain/LangGraph tools (:func:`as_langchain_tools`), the MCP server
-(:mod:`hourlens.tools.mcp_server`) and the REST API (:mod:`hourlens.tools.rest`)."""
+"""Typed memory tools: the one retrieval layer under the agent and every surface.
 
-from __future__ import annotations
-
-from typing import TYPE_CHECKING, Any
-
-if TYPE_CHECKING:
-    from langchain_core.tools import BaseTool
-
-    from ..library import Library
-
-__all__ = ["as_langchain_tools"]
-
-
-def as_langchain_tools(library: Library, **kwargs: Any) -> list[BaseTool]:
-    """LangChain tools over a library; see :func:`hourlens.tools.langchain.as_langchain_tools`."""
-    from .langchain import as_langchain_tools as build
-
-    return build(library, **kwargs)
+Search (hybrid fusion over visual, text and label-space rankers) lives in
+:mod:`hourlens.tools.search`. Surfaces built on these tools (LangChain, MCP, REST) live in
+:mod:`hourlens.integrations`.
+"""

@@ -17,7 +17,7 @@ import click
 
 from ..config import IndexConfig, from_env
 from ..errors import HourlensError
-from .format import fmt_duration, fmt_span
+from ..timefmt import fmt_duration, fmt_span
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
@@ -263,7 +263,7 @@ def transcript_cmd(
     ctx: click.Context, video: str, fmt: str, start: float | None, end: float | None
 ) -> None:
     """Print the speech transcript of VIDEO (json: [{"start","end","text"}])."""
-    from .format import transcript_as
+    from ..timefmt import transcript_as
 
     lib = _library(ctx)
     lines = lib.store.transcript(lib.video(video).id, start, end)

@@ -16,7 +16,7 @@ import click
 
 from ..errors import HourlensError
 from ..types import Answer, Step
-from .format import fmt_span
+from ..timefmt import fmt_span
 
 _QUESTION_HELP = """
 \b
@@ -84,7 +84,7 @@ def _prepare(
     ctx: click.Context, video: str | None, llm: str | None, vlm: str | None, budget: int | None
 ) -> tuple[Any, list[Any], Any, Any, Any]:
     from ..agent.graph import load_agent_llm
-    from ..tools.ask import resolve_videos
+    from ..ask import resolve_videos
     from . import _library
 
     store = _library(ctx).store

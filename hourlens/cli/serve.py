@@ -80,9 +80,9 @@ def serve_cmd(
     HOURLENS_API_TOKEN is set, and then every request needs
     'Authorization: Bearer <token>'.
     """
-    from ..tools.jobs import roots_from_env
-    from ..tools.rest import serve
-    from ..tools.rest_guard import check_bind, token_from_env
+    from ..integrations.jobs import roots_from_env
+    from ..integrations.rest import serve
+    from ..integrations.rest_guard import check_bind, token_from_env
 
     token = token_from_env()
     check_bind(host, token)
@@ -108,7 +108,7 @@ def mcp_cmd(ctx: click.Context, llm: str | None) -> None:
     Resources: hourlens://videos/{id}, one per indexed video.
     Client config: {"command": "hourlens", "args": ["--library", "DIR", "mcp"]}
     """
-    from ..tools.mcp_server import run_stdio
+    from ..integrations.mcp_server import run_stdio
 
     run_stdio(_open_library(ctx, llm))
 

@@ -1,7 +1,7 @@
 """The MCP server (official ``mcp`` Python SDK, 2.x ``MCPServer``): ``hourlens mcp``.
 
 Tools: ``search_video_memory``, ``ask_video``, ``get_video_transcript`` and
-``list_videos`` (the same as :func:`hourlens.tools.as_langchain_tools`); resources: one
+``list_videos`` (the same as :func:`hourlens.integrations.as_langchain_tools`); resources: one
 ``hourlens://videos/{id}`` per indexed video (``hourlens show --json`` plus chapters and
 keyframes, as JSON), listed fresh on every ``resources/list``.
 

@@ -2,12 +2,12 @@
 
 :func:`as_langchain_tools` turns a :class:`~hourlens.Library` into ``BaseTool`` objects
 with argument schemas and descriptions written for an LLM. Each tool returns JSON text
-(the shapes of :mod:`hourlens.tools.payloads`); a user error (unknown video, empty query)
+(the shapes of :mod:`hourlens.integrations.payloads`); a user error (unknown video, empty query)
 comes back as the tool's text result instead of raising, so an agent can correct itself.
 
 Example:
     >>> from hourlens import Library                                   # doctest: +SKIP
-    >>> from hourlens.tools import as_langchain_tools                  # doctest: +SKIP
+    >>> from hourlens.integrations import as_langchain_tools                  # doctest: +SKIP
     >>> tools = as_langchain_tools(Library("~/videos-index"))          # doctest: +SKIP
     >>> from langgraph.prebuilt import ToolNode                        # doctest: +SKIP
     >>> node = ToolNode(tools)                                         # doctest: +SKIP

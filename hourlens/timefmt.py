@@ -1,4 +1,4 @@
-"""Human formatting of times."""
+"""Human formatting of times (MM:SS, spans, subtitle stamps) — core, used by every layer."""
 
 from __future__ import annotations
 

@@ -9,18 +9,18 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
-from ..errors import NotIndexedError
-from ..types import Answer, Step, TranscriptLine, Video
+from .errors import NotIndexedError
+from .types import Answer, Step, TranscriptLine, Video
 
 if TYPE_CHECKING:
-    from ..memory_store import Store
+    from .memory_store import Store
 
 History = Sequence[Any]
 """Earlier turns: :class:`hourlens.agent.Turn` items or ``(question, Answer)`` pairs."""
 
 
 def _turns(history: History | None) -> list[Any]:
-    from ..agent.state import Turn
+    from .agent.state import Turn
 
     out: list[Turn] = []
     for h in history or []:
@@ -85,7 +85,7 @@ def ask_video(
         NotIndexedError: ``video`` is not in the library (or not finished indexing).
         ValueError: ``question`` is empty.
     """
-    from ..agent import ask
+    from .agent import ask
 
     if not question.strip():
         raise ValueError("the question is empty")

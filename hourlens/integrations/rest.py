@@ -5,7 +5,7 @@ Endpoints: ``GET /videos``, ``GET /videos/{video}`` (segments, chapters, keyfram
 ``GET /search?q=``, ``POST /ask`` (the JSON of ``hourlens ask --json``), ``POST /index``
 (a background job) and ``GET /jobs/{id}``. ``{video}`` is an id or a unique file name.
 
-Safety (see :mod:`hourlens.tools.rest_guard`): loopback by default, a bearer token when
+Safety (see :mod:`hourlens.integrations.rest_guard`): loopback by default, a bearer token when
 ``HOURLENS_API_TOKEN`` is set, only library files are served, request sizes are capped
 and indexing is confined to the configured roots. Errors are
 ``{"error": {"code", "message"}}``.
