@@ -14,9 +14,9 @@ from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
 
-from ..timefmt import fmt_span, fmt_time
 from ..errors import MissingDependencyError, ModelLoadError
 from ..prompts import answer_format, render
+from ..timefmt import fmt_span, fmt_time
 from .context import Context
 from .evidence import Evidence, best_first, format_evidence, select_for_prompt
 from .state import Judgement, Route, Turn

@@ -17,9 +17,9 @@ from agent_fixtures import (
 from hourlens.agent import AgentConfig, Turn, ask, build_graph
 from hourlens.agent.context import Context
 from hourlens.agent.nodes_backtrack import dense_frames
+from hourlens.ask import ask_video, get_video_transcript
 from hourlens.errors import NotIndexedError
 from hourlens.memory_store import Store
-from hourlens.ask import ask_video, get_video_transcript
 
 
 @pytest.fixture(scope="module")

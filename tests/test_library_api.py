@@ -10,8 +10,8 @@ from agent_fixtures import make_llm, toy_models, write_lecture
 
 from hourlens import Answer, Hit, Library, NotIndexedError, TranscriptLine, Video
 from hourlens.cli.ask import _answer_json
-from hourlens.memory_store import Store
 from hourlens.integrations.payloads import answer_json
+from hourlens.memory_store import Store
 
 
 @pytest.fixture(scope="module")

@@ -15,8 +15,8 @@ from typing import Any
 import click
 
 from ..errors import HourlensError
-from ..types import Answer, Step
 from ..timefmt import fmt_span
+from ..types import Answer, Step
 
 _QUESTION_HELP = """
 \b
