@@ -15,7 +15,7 @@ __all__ = ["as_langchain_tools"]
 
 
 def as_langchain_tools(library: Library, **kwargs: Any) -> list[BaseTool]:
-    """LangChain tools over a library; see :func:`hourlens.integrations.langchain.as_langchain_tools`."""
+    """LangChain tools over a library (see :mod:`hourlens.integrations.langchain`)."""
     from .langchain import as_langchain_tools as build
 
     return build(library, **kwargs)
