@@ -33,7 +33,7 @@ class AgentConfig:
     """
 
     llm: str = "auto"
-    """LLM spec for :func:`hourlens.agent.llm.load_llm` (``auto`` = the packaged GGUF LLM),
+    """LLM spec for :func:`hourlens.models.llm.load_llm` (``auto`` = the packaged GGUF LLM),
     or ``none`` for deterministic answers without any LLM."""
     vlm: str | None = None
     """Video LMM: a Hugging Face id or local path (transformers image-text-to-text), or an
@@ -254,10 +254,10 @@ class Context:
     Attributes:
         store: The library store.
         videos: The videos in scope (one, or every indexed video).
-        llm: The LLM (:class:`hourlens.agent.llm.LLM`), or None for deterministic answers.
+        llm: The LLM (:class:`hourlens.models.llm.LLM`), or None for deterministic answers.
         config: Agent settings.
         models: Embedders and encoders.
-        vlm: A vision-language model (:mod:`hourlens.agent.vlm`), or None.
+        vlm: A vision-language model (:mod:`hourlens.models.vlm`), or None.
         on_step: Called with each :class:`Step` as soon as a node finishes (``--trace``).
     """
 

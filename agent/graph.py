@@ -68,7 +68,7 @@ def load_agent_llm(spec: str) -> Any:
     """
     if spec.strip().lower() in ("none", "off", ""):
         return None
-    from .llm import load_llm
+    from ..models.llm import load_llm
 
     try:
         return load_llm(spec)
@@ -123,7 +123,7 @@ def ask(
     if llm is None:
         llm = load_agent_llm(cfg.llm)
     if vlm is None and cfg.vlm:
-        from .vlm import load_vlm
+        from ..models.vlm import load_vlm
 
         vlm = load_vlm(cfg.vlm, model=cfg.vlm_model)
     ctx = Context(

@@ -195,7 +195,7 @@ def judge_messages(
     d: Judgement,
 ) -> list[Any]:
     """The sufficiency-check prompt (system + user message)."""
-    from .llm import ChatMessage
+    from ..models.llm import ChatMessage
 
     user = render(
         "judge_user",

@@ -237,8 +237,8 @@ def frame_evidence(
 
 def rewrite_visual(ctx: Context, target: str) -> list[str]:
     """The LLM's rewrite of a visual target into classifier vocabulary (may be empty)."""
+    from ..models.llm import ChatMessage
     from ..prompts import render
-    from .llm import ChatMessage
 
     try:
         raw: Any = ctx.llm.complete_json(

@@ -3,7 +3,7 @@
 The agent loop is plain LangGraph: a ``decide`` node asks an LLM for the next step as JSON
 (call a tool, or answer) and a ``ToolNode`` runs :func:`hourlens.integrations.as_langchain_tools`.
 It runs offline with the packaged LLM (``auto``); any object with ``complete_json`` works
-(``openai:MODEL@URL`` specs, or :class:`hourlens.agent.llm.FakeLLM` in tests). A chat
+(``openai:MODEL@URL`` specs, or :class:`hourlens.models.llm.FakeLLM` in tests). A chat
 model with native tool calling can use the same tools through ``bind_tools`` instead.
 
 Usage::
@@ -130,8 +130,8 @@ def run(agent: Any, question: str, *, trace: bool = True) -> str:
 def main(argv: Sequence[str] | None = None) -> int:
     """Command-line entry point."""
     from hourlens import Library
-    from hourlens.agent.llm import load_llm
     from hourlens.integrations import as_langchain_tools
+    from hourlens.models.llm import load_llm
 
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("question")

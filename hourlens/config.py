@@ -149,7 +149,7 @@ class IndexConfig:
     """Vision-language model that captions each segment's keyframe: a Hugging Face id or
     ``openai:MODEL@URL``; ``none`` composes captions from tags, text and speech."""
     summarizer: str = "none"
-    """LLM that writes chapter and video summaries (an ``hourlens.agent.llm`` spec such as
+    """LLM that writes chapter and video summaries (an ``hourlens.models.llm`` spec such as
     ``auto`` or ``openai:MODEL@URL``); ``none`` composes them from tags, text and speech."""
     chapter_min_s: float = 60.0
     chapter_max_s: float = 300.0

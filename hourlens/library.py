@@ -29,8 +29,8 @@ class Library:
         agent_config: Question answering settings (an :class:`hourlens.agent.AgentConfig`);
             default from ``HOURLENS_*`` env vars.
         llm: The LLM :meth:`ask` uses: an object with ``complete_json`` (e.g.
-            :class:`hourlens.agent.llm.FakeLLM`), a spec string for
-            :func:`hourlens.agent.llm.load_llm` (``"none"`` answers without an LLM), or None
+            :class:`hourlens.models.llm.FakeLLM`), a spec string for
+            :func:`hourlens.models.llm.load_llm` (``"none"`` answers without an LLM), or None
             for ``agent_config.llm`` (``HOURLENS_LLM``, default the packaged offline model).
             Loaded once, on the first question.
         models: Embedders/encoders for :meth:`ask` and the label space of :meth:`search`

@@ -152,14 +152,14 @@ def load_captioner(config: IndexConfig) -> Any:
     """The segment captioner (a VLM) named by ``config.captioner``, or ``None``.
 
     ``none`` (the default) composes captions from tags, on-screen text and speech; any
-    other value is a :func:`hourlens.agent.vlm.load_vlm` spec (a Hugging Face id such as
+    other value is a :func:`hourlens.models.vlm.load_vlm` spec (a Hugging Face id such as
     ``HuggingFaceTB/SmolVLM-256M-Instruct`` on CPU or ``Qwen/Qwen2.5-VL-7B-Instruct`` on GPU,
     or ``openai:MODEL@http://host:port/v1`` for vLLM/Ollama). A VLM that cannot be loaded
     is reported once and captions are composed instead.
     """
     if config.captioner == "none":
         return None
-    from ..agent.vlm import load_vlm
+    from ..models.vlm import load_vlm
 
     try:
         return load_vlm(config.captioner, device=config.device)
@@ -187,7 +187,7 @@ def _summarise(llm: Any, what: str, evidence: str, fallback: tuple[str, str]) ->
     """Ask the LLM for a title + summary; fall back to the composed text on any failure."""
     if llm is None:
         return fallback
-    from ..agent.llm import ChatMessage
+    from ..models.llm import ChatMessage
     from ..prompts import load_prompt
 
     msgs = [
@@ -208,7 +208,7 @@ def _load_llm(config: IndexConfig) -> Any:
     if config.summarizer == "none":
         return None
     try:
-        from ..agent.llm import load_llm
+        from ..models.llm import load_llm
 
         return load_llm(config.summarizer)
     except HourlensError as exc:

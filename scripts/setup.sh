@@ -26,7 +26,7 @@ python -c "import hourlens, hourlens.indexer, hourlens.memory_store, hourlens.ag
 echo "preparing the packaged offline models (once)..."
 HF_HUB_OFFLINE=1 python - <<'PY'
 from hourlens.indexer.speech import resolve_model
-from hourlens.agent.llm import load_llm
+from hourlens.models.llm import load_llm
 print("speech model:", resolve_model("auto"))
 print("llm:", load_llm("auto").load().name)
 PY

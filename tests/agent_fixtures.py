@@ -178,7 +178,7 @@ def write_lecture(
 
 def make_llm(responses: Sequence[Any]) -> Any:
     """The project's ``FakeLLM`` with queued replies (str, dict or callable of messages)."""
-    from hourlens.agent.llm import FakeLLM
+    from hourlens.models.llm import FakeLLM
 
     return FakeLLM(list(responses))
 

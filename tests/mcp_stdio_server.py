@@ -14,8 +14,8 @@ sys.path.insert(0, str(Path(__file__).parent))
 from agent_fixtures import toy_models  # noqa: E402
 
 from hourlens import Library  # noqa: E402
-from hourlens.agent.llm import FakeLLM  # noqa: E402
 from hourlens.integrations.mcp_server import run_stdio  # noqa: E402
+from hourlens.models.llm import FakeLLM  # noqa: E402
 
 ANSWER = {"answer": "Rockets and cats.", "evidence": [1], "confidence": 0.9, "sufficient": True}
 

@@ -15,7 +15,7 @@ from hourlens.agent.evidence import Evidence, clip_span, merge_evidence, to_cita
 from hourlens.agent.nodes_route import route_question
 from hourlens.agent.nodes_select import adaptive_k
 from hourlens.agent.textutil import parse_time, quoted
-from hourlens.agent.vlm import OpenAIVisionModel
+from hourlens.models.vlm import OpenAIVisionModel
 from hourlens.types import Citation
 
 
@@ -161,8 +161,8 @@ def test_prompts_render_and_keep_json_braces():
 
 
 def test_vlm_specs():
-    from hourlens.agent.vlm import load_vlm
     from hourlens.errors import HourlensError
+    from hourlens.models.vlm import load_vlm
 
     vlm = load_vlm("openai:qwen2-vl@http://127.0.0.1:9/v1")
     assert isinstance(vlm, OpenAIVisionModel) and vlm.model == "qwen2-vl"

@@ -14,8 +14,9 @@ from typing import Any
 
 import pytest
 
-from hourlens.agent import llm_models
-from hourlens.agent.llm import (
+from hourlens.models import llm_models
+from hourlens.errors import HourlensError, MissingDependencyError
+from hourlens.models.llm import (
     JSON_RETRY_NUDGE,
     ChatMessage,
     FakeLLM,
@@ -24,8 +25,7 @@ from hourlens.agent.llm import (
     load_llm,
     parse_llm_spec,
 )
-from hourlens.agent.llm_backends import OpenAICompatLLM
-from hourlens.errors import HourlensError, MissingDependencyError
+from hourlens.models.llm_backends import OpenAICompatLLM
 
 USER = [ChatMessage(role="user", content="hi")]
 

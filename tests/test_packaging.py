@@ -19,6 +19,7 @@ SUBPACKAGES = [
     "prompts",
     "cli",
     "integrations",
+    "models",
 ]
 
 

@@ -2,7 +2,7 @@
 
 Each backend loads its weights at the first call (or :meth:`LLM.load`), behind a lock, and
 imports its runtime inside a guard that raises :class:`MissingDependencyError` naming the
-pip extra. :func:`hourlens.agent.llm_models.build_llm` maps a parsed spec to a backend.
+pip extra. :func:`hourlens.models.llm_models.build_llm` maps a parsed spec to a backend.
 """
 
 from __future__ import annotations

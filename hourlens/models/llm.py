@@ -5,7 +5,7 @@ Every model sits behind :class:`LLM` (``complete`` / ``complete_json``) and is o
 :func:`load_llm` from a spec string:
 
 - ``auto``: the packaged offline model (Qwen2.5-Coder-1.5B-Instruct, shipped as PyPI packages;
-  see :mod:`hourlens.agent.llm_models`), run by llama.cpp when ``llama_cpp`` is importable,
+  see :mod:`hourlens.models.llm_models`), run by llama.cpp when ``llama_cpp`` is importable,
   else by CTranslate2 (int8, converted once into the cache);
 - ``packaged:NAME``: a packaged model by name (``qwen2.5-coder-1.5b``, ``qwen2.5-coder-0.5b``);
 - ``gguf:/path/model.gguf``: a GGUF file, same runtime choice as ``auto``;
