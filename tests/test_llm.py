@@ -14,8 +14,8 @@ from typing import Any
 
 import pytest
 
-from hourlens.models import llm_models
 from hourlens.errors import HourlensError, MissingDependencyError
+from hourlens.models import llm_models
 from hourlens.models.llm import (
     JSON_RETRY_NUDGE,
     ChatMessage,
