@@ -19,8 +19,18 @@ if "pandas" not in _sys.modules:  # pragma: no branch
     finally:
         del _sys.modules["pandas"]
 
+from .kv import KVRecord, KVStore
 from .records import Caption, Chapter, OcrItem, VectorHit
 from .store import Store
 from .writer import VideoWriter
 
-__all__ = ["Caption", "Chapter", "OcrItem", "Store", "VectorHit", "VideoWriter"]
+__all__ = [
+    "Caption",
+    "Chapter",
+    "KVRecord",
+    "KVStore",
+    "OcrItem",
+    "Store",
+    "VectorHit",
+    "VideoWriter",
+]
