@@ -239,6 +239,7 @@ class Indexer:
                     "chapters": text.chapters,
                     "language": text.language,
                     "word_timestamps": text.word_timestamps,
+                    "ocr_reads": text.ocr_reads,
                 }
             )
             writer.commit(
