@@ -371,9 +371,11 @@ def main() -> None:
 
 def _register_subcommands() -> None:
     from .ask import register as register_ask
+    from .models import register as register_models
     from .serve import register as register_serve
 
     register_ask(cli)
+    register_models(cli)
     register_serve(cli)
 
 
