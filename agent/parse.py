@@ -80,7 +80,7 @@ _SUMMARY = _rx(
     r"what(?:'s|\s+is)\s+(?:this|it)\s+about|what\s+(?:does|do)\s+(?:this|the)\s+"
     r"(?:video|clip|recording)\s+(?:cover|show|contain)|main\s+(?:points|topics|ideas)|"
     r"key\s+(?:points|moments)|what\s+happens\s+in\s+(?:this|the)\s+(?:video|clip)|"
-    r"what(?:'s|\s+is|\s+was)\s+(?:this|the)\s+\w+\s+about\s*[?.!]?\s*$"
+    r"what(?:'s|\s+is|\s+was)\s+(?:this|the)\s+\w+\s+about(?=\s*[?.!]*\s*$)"
 )
 _DESCRIBE = _rx(
     r"what\s+(?:happens|happened|is\s+going\s+on|goes\s+on|comes?\s+next|follows?|is\s+shown|"
