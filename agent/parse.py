@@ -36,6 +36,17 @@ _SPEECH = _rx(
     r"voice|voiceover|hear|heard|hearing|utter\w*|pronounc\w*|audio|speaker|announce\w*|"
     r"quote|quoted"
 )
+#: Words only speech has (on-screen text can "say" things too).
+_SPEECH_ONLY = _rx(
+    r"spoke|spoken|mention\w*|narrat\w*|voice\w*|hear|heard|hearing|utter\w*|pronounc\w*|"
+    r"audio|speaker|announce\w*|out\s+loud|aloud"
+)
+#: On-screen text as the subject of a saying verb ("the slide that says", "the screen shows").
+_SCREEN_SAYS = re.compile(
+    r"\b(?:text|slide|sign|screen|caption|title|banner|subtitle|card|board|poster)s?\b"
+    r"(?:\s+\w+){0,3}?\s+(?:says?|said|saying|reads?|reading|shows?|showing|displays?)\b",
+    re.I,
+)
 #: Speech verbs that can also describe what is seen ("a man talking in a car").
 _SPEECH_WEAK = _rx(r"speak|speaks|speaking|talk|talks|talked|talking|chat\w*|discuss\w*")
 _SHOWN_VERB = _rx(r"shown|seen|visible|pictured|appear|appears|on\s+screen|on\s+camera")
@@ -308,23 +319,23 @@ def _unmask(text: str, saved: list[str]) -> str:
 
 def modality_of_text(text: str, default: Modality = "any") -> Modality:
     """Which memories a (masked) question is about: on-screen text, speech or visuals."""
-    ocr_noun = bool(_OCR_NOUN.search(text)) or bool(
+    ocr_noun = bool(_OCR_NOUN.search(text) or _SCREEN_SAYS.search(text)) or bool(
         _OCR_PLACE.search(text)
         and re.search(r"\b(?:words?|letters|sentences?|says?|reads?)\b", text, re.I)
     )
     speech = bool(_SPEECH.search(text))
-    if ocr_noun and (
-        not speech
-        or re.search(
-            r"\b(?:text|slide|sign|screen|caption|title|banner|subtitle)s?\s+(?:says?|said|reads?)\b",
-            text,
-            re.I,
-        )
-    ):
+    if ocr_noun and (not _SPEECH_ONLY.search(text) or _SCREEN_SAYS.search(text)):
         return "ocr"
     if speech:
         return "speech"
-    if _SPEECH_WEAK.search(text) and not _SHOWN_VERB.search(text):
+    weak = _SPEECH_WEAK.search(text)
+    topic = (
+        re.match(r"\s+(?:about|of|on\s+the\s+topic)\b", text[weak.end() :], re.I) if weak else None
+    )
+    described = weak and re.search(
+        r"\b(?:a|an|the|someone|somebody|people)\b", text[: weak.start()], re.I
+    )
+    if weak and (topic or not (_VISUAL.search(text) or described)):
         return "speech"
     if _VISUAL.search(text):
         return "visual"
@@ -365,6 +376,34 @@ def parse_options(question: str) -> tuple[str, tuple[Option, ...]]:
         if len(opts) >= 2:
             return body, opts
     masked, saved = _mask_quotes(question)
+    lead = re.match(
+        r"^\s*(?:and\s+)?(?:of|among|from|out\s+of|between)\s+(.+?)\s*[,:;—–-]\s*"
+        r"(?:which|what|who)\b",
+        masked,
+        re.I,
+    )
+    if lead:
+        pieces = [
+            p
+            for p in re.split(r",\s*(?:and\s+|or\s+)?|\s+(?:and|or)\s+", lead.group(1))
+            if p.strip()
+        ]
+        if len(pieces) >= 2 and all(len(tokens(p)) <= 14 for p in pieces):
+            return question, tuple(
+                _option("ABCDEFGH"[i], _unmask(p, saved)) for i, p in enumerate(pieces[:8])
+            )
+    after_cue = re.search(
+        r"\b(?:first|earlier|sooner|before)\b(?:\s+in\s+the\s+(?:video|clip))?\s*[,:;—–-]?\s*"
+        r"(.+?\s+or\s+.+?)\s*[?.!]?\s*$",
+        masked,
+        re.I,
+    )
+    if after_cue and ":" not in masked:
+        pieces = _split_choices(after_cue.group(1))
+        if len(pieces) >= 2 and all(len(tokens(p)) <= 14 for p in pieces):
+            return question, tuple(
+                _option("ABCDEFGH"[i], _unmask(p, saved)) for i, p in enumerate(pieces[:8])
+            )
     tail = None
     if ":" in masked:
         tail = masked.rsplit(":", 1)[1]

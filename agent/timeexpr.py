@@ -47,8 +47,8 @@ def words_to_digits(text: str) -> str:
 
 
 _N = r"(\d+(?:\.\d+)?)"
-_HMS = re.compile(r"(?<![\d:.])(\d{1,2}):([0-5]\d):([0-5]\d)(?:\.\d+)?(?![\d:])")
-_MS = re.compile(r"(?<![\d:.])(\d{1,3}):([0-5]\d)(?:\.\d+)?(?![\d:])")
+_HMS = re.compile(r"(?<![\d:.])(\d{1,2}):([0-5]\d):([0-5]\d)(?:\.\d+)?(?!\d|:\d)")
+_MS = re.compile(r"(?<![\d:.])(\d{1,3}):([0-5]\d)(?:\.\d+)?(?!\d|:\d)")
 _UNIT_H = r"(?:h|hr|hrs|hours?)"
 _UNIT_M = r"(?:m|min|mins|minutes?)"
 _UNIT_S = r"(?:s|sec|secs|seconds?)"
