@@ -108,9 +108,7 @@ def _error_event(exc: BaseException) -> dict[str, Any]:
     return error_body(500, "internal error (see the server log)")
 
 
-def build_router(
-    library: "Library", *, token: str | None, config: WebConfig | None = None
-) -> Any:
+def build_router(library: "Library", *, token: str | None, config: WebConfig | None = None) -> Any:
     """The web player's FastAPI router over ``library``.
 
     Args:
