@@ -10,7 +10,6 @@ parser's plan stands — planning never fails a question.
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 from collections.abc import Sequence
@@ -235,7 +234,9 @@ def make_plan(
         raw = llm.complete_json(
             plan_messages(question, history, duration),
             max_tokens=110,
-            schema_hint=json.dumps(PLAN_SCHEMA["properties"], separators=(",", ":"))[:600],
+            schema_hint='{"intent", "modality", "targets": [], "options": [], "start", "end", '
+            '"relative_to_previous", "offset_seconds", "library"}',
+            schema=PLAN_SCHEMA,
         )
     except (KeyboardInterrupt, SystemExit):
         raise
