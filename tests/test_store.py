@@ -105,7 +105,7 @@ def test_migrate_from_empty(tmp_path: Path):
     st = Store(tmp_path)
     st.close()
     with sqlite3.connect(tmp_path / "library.db") as conn:
-        assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 2
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 3
         assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     names = tables(tmp_path / "library.db")
     assert {
@@ -120,9 +120,10 @@ def test_migrate_from_empty(tmp_path: Path):
         "captions",
         "chapters",
         "texts_fts",
+        "visual_rows",
     } <= names
     assert "tags_fts" not in names
-    assert Store(tmp_path).schema_version == 2  # reopening is a no-op
+    assert Store(tmp_path).schema_version == 3  # reopening is a no-op
 
 
 def test_migrate_v1_to_v2_keeps_tags_searchable(tmp_path: Path):
@@ -142,7 +143,7 @@ def test_migrate_v1_to_v2_keeps_tags_searchable(tmp_path: Path):
     conn.close()
     (tmp_path / "shards" / "v1-aaaaaaaaaaaa").mkdir(parents=True)
     with Store(tmp_path) as st:
-        assert st.schema_version == 2
+        assert st.schema_version == SCHEMA_VERSION
         hits = st.search_text("retriever")
         assert [(h.kind, h.video, h.text) for h in hits] == [
             ("tag", "/v/old.mp4", "golden retriever")
