@@ -172,3 +172,52 @@ class StoreConfig:
     ann_threshold: int = 200_000
     use_gpu: bool = False
     """Move FAISS indexes to the GPU when faiss-gpu and a GPU are present."""
+
+
+@dataclass(kw_only=True)
+class KVConfig:
+    """KV memories (per-segment prefilled LMM caches). ``HOURLENS_KV_<FIELD>`` overrides,
+    e.g. ``HOURLENS_KV_BUDGET_BYTES``; build with ``from_env(KVConfig, prefix="HOURLENS_KV_")``."""
+
+    budget_bytes: int = 8 << 30
+    """Byte budget of all KV block files of a library; least-recently-used blocks are
+    evicted beyond it."""
+    dtype: str = "fp16"
+    """Storage dtype: ``fp16``, ``bf16``, ``fp32`` or ``int8`` (absmax per head and token)."""
+    window: int = 1
+    """Sliding window of the streaming prefill: earlier segments each segment attends to."""
+    frames: int = 2
+    """Keyframes per segment prefilled (vision models)."""
+    card_chars: int = 600
+    """Characters of a segment's text card (caption, speech, on-screen text, tags)."""
+    device: str = "cpu"
+    """Device of the LMM that builds and reuses KV: ``cpu``, ``cuda`` or ``cuda:N``."""
+
+
+@dataclass(kw_only=True)
+class RayConfig:
+    """The Ray engine (``hourlens index --engine ray``). ``HOURLENS_RAY_<FIELD>`` overrides.
+
+    Workers read the source files by path: every node must see each video at the same
+    path as the driver (shared storage).
+    """
+
+    address: str | None = None
+    """``None`` starts a local Ray; ``auto`` joins the running cluster; ``ray://HOST:PORT``
+    connects through Ray Client."""
+    workers: int = 0
+    """Worker actors (each loads the models once); 0: one per ``cpus_per_worker`` CPUs of
+    the cluster (at least one)."""
+    cpus_per_worker: float = 1.0
+    """CPUs each worker reserves; its decoder and encoder threads follow (when
+    ``IndexConfig.threads`` is 0)."""
+    gpus_per_worker: float = 1.0
+    """GPUs each worker reserves when the cluster has GPUs (the encoder, ASR and captioner
+    then run on ``cuda``); ignored on a CPU-only cluster."""
+    window_s: float = 1200.0
+    """Videos longer than ``1.5 * window_s`` are split into time windows of about this
+    length, cut at keyframes, whose frame passes run on different workers."""
+    max_retries: int = 3
+    """Times a task is retried after its worker process died (restarted each time)."""
+    num_cpus: int | None = None
+    """CPUs of a local Ray started by hourlens (``None``: every core)."""

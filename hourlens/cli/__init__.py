@@ -120,7 +120,31 @@ def cli(ctx: click.Context, library_path: str | None, verbose: int) -> None:
     help="Segmentation method [default: texttiling].",
 )
 @click.option("--device", default=None, help="cpu | cuda | cuda:N [default: cpu].")
+@click.option(
+    "--kv-model",
+    default=None,
+    envvar="HOURLENS_KV_MODEL",
+    help="Also prefill KV memories with this LMM (as `hourlens kv build`) [env HOURLENS_KV_MODEL].",
+)
 @click.option("--no-progress", is_flag=True, help="Hide progress bars.")
+@click.option(
+    "--engine",
+    type=click.Choice(["serial", "ray"]),
+    default="serial",
+    show_default=True,
+    help="serial: this process; ray: Ray workers (pip install 'hourlens[ray]').",
+)
+@click.option(
+    "--address",
+    default=None,
+    help="Ray cluster: auto | ray://HOST:PORT [default: a local Ray, env HOURLENS_RAY_ADDRESS].",
+)
+@click.option(
+    "--workers",
+    type=click.IntRange(min=0),
+    default=None,
+    help="Ray worker actors [default: one per CPU, env HOURLENS_RAY_WORKERS].",
+)
 @click.pass_context
 def index_cmd(
     ctx: click.Context,
@@ -131,7 +155,11 @@ def index_cmd(
     encoder: str | None,
     segmentation: str | None,
     device: str | None,
+    kv_model: str | None,
     no_progress: bool,
+    engine: str,
+    address: str | None,
+    workers: int | None,
 ) -> None:
     """Index video files and folders (recursively) into the library.
 
@@ -139,6 +167,10 @@ def index_cmd(
     file is re-indexed and replaces its old entry. A file that cannot be indexed is
     reported on one line and the others are still indexed. Exit status is 0 only if
     nothing failed.
+
+    With --engine ray, videos (and time windows of long videos) are indexed by Ray
+    workers, which must see every file at the same path (shared storage); this process
+    commits each video. Results print as videos finish.
 
     \b
     --json prints one line per video:
@@ -150,12 +182,24 @@ def index_cmd(
     ctx.obj["index_config"] = from_env(
         IndexConfig, fps=fps, encoder=encoder, segmentation=segmentation, device=device
     )
+    ray_config = None
+    if engine == "ray":
+        from ..config import RayConfig
+
+        ray_config = from_env(RayConfig, prefix="HOURLENS_RAY_", address=address, workers=workers)
+    elif address is not None or workers is not None:
+        raise click.UsageError("--address and --workers need --engine ray")
     lib = _library(ctx)
     bars = None if no_progress else TqdmProgress()
     counts = {"indexed": 0, "skipped": 0, "failed": 0}
+    kv = _KVStep(kv_model, device) if kv_model and kv_model.lower() != "none" else None
     try:
-        for res in lib.iter_index(paths, force=force, progress=bars):
+        for res in lib.iter_index(
+            paths, force=force, progress=bars, engine=engine, ray_config=ray_config
+        ):
             counts[res.status] += 1
+            if kv is not None and res.status != "failed":
+                kv.run(lib, res)
             if as_json:
                 _emit_json(res.to_dict())
                 sys.stdout.flush()
@@ -172,6 +216,23 @@ def index_cmd(
         click.echo(", ".join(f"{n} {k}" for k, n in counts.items()), err=True)
     if counts["failed"]:
         ctx.exit(1)
+
+
+class _KVStep:
+    """``index --kv-model``: KV memories of every indexed video, the model loaded once."""
+
+    def __init__(self, spec: str, device: str | None) -> None:
+        from .kv import kv_config
+
+        self.spec, self.config, self.lmm = spec, kv_config(None, None, device), None
+
+    def run(self, lib: Any, res: Any) -> None:
+        from .kv import build_for, kv_line, load_kv_model
+
+        if self.lmm is None:
+            self.lmm = load_kv_model(self.spec, self.config.device)
+        out = build_for(lib, res.video, self.lmm, self.config, force=False)
+        click.echo(kv_line(out), err=True)  # stderr: --json keeps one line per video
 
 
 def _index_line(res: Any) -> str:
@@ -337,9 +398,13 @@ def main() -> None:
 
 def _register_subcommands() -> None:
     from .ask import register as register_ask
+    from .kv import register as register_kv
+    from .models import register as register_models
     from .serve import register as register_serve
 
     register_ask(cli)
+    register_kv(cli)
+    register_models(cli)
     register_serve(cli)
 
 

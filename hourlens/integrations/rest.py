@@ -26,6 +26,7 @@ from ..errors import MissingDependencyError
 from .jobs import IndexJobs
 from .payloads import answer_json, hit_json, parse_history, transcript_json, video_detail
 from .rest_guard import MAX_BODY_BYTES, Guard, check_bind, install_error_handlers
+from .web import install_web
 
 if TYPE_CHECKING:
     from ..library import Library
@@ -137,6 +138,7 @@ def create_app(
     app.state.library, app.state.jobs = library, jobs
     app.add_middleware(Guard, token=token, max_body=max_body)
     install_error_handlers(app)
+    install_web(app, library, token=token)
 
     @app.get("/videos", summary="List the videos of the library")
     def list_videos(
