@@ -30,6 +30,7 @@ from functools import lru_cache
 import numpy as np
 
 from ..memory_store import Store
+from ..memory_store.visual_rows import VisualRows
 from ..types import Hit, Video
 
 log = logging.getLogger("hourlens.search")
@@ -298,13 +299,11 @@ def _text_heavy(store: Store, video: Video, spans: np.ndarray) -> np.ndarray:
 def _score_video(
     store: Store,
     video: Video,
+    rows: VisualRows,
     rel: np.ndarray | None,
     facets: dict[str, float],
     labels: Sequence[str],
 ) -> list[_Scored]:
-    rows = store.visual_rows(video.id)
-    if not len(rows):
-        return []
     n = len(rows)
     label = np.zeros(n, np.float32)
     if rel is not None and rows.class_idx.shape[1]:
@@ -359,22 +358,26 @@ def _rank(
     videos: Sequence[Video],
     k: int,
     relevance: Callable[[str], np.ndarray | None],
-    facets: dict[str, float],
+    facets: Callable[[], dict[str, float]],
 ) -> list[Hit]:
     from .search import _label_matrix
 
     scored: list[_Scored] = []
+    wanted: dict[str, float] | None = None
     for v in videos:
-        if not v.encoder:
+        rows = store.visual_rows(v.id) if v.encoder else None
+        if rows is None or not len(rows):  # indexed before visual rows: nothing to load
             continue
+        if wanted is None:
+            wanted = facets()
         rel = None
         mat = None
-        if not v.encoder.startswith("open_clip"):
-            mat = _label_matrix(v.encoder)
-            rel = relevance(v.encoder) if mat is not None else None
-        if rel is None and not facets:
+        if rows.class_idx.shape[1] and not (v.encoder or "").startswith("open_clip"):
+            mat = _label_matrix(v.encoder or "")
+            rel = relevance(v.encoder or "") if mat is not None else None
+        if rel is None and not wanted:
             continue
-        scored += _score_video(store, v, rel, facets, mat[0] if mat else ())
+        scored += _score_video(store, v, rows, rel, wanted, mat[0] if mat else ())
     scored.sort(key=lambda s: -s.score)
     hits: list[Hit] = []
     for s in scored:  # one hit per span: a crop repeats its memory's span
@@ -413,7 +416,9 @@ def visual_rank(store: Store, query: str, videos: Sequence[Video], k: int = 10) 
     Returns:
         ``kind="visual"`` hits with a ``looks like: ...`` explanation, best first.
     """
-    return _rank(store, videos, k, lambda enc: class_relevance(query, enc), query_facets(query))
+    return _rank(
+        store, videos, k, lambda enc: class_relevance(query, enc), lambda: query_facets(query)
+    )
 
 
 def rewrite_rank(
@@ -432,4 +437,4 @@ def rewrite_rank(
         rels = [r for r in (class_relevance(t, enc) for t in terms) if r is not None]
         return 0.9 * np.max(np.stack(rels), axis=0) if rels else None
 
-    return _rank(store, videos, k, relevance, {})
+    return _rank(store, videos, k, relevance, dict)
