@@ -36,7 +36,8 @@ class LMMAnswer:
         return asdict(self)
 
 
-def _prompt(evidence: str, question: str) -> str:
+def answer_prompt(evidence: str, question: str) -> str:
+    """The user text after the context parts: the evidence lines, then the question."""
     ev = evidence.strip()
     return (f"Evidence:\n{ev}\n\n" if ev else "") + f"Question: {question.strip()}"
 
@@ -69,7 +70,7 @@ def lmm_answer(
         The answer; ``via`` says whether stored KV was reused.
     """
     t0 = time.perf_counter()
-    prompt = _prompt(evidence, question)
+    prompt = answer_prompt(evidence, question)
     found = []
     if store is not None and getattr(lmm, "supports_kv", False) and segment_ids:
         found = store.kv.get(lmm.fingerprint(), list(dict.fromkeys(segment_ids)))
