@@ -292,3 +292,27 @@ def test_tiny_qwen2_vl_end_to_end_from_a_model_folder(tmp_path: Path) -> None:
         assert no_kv.via == "prefill"
     finally:
         store.close()
+
+
+@pytest.mark.slow
+def test_index_with_kv_model_builds_kv_for_every_segment(tmp_path: Path) -> None:
+    import json
+
+    from click.testing import CliRunner
+    from media import make_scene_video
+
+    from hourlens.cli import cli
+
+    video = tmp_path / "small.mp4"
+    make_scene_video(video, [(5.0, "hopper"), (5.0, "bars"), (5.0, "china")], fps=5)
+    model_dir = tmp_path / "tiny-qwen2"
+    tiny_qwen2().save_pretrained(model_dir)
+    word_tokenizer().save_pretrained(model_dir)
+    lib = ["--library", str(tmp_path / "lib")]
+    args = ["index", "--json", "--no-progress", "--kv-model", str(model_dir), str(video)]
+    out = CliRunner().invoke(cli, [*lib, *args], env={"HOURLENS_ASR": "none"})
+    assert out.exit_code == 0, out.output
+    (line,) = [json.loads(x) for x in out.stdout.splitlines() if x.startswith("{")]
+    assert line["status"] == "indexed" and "kv built" in out.stderr
+    stats = json.loads(CliRunner().invoke(cli, [*lib, "kv", "stats", "--json"]).output)
+    assert stats["blocks"] == line["segments"]
