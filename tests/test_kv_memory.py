@@ -222,6 +222,12 @@ def test_cli_kv_build_stats_drop_from_a_model_folder(tmp_path: Path) -> None:
     out = run(cli, [*lib, "kv", "build", "talk.mp4", "--model", "no-such-model-xyz"])
     assert out.exit_code == 1 and out.output.startswith("Error: ")
 
+    from hourlens import Library
+
+    with Library(tmp_path / "lib") as api:
+        assert api.build_kv("talk.mp4", str(model_dir)).built == 3
+        assert api.store.kv.stats()["blocks"] == 3
+
 
 def _packaged_gguf_tokenizer():  # noqa: ANN202
     from hourlens.errors import MissingDependencyError
