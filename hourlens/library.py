@@ -248,8 +248,6 @@ class Library:
         """
         from .ask import ask_video
 
-        if not question.strip():
-            raise ValueError("the question is empty")
         store = self.store
         with self._ask_lock:
             llm = self._agent_llm()

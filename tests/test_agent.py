@@ -32,7 +32,8 @@ def library(tmp_path_factory):
 
 
 def cfg(**kw) -> AgentConfig:
-    base = {"llm": "none", "rewrite_visual": False}
+    # the judge is under test here; the LLM planner has tests of its own (test_planner.py)
+    base = {"llm": "none", "rewrite_visual": False, "plan_with_llm": False}
     base.update(kw)
     return AgentConfig(**base)
 
@@ -276,7 +277,8 @@ def test_follow_up_uses_the_previous_answer(library):
         }
 
     ans = run(library, "And what is said right after that?", llm=make_llm([reply]), history=history)
-    assert ans.steps[0].detail.startswith("follow_up")
+    plan = ans.steps[0].detail
+    assert plan.startswith("what_at/speech") and "window=89-119s" in plan
     assert ans.answer == "The coffee is ready in the kitchen."
     assert [(c.start, c.kind) for c in ans.citations] == [(100.0, "speech")]
 

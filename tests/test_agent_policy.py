@@ -6,10 +6,15 @@ import pytest
 from agent_fixtures import make_llm, prompt_text, toy_models, write_lecture
 
 from hourlens.agent import AgentConfig, ask
-from hourlens.agent.evidence import Evidence
 from hourlens.agent.nodes_answer import draft, trusts_draft
-from hourlens.agent.nodes_route import route_question
+from hourlens.agent.parse import parse_question
 from hourlens.memory_store import Store
+from hourlens.tools.evidence import Evidence
+
+
+def route_question(question, history=(), **kw):
+    """The fast path's plan (the planner without an LLM)."""
+    return parse_question(question, history, **kw).plan
 
 
 @pytest.fixture(scope="module")

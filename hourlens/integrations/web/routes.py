@@ -86,6 +86,17 @@ _VIDEO_CONTENT = {
 }  # fmt: skip
 
 
+_SSE_EVENT = {
+    "type": "object",
+    "description": "One Server-Sent Event; `data` is JSON.",
+    "required": ["event", "data"],
+    "properties": {
+        "event": {"type": "string", "enum": ["step", "answer", "error"]},
+        "data": {"type": "string", "contentMediaType": "application/json"},
+    },
+}
+
+
 def assets() -> dict[str, Path]:
     """The packaged static files by URL path below ``/static/`` (a fixed allow-list)."""
     return {
@@ -108,9 +119,7 @@ def _error_event(exc: BaseException) -> dict[str, Any]:
     return error_body(500, "internal error (see the server log)")
 
 
-def build_router(
-    library: "Library", *, token: str | None, config: WebConfig | None = None
-) -> Any:
+def build_router(library: "Library", *, token: str | None, config: WebConfig | None = None) -> Any:
     """The web player's FastAPI router over ``library``.
 
     Args:
@@ -147,7 +156,11 @@ def build_router(
         response_model=None,
         summary="Web login: trade the API token for a session cookie",
         response_class=Response,
-        responses={204: {"description": "Logged in (or no token needed)"}, 401: _err("Wrong")},
+        responses={
+            204: {"description": "Logged in (or no token needed)"},
+            400: _err("Malformed body"),
+            401: _err("Wrong token"),
+        },
     )
     async def login(
         request: Request,
@@ -231,7 +244,7 @@ def build_router(
             200: {
                 "description": "Events `step` ({node, detail, seconds}) as the agent works, "
                 "then one `answer` (as POST /ask) or one `error` ({error: {code, message}}).",
-                "content": {"text/event-stream": {"schema": {"type": "string"}}},
+                "content": {"text/event-stream": {"schema": _SSE_EVENT}},
             },
             400: _err("Bad history"),
             404: _err("Unknown video"),

@@ -14,9 +14,9 @@ from types import SimpleNamespace
 from typing import Any
 
 from ..types import Segment, Video
-from .context import Context
 from .evidence import Evidence, EvidenceKind, make_id
 from .memo import VideoMemo, row_text
+from .scope import Scope
 from .textutil import content_words, phrase_match, tokens
 
 #: text-memory kind → (memo attribute, evidence kind)
@@ -27,12 +27,12 @@ TEXT_ROWS: dict[str, tuple[str, EvidenceKind]] = {
 }
 
 
-def scope_id(ctx: Context) -> int | None:
+def scope_id(ctx: Scope) -> int | None:
     """The video id to restrict store queries to (None for library-wide questions)."""
     return ctx.videos[0].id if len(ctx.videos) == 1 else None
 
 
-def keyframe_of(ctx: Context, video_id: int, segment_id: int | None) -> str | None:
+def keyframe_of(ctx: Scope, video_id: int, segment_id: int | None) -> str | None:
     """The stored keyframe JPEG of a segment, if any."""
     if segment_id is None:
         return None
@@ -68,7 +68,7 @@ def row_evidence(
 
 
 def segment_evidence(
-    ctx: Context, memo: VideoMemo, segment_id: int, score: float, source: str
+    ctx: Scope, memo: VideoMemo, segment_id: int, score: float, source: str
 ) -> Evidence | None:
     """Segment-level evidence: the segment's caption, tags, speech and on-screen text."""
     seg = memo.by_id.get(segment_id)
@@ -94,7 +94,7 @@ def segment_evidence(
 
 
 def label_relevance(
-    ctx: Context, query: str, encoder: str, labels: Sequence[tuple[str, float]]
+    ctx: Scope, query: str, encoder: str, labels: Sequence[tuple[str, float]]
 ) -> float:
     """How well classifier labels with probabilities match ``query`` (0-1).
 
@@ -113,7 +113,7 @@ def label_relevance(
 
 
 def memory_evidence(
-    ctx: Context,
+    ctx: Scope,
     vid: int,
     seg: Segment,
     *,
@@ -160,7 +160,7 @@ def memory_evidence(
 
 
 def fts_evidence(
-    ctx: Context,
+    ctx: Scope,
     query: str,
     *,
     k: int,
@@ -216,7 +216,7 @@ def fts_evidence(
 
 
 def text_vector_evidence(
-    ctx: Context, query: str, *, k: int, kinds: Iterable[str] | None = None
+    ctx: Scope, query: str, *, k: int, kinds: Iterable[str] | None = None
 ) -> list[Evidence]:
     """Nearest text memories (speech, OCR, captions, chapters) by sentence embedding."""
     qv = ctx.models.embed([query])
@@ -255,7 +255,7 @@ def text_vector_evidence(
 
 
 def phrase_evidence(
-    ctx: Context,
+    ctx: Scope,
     phrase: str,
     modality: str,
     *,
@@ -301,7 +301,7 @@ def phrase_evidence(
     return sorted(out, key=lambda e: -e.score)[:k]
 
 
-def time_evidence(ctx: Context, t: float, modality: str, half_window: float) -> list[Evidence]:
+def time_evidence(ctx: Scope, t: float, modality: str, half_window: float) -> list[Evidence]:
     """Memories around time ``t`` of the kind asked for (a lookup, not a similarity search).
 
     Score falls with the distance between ``t`` and the row (1 when the row covers ``t``).
@@ -348,7 +348,7 @@ def text_blocks(rows: Sequence[Any]) -> list[Any]:
 
 
 def window_evidence(
-    ctx: Context, video_id: int, start: float, end: float, modality: str
+    ctx: Scope, video_id: int, start: float, end: float, modality: str
 ) -> list[Evidence]:
     """Everything remembered inside ``[start, end]`` of one video (follow-up questions)."""
     memo = ctx.memo(video_id)
@@ -375,7 +375,7 @@ def _clip_scale(cos: float) -> float:
 
 
 def visual_evidence(
-    ctx: Context,
+    ctx: Scope,
     query: str,
     *,
     k: int,
@@ -452,7 +452,7 @@ def _inside(e: Evidence, window: tuple[float, float]) -> float:
 
 
 def _label_evidence(
-    ctx: Context,
+    ctx: Scope,
     memo: VideoMemo,
     query: str,
     window: tuple[float, float] | None,
