@@ -323,8 +323,13 @@ def judge(
         return replace(d, source="lookup", sufficient=True), shown
     if c.trust_lookups and plan.kind in DRAFTED and not final:
         return d, shown
+    if not final and ctx.llm_calls + 1 >= c.max_llm_calls:
+        return d, shown  # keep the last call for the final judgement
+    llm = ctx.llm_for_call()
+    if llm is None:  # the question's LLM budget is spent: the computed answer stands
+        return d, shown
     try:
-        raw = ctx.llm.complete_json(
+        raw = llm.complete_json(
             judge_messages(ctx, plan, question, history, shown, d), max_tokens=c.judge_max_tokens
         )
     except (KeyboardInterrupt, SystemExit):
