@@ -67,6 +67,11 @@ class AgentConfig:
     """Images given to the VLM."""
     plan_with_llm: bool = True
     """Let the LLM plan a question the fast parser could not read completely."""
+    judge_computed: bool = False
+    """Let the LLM judge questions whose answer is computed from the evidence (a time, an
+    option, a count, yes/no) when the computed answer stays weak. Off by default: measured
+    on niah, a text-only LLM rarely picked better than the ranking and each call costs
+    5-15 s on 2 cores; general questions and summaries always use the LLM."""
     max_llm_calls: int = 2
     """LLM calls one question may make (planning, rewriting, judging); past it the computed
     answer stands. On 2 CPU cores one call of the packaged model takes ~5-15 s."""

@@ -34,6 +34,7 @@ def library(tmp_path_factory):
 def cfg(**kw) -> AgentConfig:
     # the judge is under test here; the LLM planner has tests of its own (test_planner.py)
     base = {"llm": "none", "rewrite_visual": False, "plan_with_llm": False, "max_llm_calls": 5}
+    base["judge_computed"] = True  # the judge's mechanics are under test
     base.update(kw)
     return AgentConfig(**base)
 
