@@ -266,6 +266,7 @@ class Indexer:
                     "chapters": text.chapters,
                     "language": text.language,
                     "word_timestamps": text.word_timestamps,
+                    "ocr_reads": text.ocr_reads,
                 }
             )
             writer.commit(
@@ -278,6 +279,7 @@ class Indexer:
                 stats=stats,
             )
         self.last_stats = stats
+        self._warm_label_space(encoder)
         return IndexResult(
             video=str(path),
             status="indexed",
@@ -285,6 +287,17 @@ class Indexer:
             segments=n_segments,
             seconds=round(time.perf_counter() - t0, 3),
         )
+
+    def _warm_label_space(self, encoder: FrameEncoder) -> None:
+        """Build the encoder's cached label space now, so the first search need not."""
+        if not encoder.labels or self.config.text_embedder == "none":
+            return
+        from .label_space import label_space
+
+        try:
+            label_space(encoder.name, encoder)
+        except Exception as exc:  # noqa: BLE001 - search builds it later instead
+            log.info("label space of %s not cached: %s", encoder.name, exc)
 
     @staticmethod
     def _frame_stats(frames: FramePass, duration: float, t0: float) -> dict[str, Any]:

@@ -195,6 +195,11 @@ def test_ask_then_chip_click_seeks_and_plays(browser, server):
     assert_plays_from(browser, start)
     assert "coffee" in current_line(browser, "transcript").lower()
     wait(browser, lambda d: "?t=22" in d.current_url)
+    # the times in the answer text are links too: "From 00:22 to 00:24."
+    link = turn.find_element(By.CSS_SELECTOR, ".reply a.ts-link")
+    browser.execute_script("document.getElementById('player').currentTime = 50")
+    link.click()
+    assert_plays_from(browser, 22.0)
     browser.execute_script("document.getElementById('player').pause()")
     ARTIFACTS.mkdir(exist_ok=True)
     shot = ARTIFACTS / "web-video.png"
