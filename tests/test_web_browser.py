@@ -317,10 +317,11 @@ def test_token_login_once_then_cookie(browser, talk):
         open_page(browser, f"{srv.url}/#/v/1?t=22")  # no second prompt; the video streams
         wait(browser, lambda d: player_state(d)["ready"] >= 1)
         assert not browser.find_element(By.ID, "login").is_displayed()
-        open_page(browser, f"{srv.url}/#/")
-        browser.delete_all_cookies()
-        open_page(browser, f"{srv.url}/#/")
+        logout = wait(browser, lambda d: d.find_element(By.ID, "logout"))
+        wait(browser, lambda d: logout.is_displayed(), message="no Log out after a reload")
+        logout.click()
         wait(browser, lambda d: d.find_element(By.ID, "login").is_displayed())
+        assert not [c for c in browser.get_cookies() if c["name"] == "hourlens_session"]
 
 
 def test_gone_source_file_still_shows_keyframes(browser, tmp_path):

@@ -25,7 +25,7 @@ ENV_TOKEN = "HOURLENS_API_TOKEN"
 MAX_BODY_BYTES = 64 * 1024
 MAX_QUERY_BYTES = 4096
 OPEN_PATHS = frozenset(
-    {"/docs", "/docs/oauth2-redirect", "/openapi.json", "/", "/login", "/logout"}
+    {"/docs", "/docs/oauth2-redirect", "/openapi.json", "/", "/login", "/logout", "/session"}
 )
 """Served without a token: the API description and the web player's shell and login hold
 no library data."""
