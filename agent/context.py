@@ -67,6 +67,14 @@ class AgentConfig:
     """Images given to the VLM."""
     plan_with_llm: bool = True
     """Let the LLM plan a question the fast parser could not read completely."""
+    judge_computed: bool = False
+    """Let the LLM judge questions whose answer is computed from the evidence (a time, an
+    option, a count, yes/no) when the computed answer stays weak. Off by default: measured
+    on niah, a text-only LLM rarely picked better than the ranking and each call costs
+    5-15 s on 2 cores; general questions and summaries always use the LLM."""
+    max_llm_calls: int = 2
+    """LLM calls one question may make (planning, rewriting, judging); past it the computed
+    answer stands. On 2 CPU cores one call of the packaged model takes ~5-15 s."""
     trust_lookups: bool = True
     """Answer without the LLM when a lookup route (a time, a quoted phrase, a spoken word
     count) found an exact match: the LLM would only re-word a verbatim answer."""
@@ -104,8 +112,17 @@ class Context(Scope):
     vlm: Any = None
     on_step: Callable[[Step], None] | None = None
 
+    llm_calls: int = 0
+
     def __post_init__(self) -> None:
         self.modalities = self.config.allowed_modalities()
+
+    def llm_for_call(self) -> Any:
+        """The LLM if the question's call budget allows one more call (counted), else None."""
+        if self.llm is None or self.llm_calls >= self.config.max_llm_calls:
+            return None
+        self.llm_calls += 1
+        return self.llm
 
     def emit(self, step: Step) -> None:
         """Report a step to ``on_step`` (a failing callback is logged, not raised)."""

@@ -44,11 +44,13 @@ def plan(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
     p = make_plan(
         state.question,
         state.history,
-        llm=ctx.llm if c.plan_with_llm else None,
+        llm=ctx.llm if c.plan_with_llm and ctx.llm is not None else None,
         duration=durations[0] if len(ctx.videos) == 1 and durations else None,
         follow_window_s=c.follow_window_s,
         time_window_s=c.time_window_s,
     )
+    if p.source == "llm" or any(n.startswith("LLM plan") for n in p.notes):
+        ctx.llm_calls += 1
     return {"plan": p, "steps": _step(ctx, "route", t0, p.summary())}
 
 

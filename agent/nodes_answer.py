@@ -161,6 +161,10 @@ DRAFTED = frozenset(
 )
 
 
+#: Intents whose answer is computed from the evidence whatever their retrieval route.
+COMPUTED_INTENTS = frozenset({"when", "order", "count", "presence", "duration", "which_video"})
+
+
 #: Confidence of a visual or multiple-choice draft that found what it was looking for.
 FOUND = 0.3
 
@@ -321,10 +325,16 @@ def judge(
         return d, shown
     if c.trust_lookups and trusts_draft(plan, d, final=final):
         return replace(d, source="lookup", sufficient=True), shown
-    if c.trust_lookups and plan.kind in DRAFTED and not final:
+    computed = plan.kind in DRAFTED or plan.intent in COMPUTED_INTENTS
+    if c.trust_lookups and computed and (not final or not c.judge_computed):
+        return d, shown
+    if not final and ctx.llm_calls + 1 >= c.max_llm_calls:
+        return d, shown  # keep the last call for the final judgement
+    llm = ctx.llm_for_call()
+    if llm is None:  # the question's LLM budget is spent: the computed answer stands
         return d, shown
     try:
-        raw = ctx.llm.complete_json(
+        raw = llm.complete_json(
             judge_messages(ctx, plan, question, history, shown, d), max_tokens=c.judge_max_tokens
         )
     except (KeyboardInterrupt, SystemExit):

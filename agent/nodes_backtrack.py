@@ -241,8 +241,11 @@ def rewrite_visual(ctx: Context, target: str) -> list[str]:
     from ..models.llm import ChatMessage
     from ..prompts import render
 
+    llm = ctx.llm_for_call()
+    if llm is None:
+        return []
     try:
-        raw: Any = ctx.llm.complete_json(
+        raw: Any = llm.complete_json(
             [ChatMessage(role="user", content=render("rewrite_visual", target=target))],
             max_tokens=48,
         )
@@ -279,6 +282,7 @@ def _can_rewrite(ctx: Context, plan: Plan, round_no: int) -> bool:
         and round_no == 0
         and ctx.config.rewrite_visual
         and ctx.llm is not None
+        and ctx.llm_calls + 1 < ctx.config.max_llm_calls  # keep one call for the judgement
         and ctx.allows("visual")
         and any(v.encoder and not v.encoder.startswith("open_clip") for v in ctx.videos)
     )

@@ -358,6 +358,94 @@ def _split_choices(tail: str) -> list[str]:
     return [p for p in re.split(r",\s*(?:or\s+)?|\s+or\s+", tail) if p.strip()]
 
 
+_CLAUSE_WORDS = frozenset(
+    [
+        "where",
+        "what",
+        "when",
+        "how",
+        "why",
+        "who",
+        "which",
+        "is",
+        "are",
+        "was",
+        "were",
+        "does",
+        "do",
+        "did",
+        "can",
+        "could",
+        "will",
+        "would",
+        "i",
+        "we",
+        "you",
+        "it",
+        "they",
+        "he",
+        "she",
+        "there",
+        "then",
+    ]
+)
+_LIST_LEAD = frozenset(
+    [
+        "is",
+        "it",
+        "was",
+        "were",
+        "are",
+        "do",
+        "does",
+        "did",
+        "we",
+        "you",
+        "see",
+        "which",
+        "what",
+        "who",
+        "of",
+        "these",
+        "those",
+        "one",
+        "between",
+        "among",
+        "from",
+        "out",
+        "shown",
+        "seen",
+        "there",
+    ]
+)
+#: Where an option's words end and the question goes on ("a cat that is shown after...").
+_CLAUSE_END = re.compile(
+    r"\s+(?:that|which|who)\s+(?:is|are|was|were|appears?|comes?|shows?)\b.*$|"
+    r"\s+(?:is|are|was|were)\s+(?:shown|seen|visible)\b.*$|\s+(?:shown|seen|appears?|comes?)\s+"
+    r"(?:first|earlier|right|just|after|before)\b.*$",
+    re.I,
+)
+
+
+def _comma_list(masked: str) -> list[str] | None:
+    """The items of ``A, B, C or D`` inside a sentence, without the words around them."""
+    parts = masked.split(",")
+    if len(parts) < 2 or not re.search(r"\s(?:or|and)\s", parts[-1]):
+        return None
+    words = parts[0].split()
+    while words and words[0].lower() in _LIST_LEAD:
+        words.pop(0)
+    last = re.split(r"\s+(?:or|and)\s+", parts[-1].strip(), maxsplit=1)
+    items = [" ".join(words), *parts[1:-1], *last]
+    items = [_CLAUSE_END.sub("", p).strip().rstrip("?.!").strip() for p in items]
+    items = [re.sub(r"^(?:or|and)\s+", "", p, flags=re.I) for p in items]
+    if len(items) < 2 or not all(items) or any(len(tokens(p)) > 12 for p in items):
+        return None
+    if any(p.split()[0].lower() in _CLAUSE_WORDS for p in items):  # clauses, not choices
+        return None
+    return items
+
+
 def parse_options(question: str) -> tuple[str, tuple[Option, ...]]:
     """The options of a choice: an ``Options: A) ... B) ...`` block, a list after a colon
     or a comma (``...: X, Y or Z?``), or ``X or Y`` inside the sentence ("Is the cat or the
@@ -404,17 +492,16 @@ def parse_options(question: str) -> tuple[str, tuple[Option, ...]]:
             return question, tuple(
                 _option("ABCDEFGH"[i], _unmask(p, saved)) for i, p in enumerate(pieces[:8])
             )
-    tail = None
     if ":" in masked:
-        tail = masked.rsplit(":", 1)[1]
-    elif re.search(r",\s*[^,]+\s+or\s+", masked):
-        tail = masked.split(",", 1)[1]
-    if tail is not None:
-        pieces = _split_choices(tail.strip().rstrip("?.!").strip())
+        pieces = _split_choices(masked.rsplit(":", 1)[1].strip().rstrip("?.!").strip())
         if len(pieces) >= 2 and all(len(tokens(p)) <= 12 for p in pieces):
             return question, tuple(
                 _option("ABCDEFGH"[i], _unmask(p, saved)) for i, p in enumerate(pieces[:8])
             )
+    elif listed := _comma_list(masked):
+        return question, tuple(
+            _option("ABCDEFGH"[i], _unmask(p, saved)) for i, p in enumerate(listed[:8])
+        )
     # "Is/Does/Was the cat or the rocket shown first?", "Do we see X or Y earlier?"
     inner = re.search(
         r"^\s*(?:and\s+)?(?:is|are|was|were|does|do|did|will|would|can|has|had)\s+(?:we\s+see\s+"

@@ -130,6 +130,13 @@ class IndexConfig:
     """Compression rate of the most static segments."""
     thumb_width: int = 320
     tags_per_memory: int = 10
+    facets: bool = True
+    """Keep cheap pixel facets per feature memory (dominant colours, greyscale, dark or
+    bright, colourfulness, motion, sky/water/vegetation cover, faces) for search by words."""
+    crops: bool = True
+    """Also classify the centre and quadrants of segment keyframes (small things in big
+    frames), on keyframes whose top class is below ``crop_max_top1``."""
+    crop_max_top1: float = 0.6
     asr: str = "auto"
     """Speech model: ``auto`` (packaged Whisper base offline), a faster-whisper size or
     Hugging Face id, a local CTranslate2 folder, or ``none``."""

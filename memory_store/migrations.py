@@ -352,10 +352,37 @@ def migration_3(db: Database) -> None:
     _index(db, "kv_blocks", "last_used")
 
 
+def migration_4(db: Database) -> None:
+    """Visual rows: per feature memory (and keyframe crop) top class probabilities and
+    pixel facets (:mod:`hourlens.memory_store.visual_rows`)."""
+    _table(
+        db,
+        "visual_rows",
+        {
+            "video_id": int,
+            "segment_id": int,
+            "memory_id": int,
+            "source": str,
+            "start": float,
+            "end": float,
+            "class_idx": bytes,
+            "class_p": bytes,
+            "facets": str,
+        },
+        refs={
+            "video_id": ("videos", CASCADE),
+            "segment_id": ("segments", CASCADE),
+            "memory_id": ("memories", CASCADE),
+        },
+        nullable=("memory_id",),
+    )
+    _index(db, "visual_rows", "video_id", "start")
+
+
 Migration = Callable[[Database], None]
 
 #: Migration ``i + 1`` is ``MIGRATIONS[i]``: a function of a database in an open transaction.
-MIGRATIONS: list[Migration] = [migration_1, migration_2, migration_3]
+MIGRATIONS: list[Migration] = [migration_1, migration_2, migration_3, migration_4]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

@@ -33,7 +33,8 @@ def library(tmp_path_factory):
 
 def cfg(**kw) -> AgentConfig:
     # the judge is under test here; the LLM planner has tests of its own (test_planner.py)
-    base = {"llm": "none", "rewrite_visual": False, "plan_with_llm": False}
+    base = {"llm": "none", "rewrite_visual": False, "plan_with_llm": False, "max_llm_calls": 5}
+    base["judge_computed"] = True  # the judge's mechanics are under test
     base.update(kw)
     return AgentConfig(**base)
 
@@ -242,6 +243,19 @@ def test_budget_exhausted_gives_a_low_confidence_answer(library):
     assert nodes(ans).count("judge") == 3 and nodes(ans).count("backtrack") == 2
     assert ans.confidence <= 0.3 and "low confidence" in ans.answer
     assert ans.answer.startswith("Maybe around the middle.")
+    assert_valid_citations(ans)
+
+
+def test_llm_call_budget_caps_the_calls_of_one_question(library):
+    never = {"answer": "Maybe.", "evidence": [1], "confidence": 0.5, "sufficient": False}
+    llm = make_llm([never] * 5)
+    ans = run(
+        library,
+        "What colour is the presenter's shirt?",
+        llm=llm,
+        config=cfg(max_backtracks=2, max_llm_calls=1),
+    )
+    assert len(llm.prompts) == 1 and nodes(ans).count("judge") == 3
     assert_valid_citations(ans)
 
 

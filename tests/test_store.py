@@ -105,7 +105,7 @@ def test_migrate_from_empty(tmp_path: Path):
     st = Store(tmp_path)
     st.close()
     with sqlite3.connect(tmp_path / "library.db") as conn:
-        assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 3
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 4
         assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     names = tables(tmp_path / "library.db")
     assert {
@@ -121,9 +121,10 @@ def test_migrate_from_empty(tmp_path: Path):
         "chapters",
         "texts_fts",
         "kv_blocks",
+        "visual_rows",
     } <= names
     assert "tags_fts" not in names
-    assert Store(tmp_path).schema_version == 3  # reopening is a no-op
+    assert Store(tmp_path).schema_version == 4  # reopening is a no-op
 
 
 def test_migrate_v1_to_v2_keeps_tags_searchable(tmp_path: Path):

@@ -20,6 +20,8 @@ from .scope import Scope
 from .textutil import content_words, phrase_match, tokens
 
 #: text-memory kind → (memo attribute, evidence kind)
+#: A phrase is also matched against up to this many consecutive lines (less than 2 s apart).
+MAX_JOINED_LINES = 4
 TEXT_ROWS: dict[str, tuple[str, EvidenceKind]] = {
     "speech": ("transcript", "speech"),
     "ocr": ("ocr", "ocr"),
@@ -268,7 +270,7 @@ def phrase_evidence(
 
     Robust to ASR slips and line splits where FTS ranks by rare words only: every row is
     scored by phrase recall (blended with F1); two neighbouring lines are also tried
-    together, for a sentence that the recogniser split.
+    together (up to :data:`MAX_JOINED_LINES`), for a sentence the recogniser split.
     """
     attr, kind = TEXT_ROWS["ocr" if modality == "ocr" else "speech"]
     out: list[Evidence] = []
@@ -280,22 +282,27 @@ def phrase_evidence(
         scored: list[tuple[float, Any, Any]] = []
         for i, r in enumerate(rows):
             s = phrase_match(phrase, row_text(r))
-            nxt = rows[i + 1] if i + 1 < len(rows) else None
-            if nxt is not None and nxt.start - r.end < 2.0:
-                s2 = phrase_match(phrase, row_text(r) + " " + row_text(nxt))
-                if s2 > s + 0.1:
-                    scored.append((s2, r, nxt))
             scored.append((s, r, None))
-        for s, r, nxt in sorted(scored, key=lambda p: -p[0])[:k]:
+            text, last, best = row_text(r), r, s
+            for nxt in rows[i + 1 : i + MAX_JOINED_LINES]:  # a sentence split over lines
+                if nxt.start - last.end >= 2.0:
+                    break
+                text, last = text + " " + row_text(nxt), nxt
+                s2 = phrase_match(phrase, text)
+                if s2 > best + 0.1:
+                    scored.append((s2, r, (last, text)))
+                    best = s2
+        for s, r, joined in sorted(scored, key=lambda p: -p[0])[:k]:
             if s < min_score:
                 break
             ev = row_evidence(v, r, kind, s, "phrase", option=option)
-            if nxt is not None:
+            if joined is not None:
+                last, text = joined
                 ev = replace(
                     ev,
-                    id=make_id(kind, v.id, r.start, nxt.end),
-                    end=float(nxt.end),
-                    text=row_text(r) + " " + row_text(nxt),
+                    id=make_id(kind, v.id, r.start, last.end),
+                    end=float(last.end),
+                    text=text,
                 )
             out.append(ev)
     return sorted(out, key=lambda e: -e.score)[:k]
