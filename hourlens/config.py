@@ -152,8 +152,9 @@ class IndexConfig:
     ocr_budget_per_min: float = 4.0
     """OCR work allowed per minute of video, in whole-frame reads: a read of the bands
     whose text changed costs their share of the frame, a frame whose text did not change
-    costs nothing. Bounds the OCR time whatever the content; over budget, the last
-    reading holds until the budget refills. 0: no bound."""
+    costs nothing; the first read of a new segment may borrow one minute's budget.
+    Bounds the OCR time whatever the content; over budget, the last reading holds until
+    the budget refills. 0: no bound."""
     ocr_det_short_side: int = 736
     """The OCR text detector sees frames with their short side scaled up to this many
     pixels (RapidOCR's default); smaller is faster but loses small text. 0: the frame's
