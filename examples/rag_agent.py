@@ -129,7 +129,7 @@ def run(agent: Any, question: str, *, trace: bool = True) -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Command-line entry point."""
-    from hourlens import Library
+    from hourlens import READY_STATUSES, Library
     from hourlens.integrations import as_langchain_tools
     from hourlens.models.llm import load_llm
 
@@ -144,7 +144,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     args = p.parse_args(argv)
     with Library(args.library, llm=args.llm) as lib:
-        if not lib.videos("indexed"):
+        if not lib.videos(READY_STATUSES):
             print("The library is empty: index videos first (see README).", file=sys.stderr)
             return 1
         tools = as_langchain_tools(lib)

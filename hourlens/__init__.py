@@ -9,6 +9,7 @@ from .config import IndexConfig, StoreConfig
 from .errors import BadVideoError, HourlensError, MissingDependencyError, NotIndexedError
 from .library import Library
 from .types import (
+    READY_STATUSES,
     Answer,
     Citation,
     Hit,
@@ -24,6 +25,7 @@ from .types import (
 __version__ = "0.1.0"
 
 __all__ = [
+    "READY_STATUSES",
     "Answer",
     "BadVideoError",
     "Citation",
