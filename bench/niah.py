@@ -2,7 +2,7 @@
 """Needle-in-a-video-haystack benchmark: index a ``shared/niah`` video, ask every question.
 
     python bench/niah.py --niah-dir /path/to/niah-out [--library DIR] [--variants a,b,c,d]
-                         [--limit N] [--out DIR] [--llm auto]
+                         [--limit N] [--out DIR] [--llm auto] [--questions FILE [--rounds K]]
     python bench/niah.py --build 10 --media-cache ~/.cache/niah-media   # build first
 
 The video is indexed once per segmentation (reused when the library already holds it);
@@ -15,11 +15,19 @@ wall-clock latency. Variants, all on the same run and the same index:
   (``HOURLENS_SEGMENTATION=fixed``) instead of depth-score segments;
 * ``d`` transcript-only evidence (``HOURLENS_MODALITIES=speech``).
 
+``--questions FILE`` asks a JSONL of ``{"id", "question"}`` (the manifest's ids, other
+wordings, e.g. from ``bench/wordings.py``) instead of the manifest's questions, scored
+against the same manifest; an id given k times is asked in k rounds (round k = its k-th
+occurrence), each round scored on its own, and the figures are the mean over rounds.
+With ``--questions`` the default variant is ``a`` only.
+
 Scores come from ``score.py`` of ``shared/niah`` (the benchmark's generator and scorer;
 default ``../shared/niah`` next to this repository, else ``--niah-src``). Outputs in
-``--out``: ``answers-<v>.jsonl``, ``details-<v>.jsonl`` (scorer verdict per question) and
-``summary.json``; the table, a per-type breakdown of (a) and the indexing figures are
-printed. See ``bench/README.md``.
+``--out``: ``answers-<v>.jsonl``, ``details-<v>.jsonl`` (scorer verdict per question;
+``-r<k>`` before ``.jsonl`` per round when there are several) and ``summary.json``; the
+table, per variant a per-type breakdown (grounding, answers, p50, p95) and the indexing
+figures are printed, and the last line of stdout is one JSON object. See
+``bench/README.md``.
 """
 
 from __future__ import annotations
@@ -31,15 +39,16 @@ import os
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from niah_questions import format_rounds, format_type_table, load_rounds, select, summarise  # noqa: E402
 from niah_report import (  # noqa: E402
     VARIANTS,
     format_index,
     format_table,
-    format_types,
     index_stats,
     score,
     variant_row,
@@ -145,6 +154,9 @@ def ask_one(
     return json.loads(line), sec
 
 
+AskFn = Callable[[Path, Path, str, str, list[str], dict[str, str]], tuple[dict[str, Any], float]]
+
+
 def run_variant(
     letter: str,
     questions: list[dict[str, Any]],
@@ -152,18 +164,26 @@ def run_variant(
     video: Path,
     llm: str,
     out: Path,
+    tag: str = "",
+    ask: AskFn | None = None,
 ) -> tuple[Path, list[float]]:
-    """Ask every question with variant ``letter``; writes ``answers-<letter>.jsonl``."""
+    """Ask every question with variant ``letter``; writes ``answers-<letter><tag>.jsonl``.
+
+    ``ask`` defaults to :func:`ask_one` (looked up at call time, so tests can replace it).
+    """
+    ask = ask or ask_one
     lib_kind, extra, env = PLAN[letter]
-    path = out / f"answers-{letter}.jsonl"
+    path = out / f"answers-{letter}{tag}.jsonl"
     latencies: list[float] = []
     with path.open("w") as f:
         for i, q in enumerate(questions, 1):
-            ans, sec = ask_one(libs[lib_kind], video, q["prompt"], llm, extra, env)
+            ans, sec = ask(libs[lib_kind], video, q["prompt"], llm, extra, env)
             latencies.append(sec)
             row = {
                 "id": q["id"],
                 "type": q["type"],
+                "question": q["prompt"],
+                "template": q.get("template"),
                 "answer": ans.get("answer", ""),
                 "citations": [
                     {"start": c["start"], "end": c["end"], "kind": c.get("kind")}
@@ -177,7 +197,7 @@ def run_variant(
             f.write(json.dumps(row, ensure_ascii=False) + "\n")
             f.flush()
             print(
-                f"  ({letter}) {i:>3}/{len(questions)} {q['id']:<16} {sec:6.1f}s  "
+                f"  ({letter}{tag}) {i:>3}/{len(questions)} {q['id']:<16} {sec:6.1f}s  "
                 f"{row['answer'][:70]!r}",
                 file=sys.stderr,
             )
@@ -187,22 +207,22 @@ def run_variant(
 def _questions(
     manifest: dict[str, Any], limit: int | None, types: str | None
 ) -> list[dict[str, Any]]:
-    qs = manifest["questions"]
-    if types:
-        wanted = set(types.split(","))
-        qs = [q for q in qs if q["type"] in wanted]
-    return qs[:limit] if limit else qs
+    return select(manifest["questions"], limit, types)
 
 
 def _scored_manifest(
-    manifest: dict[str, Any], questions: list[dict[str, Any]], src: Path, out: Path
+    manifest: dict[str, Any],
+    questions: list[dict[str, Any]],
+    src: Path,
+    out: Path,
+    tag: str = "",
 ) -> Path:
     """The manifest to score against: the original, or one holding only the asked ones."""
-    if len(questions) == len(manifest["questions"]):
-        return src
     ids = {q["id"] for q in questions}
+    if ids == {q["id"] for q in manifest["questions"]}:
+        return src
     sub = {**manifest, "questions": [q for q in manifest["questions"] if q["id"] in ids]}
-    path = out / "manifest-subset.json"
+    path = out / f"manifest-subset{tag}.json"
     path.write_text(json.dumps(sub))
     return path
 
@@ -238,8 +258,19 @@ def main(argv: list[str] | None = None) -> int:
     )
     p.add_argument("--library", help="index library (depth segments) [default: OUT/library]")
     p.add_argument("--library-fixed", help="library for (c) [default: OUT/library-fixed]")
-    p.add_argument("--variants", default="a,b,c,d", help="subset of a,b,c,d [default: all]")
-    p.add_argument("--limit", type=int, help="ask only the first N questions")
+    p.add_argument(
+        "--variants",
+        help="subset of a,b,c,d [default: all; only a with --questions]",
+    )
+    p.add_argument(
+        "--questions",
+        metavar="FILE",
+        help='ask this JSONL of {"id", "question"} (manifest ids; an id repeated = rounds)',
+    )
+    p.add_argument(
+        "--rounds", type=int, metavar="K", help="with --questions: only the first K rounds"
+    )
+    p.add_argument("--limit", type=int, help="ask only the first N questions (of each round)")
     p.add_argument("--types", help="only these question types (comma list)")
     p.add_argument("--llm", default="auto", help="LLM spec for ask --llm [default: auto]")
     p.add_argument("--out", default="bench/out/niah", help="output folder")
@@ -259,7 +290,8 @@ def main(argv: list[str] | None = None) -> int:
     manifest_path = niah / "manifest.json"
     manifest = json.loads(manifest_path.read_text())
     video = (niah / manifest.get("video", "haystack.mp4")).resolve()
-    variants = [v.strip() for v in a.variants.split(",") if v.strip()]
+    spec = a.variants or ("a" if a.questions else "a,b,c,d")
+    variants = [v.strip() for v in spec.split(",") if v.strip()]
     if bad := [v for v in variants if v not in VARIANTS]:
         raise SystemExit(f"unknown variants {bad}; choose from {', '.join(VARIANTS)}")
     libs = {"depth": Path(a.library or out / "library").expanduser().resolve()}
@@ -270,39 +302,98 @@ def main(argv: list[str] | None = None) -> int:
         print(f"indexing {video.name} into {lib} ({kind}) ...", file=sys.stderr)
         wall = ensure_index(lib, video, "fixed" if kind == "fixed" else "texttiling")
         index_report[kind] = {"library": str(lib), "wall_s": wall, **index_stats(lib, str(video))}
-    questions = _questions(manifest, a.limit, a.types)
-    scored = _scored_manifest(manifest, questions, manifest_path, out)
+    rounds = _rounds(a, manifest)
+    n_asked = sum(len(r) for r in rounds)
     warm = _warm_up(libs, video, a.llm)
     print(
-        f"models loaded in {warm:.1f}s; {len(questions)} questions x {len(variants)} variants",
+        f"models loaded in {warm:.1f}s; {n_asked} questions in {len(rounds)} round(s) x "
+        f"{len(variants)} variants",
         file=sys.stderr,
     )
-    rows, per_variant = [], {}
+    rows, per_variant, round_scores = [], {}, {}
     for letter in variants:
-        path, lat = run_variant(letter, questions, libs, video, a.llm, out)
-        sc = score(src / "score.py", scored, path, out / f"details-{letter}.jsonl")
-        per_variant[letter] = sc
-        rows.append(variant_row(letter, sc, lat))
+        scores, lat = run_rounds(letter, rounds, manifest, manifest_path, src, libs, video, a, out)
+        summ = summarise(scores, lat)
+        per_variant[letter], round_scores[letter] = summ, scores
+        rows.append({**variant_row(letter, summ, [s for _, s in lat]), "rounds": len(rounds)})
     summary = {
         "niah_dir": str(niah),
         "minutes": manifest.get("minutes"),
         "llm": a.llm,
-        "n_questions": len(questions),
+        "questions_file": a.questions,
+        "rounds": len(rounds),
+        "n_questions": n_asked,
         "warm_up_s": round(warm, 2),
         "index": index_report,
         "variants": rows,
-        "scores": per_variant,
+        "summary": per_variant,
+        "scores": round_scores,
     }
     (out / "summary.json").write_text(json.dumps(summary, indent=1))
-    print(f"\nniah {manifest.get('minutes')} min, {len(questions)} questions, llm={a.llm}")
+    what = f"questions of {a.questions}" if a.questions else "manifest questions"
+    print(
+        f"\nniah {manifest.get('minutes')} min, {n_asked} {what} in {len(rounds)} round(s), "
+        f"llm={a.llm}"
+    )
     print(format_table(rows))
-    if "a" in per_variant:
-        print("\nper type, (a):\n" + format_types(per_variant["a"]))
+    for letter, summ in per_variant.items():
+        print(f"\nper type, ({letter}), mean over rounds:\n" + format_type_table(summ))
+        if len(rounds) > 1:
+            print(f"rounds (grounding/answers): {format_rounds(summ)}")
     print()
     for kind, rep in index_report.items():
         print(format_index(f"index ({kind})", rep, rep.get("wall_s")))
-    print(json.dumps({"variants": rows}))
+    last = {
+        "variants": rows,
+        "per_type": {v: s["per_type"] for v, s in per_variant.items()},
+        "rounds": {v: s["rounds"] for v, s in per_variant.items()},
+        "questions_file": a.questions,
+    }
+    print(json.dumps(last))
     return 0
+
+
+def _rounds(a: argparse.Namespace, manifest: dict[str, Any]) -> list[list[dict[str, Any]]]:
+    """The rounds to ask: the manifest's questions once, or those of ``--questions``."""
+    if not a.questions:
+        if a.rounds is not None:
+            raise SystemExit("--rounds needs --questions")
+        return [_questions(manifest, a.limit, a.types)]
+    rounds = load_rounds(Path(a.questions).expanduser(), manifest)
+    if a.rounds is not None:
+        if a.rounds < 1:
+            raise SystemExit("--rounds must be at least 1")
+        rounds = rounds[: a.rounds]
+    rounds = [select(r, a.limit, a.types) for r in rounds]
+    if not any(rounds):
+        raise SystemExit("no questions left to ask (check --types / --limit)")
+    return [r for r in rounds if r]
+
+
+def run_rounds(
+    letter: str,
+    rounds: list[list[dict[str, Any]]],
+    manifest: dict[str, Any],
+    manifest_path: Path,
+    src: Path,
+    libs: dict[str, Path],
+    video: Path,
+    a: argparse.Namespace,
+    out: Path,
+) -> tuple[list[dict[str, Any]], list[tuple[str, float]]]:
+    """Ask and score every round with variant ``letter``.
+
+    Returns:
+        The scorer's summary of each round and ``(type, seconds)`` of every question.
+    """
+    scores, lat = [], []
+    for k, questions in enumerate(rounds, 1):
+        tag = f"-r{k}" if len(rounds) > 1 else ""
+        path, secs = run_variant(letter, questions, libs, video, a.llm, out, tag)
+        scored = _scored_manifest(manifest, questions, manifest_path, out, tag)
+        scores.append(score(src / "score.py", scored, path, out / f"details-{letter}{tag}.jsonl"))
+        lat += [(q["type"], s) for q, s in zip(questions, secs, strict=True)]
+    return scores, lat
 
 
 if __name__ == "__main__":

@@ -162,7 +162,7 @@ def format_types(scores: dict[str, Any]) -> str:
 
 def format_index(name: str, st: dict[str, Any], wall: float | None) -> str:
     """One library's indexing figures: RTF, per-stage seconds and counts."""
-    if not st:
+    if not st.get("stages") and not st.get("duration"):
         return f"{name}: no index statistics"
     stages = ", ".join(f"{k} {v:.1f}s" for k, v in st["stages"].items() if k != "total")
     counts = ", ".join(f"{k} {v}" for k, v in st["counts"].items())

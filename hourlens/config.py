@@ -170,3 +170,23 @@ class StoreConfig:
     ann_threshold: int = 200_000
     use_gpu: bool = False
     """Move FAISS indexes to the GPU when faiss-gpu and a GPU are present."""
+
+
+@dataclass(kw_only=True)
+class KVConfig:
+    """KV memories (per-segment prefilled LMM caches). ``HOURLENS_KV_<FIELD>`` overrides,
+    e.g. ``HOURLENS_KV_BUDGET_BYTES``; build with ``from_env(KVConfig, prefix="HOURLENS_KV_")``."""
+
+    budget_bytes: int = 8 << 30
+    """Byte budget of all KV block files of a library; least-recently-used blocks are
+    evicted beyond it."""
+    dtype: str = "fp16"
+    """Storage dtype: ``fp16``, ``bf16``, ``fp32`` or ``int8`` (absmax per head and token)."""
+    window: int = 1
+    """Sliding window of the streaming prefill: earlier segments each segment attends to."""
+    frames: int = 2
+    """Keyframes per segment prefilled (vision models)."""
+    card_chars: int = 600
+    """Characters of a segment's text card (caption, speech, on-screen text, tags)."""
+    device: str = "cpu"
+    """Device of the LMM that builds and reuses KV: ``cpu``, ``cuda`` or ``cuda:N``."""

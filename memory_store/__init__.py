@@ -6,8 +6,18 @@ Example:
     ...     hits = st.search_text("rocket launch")
 """
 
+from .kv import KVRecord, KVStore
 from .records import Caption, Chapter, OcrItem, VectorHit
 from .store import Store
 from .writer import VideoWriter
 
-__all__ = ["Caption", "Chapter", "OcrItem", "Store", "VectorHit", "VideoWriter"]
+__all__ = [
+    "Caption",
+    "Chapter",
+    "KVRecord",
+    "KVStore",
+    "OcrItem",
+    "Store",
+    "VectorHit",
+    "VideoWriter",
+]

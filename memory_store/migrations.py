@@ -17,7 +17,7 @@ Schema notes:
   (the tag score, the OCR confidence, else 1). Migration 1 had ``tags_fts`` over tag
   labels; migration 2 moves those rows into ``texts_fts`` and drops it.
 - A video whose file decodes only in part (truncated, broken off) is stored as
-  ``indexed`` with the reason in ``videos.partial`` (migration 3): every query that
+  ``indexed`` with the reason in ``videos.partial`` (migration 4): every query that
   reads ``indexed`` videos serves what decoded; :class:`~hourlens.types.Video` reports
   it as status ``partial`` with the reason in ``error``.
 - Rows are immutable once committed (a re-index replaces the whole video), so there are
@@ -314,6 +314,49 @@ def migration_2(db: Database) -> None:
 
 
 def migration_3(db: Database) -> None:
+    """KV memories: one row per stored segment KV block (see :mod:`.kv`).
+
+    A block is keyed by model id + revision + prompt-format version + segment; the row
+    records where its safetensors file is, its shape, RoPE positions, bytes, storage
+    dtype, the sliding window it was prefilled with, its retrieval key (float32 blob) and
+    when it was last used (least-recently-used eviction under a byte budget).
+    """
+    _table(
+        db,
+        "kv_blocks",
+        {
+            "video_id": int,
+            "segment_id": int,
+            "model": str,
+            "revision": str,
+            "format": str,
+            "start": float,
+            "end": float,
+            "n_layers": int,
+            "kv_heads": int,
+            "n_tokens": int,
+            "head_dim": int,
+            "pos_start": int,
+            "pos_next": int,
+            "dtype": str,
+            "window": int,
+            "bytes": int,
+            "path": str,
+            "retrieval_key": bytes,
+            "created_at": str,
+            "last_used": float,
+        },
+        refs={"video_id": ("videos", CASCADE), "segment_id": ("segments", CASCADE)},
+        nullable=("retrieval_key",),
+    )
+    db.execute(
+        "CREATE UNIQUE INDEX kv_blocks_key ON kv_blocks(model, revision, format, segment_id)"
+    )
+    _index(db, "kv_blocks", "video_id", "start")
+    _index(db, "kv_blocks", "last_used")
+
+
+def migration_4(db: Database) -> None:
     """``videos.partial``: why an ``indexed`` video covers only part of its file (a
     truncated or broken-off file: what decoded is indexed); NULL for a complete index."""
     db.table("videos").add_column("partial", str)
@@ -322,7 +365,7 @@ def migration_3(db: Database) -> None:
 Migration = Callable[[Database], None]
 
 #: Migration ``i + 1`` is ``MIGRATIONS[i]``: a function of a database in an open transaction.
-MIGRATIONS: list[Migration] = [migration_1, migration_2, migration_3]
+MIGRATIONS: list[Migration] = [migration_1, migration_2, migration_3, migration_4]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

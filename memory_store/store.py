@@ -13,6 +13,7 @@ run; otherwise the old rows and shard are removed and the path gets a ``failed``
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import shutil
@@ -30,6 +31,7 @@ from ..types import Video
 from . import queries
 from .catalog import match_videos, not_indexed_message, visible_rows
 from .db import Connections, first_row, now_iso
+from .kv import KVStore
 from .migrations import migrate
 from .reads import StoreReads
 from .records import VectorHit
@@ -72,6 +74,11 @@ class Store(StoreReads):
         self.schema_version = migrate(self._db.get())
         self._vectors = VectorIndex(self.root, self.config)
         self.recover()
+
+    @functools.cached_property
+    def kv(self) -> KVStore:
+        """The library's KV memories (per-segment prefilled LMM caches, :mod:`.kv`)."""
+        return KVStore(self)
 
     def close(self) -> None:
         """Close every database connection (idempotent)."""

@@ -19,6 +19,7 @@ SUBPACKAGES = [
     "prompts",
     "cli",
     "integrations",
+    "integrations.web",
     "models",
 ]
 
@@ -57,6 +58,13 @@ def test_wheel_contains_only_hourlens_and_imports(tmp_path):
     for sub in ["agent", "indexer", "indexer/encoders", "memory_store", "tools", "prompts"]:
         assert f"hourlens/{sub}/__init__.py" in names, sub
     assert any(n.startswith("hourlens/prompts/") and n.endswith(".txt") for n in names)
+    # the web player's assets ship in the wheel: every file of the static folder
+    static = ROOT / "hourlens" / "integrations" / "web" / "static"
+    assets = {f"hourlens/integrations/web/{p.relative_to(static.parent).as_posix()}"
+              for p in static.rglob("*") if p.is_file()}  # fmt: skip
+    assert "hourlens/integrations/web/static/index.html" in assets
+    assert "hourlens/integrations/web/static/js/main.js" in assets
+    assert assets <= set(names), sorted(assets - set(names))
     # install the wheel's files alone into a folder and import every subpackage from there
     target = tmp_path / "site"
     subprocess.run(

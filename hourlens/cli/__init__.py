@@ -126,6 +126,12 @@ def cli(ctx: click.Context, library_path: str | None, verbose: int) -> None:
     is_flag=True,
     help="Exit 0 even if a file was indexed only in part (truncated: what decodes is kept).",
 )
+@click.option(
+    "--kv-model",
+    default=None,
+    envvar="HOURLENS_KV_MODEL",
+    help="Also prefill KV memories with this LMM (as `hourlens kv build`) [env HOURLENS_KV_MODEL].",
+)
 @click.option("--no-progress", is_flag=True, help="Hide progress bars.")
 @click.pass_context
 def index_cmd(
@@ -138,6 +144,7 @@ def index_cmd(
     segmentation: str | None,
     device: str | None,
     allow_partial: bool,
+    kv_model: str | None,
     no_progress: bool,
 ) -> None:
     """Index video files and folders (recursively) into the library.
@@ -162,6 +169,7 @@ def index_cmd(
     lib = _library(ctx)
     bars = None if no_progress else TqdmProgress()
     counts = {"indexed": 0, "partial": 0, "skipped": 0, "failed": 0}
+    kv = _KVStep(kv_model, device) if kv_model and kv_model.lower() != "none" else None
     plan: dict[str, Any] = {}
 
     def progress(event: str, info: dict[str, Any]) -> None:
@@ -173,6 +181,8 @@ def index_cmd(
     try:
         for res in lib.iter_index(paths, force=force, progress=progress):
             counts[res.status] += 1
+            if kv is not None and res.status != "failed":
+                kv.run(lib, res)
             if as_json:
                 _emit_json(res.to_dict())
                 sys.stdout.flush()
@@ -197,6 +207,23 @@ def index_cmd(
         click.echo(f"note: {summary}", err=True)
     if counts["failed"] or (counts["partial"] and not allow_partial):
         ctx.exit(1)
+
+
+class _KVStep:
+    """``index --kv-model``: KV memories of every indexed video, the model loaded once."""
+
+    def __init__(self, spec: str, device: str | None) -> None:
+        from .kv import kv_config
+
+        self.spec, self.config, self.lmm = spec, kv_config(None, None, device), None
+
+    def run(self, lib: Any, res: Any) -> None:
+        from .kv import build_for, kv_line, load_kv_model
+
+        if self.lmm is None:
+            self.lmm = load_kv_model(self.spec, self.config.device)
+        out = build_for(lib, res.video, self.lmm, self.config, force=False)
+        click.echo(kv_line(out), err=True)  # stderr: --json keeps one line per video
 
 
 def _index_line(res: Any) -> str:
@@ -371,9 +398,13 @@ def main() -> None:
 
 def _register_subcommands() -> None:
     from .ask import register as register_ask
+    from .kv import register as register_kv
+    from .models import register as register_models
     from .serve import register as register_serve
 
     register_ask(cli)
+    register_kv(cli)
+    register_models(cli)
     register_serve(cli)
 
 

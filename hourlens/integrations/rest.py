@@ -33,6 +33,7 @@ from .rest_models import (
     IndexRequest,
     error_responses,
 )
+from .web import install_web
 
 if TYPE_CHECKING:
     from ..library import Library
@@ -115,6 +116,7 @@ def create_app(
     app.state.library, app.state.jobs = library, jobs
     app.add_middleware(Guard, token=token, max_body=max_body)
     install_error_handlers(app)
+    install_web(app, library, token=token)
 
     video_path = Path_(..., min_length=1, max_length=MAX_REF_CHARS, description=VIDEO_REF)
 

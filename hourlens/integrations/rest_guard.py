@@ -1,13 +1,15 @@
 """Safety of the REST API: loopback binding, bearer tokens, request limits, JSON errors.
 
 - :func:`check_bind`: a non-loopback host is refused unless an API token is set.
-- :class:`Guard` (ASGI middleware): ``Authorization: Bearer <token>`` when a token is set,
-  a cap on the query string and on the request body (declared or streamed).
+- :class:`Guard` (ASGI middleware): ``Authorization: Bearer <token>`` (or the web player's
+  session cookie, see :func:`session_cookie`) when a token is set, a cap on the query
+  string and on the request body (declared or streamed).
 - :func:`install_error_handlers`: every error is ``{"error": {"code", "message"}}``.
 """
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 import ipaddress
 import json
@@ -25,8 +27,28 @@ MAX_BODY_BYTES = 1 << 20
 non-ASCII text included)."""
 MAX_QUERY_BYTES = 16 * 1024
 """Longest query string: every query the schema allows fits, percent-encoded."""
-OPEN_PATHS = frozenset({"/docs", "/docs/oauth2-redirect", "/openapi.json"})
-"""Served without a token: the API description holds no library data."""
+OPEN_PATHS = frozenset(
+    {"/docs", "/docs/oauth2-redirect", "/openapi.json", "/", "/login", "/logout"}
+)
+"""Served without a token: the API description and the web player's shell and login hold
+no library data."""
+OPEN_PREFIXES = ("/static/",)
+"""Path prefixes served without a token (the web player's scripts and styles)."""
+COOKIE_NAME = "hourlens_session"
+
+
+def session_cookie(token: str) -> str:
+    """The web player's session cookie value for ``token`` (an HMAC, not the token itself)."""
+    return hmac.new(token.encode(), b"hourlens-web-session", hashlib.sha256).hexdigest()
+
+
+def _cookie(headers: dict[bytes, bytes], name: str) -> bytes:
+    for part in headers.get(b"cookie", b"").split(b";"):
+        key, _, value = part.strip().partition(b"=")
+        if key == name.encode():
+            return value.strip()
+    return b""
+
 
 _STATUS_CODES = {
     400: "bad_request",
@@ -122,9 +144,10 @@ class Guard:
         if not self.token:
             return True
         scheme, _, value = headers.get(b"authorization", b"").partition(b" ")
-        return scheme.lower() == b"bearer" and hmac.compare_digest(
-            value.strip(), self.token.encode()
-        )
+        if scheme.lower() == b"bearer" and hmac.compare_digest(value.strip(), self.token.encode()):
+            return True
+        cookie = _cookie(headers, COOKIE_NAME)
+        return bool(cookie) and hmac.compare_digest(cookie, session_cookie(self.token).encode())
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         if scope["type"] != "http":
@@ -134,7 +157,9 @@ class Guard:
         if len(scope.get("query_string", b"")) > self.max_query:
             await self._reply(send, 414, f"the query string is longer than {self.max_query} bytes")
             return
-        if scope.get("path") not in OPEN_PATHS and not self._authorized(headers):
+        path = scope.get("path", "")
+        is_open = path in OPEN_PATHS or path.startswith(OPEN_PREFIXES)
+        if not is_open and not self._authorized(headers):
             await self._reply(
                 send,
                 401,
