@@ -21,6 +21,7 @@ from ...config import from_env
 from ...errors import HourlensError, NotIndexedError
 from ..payloads import answer_json, parse_history
 from ..rest_guard import COOKIE_NAME, error_body, session_cookie
+from ..rest_models import error_responses
 from .stream import RangeNotSatisfiable, stream_response, video_file
 
 if TYPE_CHECKING:
@@ -86,6 +87,20 @@ _VIDEO_CONTENT = {
 }  # fmt: skip
 
 
+_SSE_EVENT = {
+    "type": "object",
+    "required": ["event", "data"],
+    "properties": {
+        "event": {"enum": ["step", "answer", "error"]},
+        "data": {"type": "string", "contentMediaType": "application/json"},
+        "id": {"type": "string"},
+        "retry": {"type": "integer"},
+    },
+}
+"""One Server-Sent Event of ``POST /ask/stream`` (OpenAPI 3.1: ``schema`` of an event
+stream describes each event)."""
+
+
 def assets() -> dict[str, Path]:
     """The packaged static files by URL path below ``/static/`` (a fixed allow-list)."""
     return {
@@ -124,7 +139,7 @@ def build_router(
     from fastapi import APIRouter, Body, Header, Request
     from fastapi.responses import FileResponse, JSONResponse, Response, StreamingResponse
 
-    from ..rest import AskRequest
+    from ..rest_models import AskRequest
 
     cfg = config or from_env(WebConfig, prefix="HOURLENS_WEB_")
     files = assets()
@@ -147,7 +162,11 @@ def build_router(
         response_model=None,
         summary="Web login: trade the API token for a session cookie",
         response_class=Response,
-        responses={204: {"description": "Logged in (or no token needed)"}, 401: _err("Wrong")},
+        responses={
+            **error_responses(400, 413),
+            204: {"description": "Logged in (or no token needed)"},
+            401: _err("Wrong token"),
+        },
     )
     async def login(
         request: Request,
@@ -178,7 +197,7 @@ def build_router(
         response_model=None,
         summary="Web logout: drop the session cookie",
         response_class=Response,
-        responses={204: {"description": "Logged out"}},
+        responses={**error_responses(), 204: {"description": "Logged out"}},
     )
     def logout() -> Any:
         """Clears the session cookie."""
@@ -191,6 +210,7 @@ def build_router(
         summary="The video's source file, with HTTP Range requests",
         response_class=StreamingResponse,
         responses={
+            **error_responses(400),
             200: {"description": "The whole file", "content": _VIDEO_CONTENT},
             206: {"description": "The requested byte range", "content": _VIDEO_CONTENT},
             404: _err("Unknown or unfinished video, or its source file is gone"),
@@ -214,7 +234,11 @@ def build_router(
                 headers={"Content-Range": f"bytes */{os.path.getsize(path)}"},
             )
 
-    @router.get("/videos/{video}/ocr", summary="On-screen text items of a video")
+    @router.get(
+        "/videos/{video}/ocr",
+        summary="On-screen text items of a video",
+        responses=error_responses(400, 404),
+    )
     def ocr(video: str) -> list[dict[str, Any]]:
         """``[{start, end, text}]`` in time order: text read from the frames."""
         v = library.video(video)
@@ -228,10 +252,11 @@ def build_router(
         summary="Answer a question, streaming the agent's steps (Server-Sent Events)",
         response_class=StreamingResponse,
         responses={
+            **error_responses(400, 413),
             200: {
                 "description": "Events `step` ({node, detail, seconds}) as the agent works, "
                 "then one `answer` (as POST /ask) or one `error` ({error: {code, message}}).",
-                "content": {"text/event-stream": {"schema": {"type": "string"}}},
+                "content": {"text/event-stream": {"schema": _SSE_EVENT}},
             },
             400: _err("Bad history"),
             404: _err("Unknown video"),
