@@ -272,6 +272,43 @@ def test_langchain_tool_with_a_placeholder_video_names_the_valid_ones(tmp_path):
         assert json.loads(tools["search_video_memory"].invoke({"query": "rocket"}))
 
 
+def test_example_agent_recovers_from_a_placeholder_video_id(tmp_path):
+    import importlib.util
+
+    from agent_fixtures import make_llm, prompt_text
+    from langchain_core.messages import HumanMessage, ToolMessage
+
+    from hourlens import READY_STATUSES
+    from hourlens.integrations import as_langchain_tools
+
+    spec = importlib.util.spec_from_file_location(
+        "rag_agent", Path(__file__).parents[1] / "examples" / "rag_agent.py"
+    )
+    example = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(example)
+    llm = make_llm(
+        [
+            {
+                "tool": "ask_video",
+                "args": {"question": "What is said at about 01:27?", "video": "video_id"},
+            },
+            {"tool": "ask_video", "args": {"question": "What is said at about 01:27?", "video": "1"}},
+            {"answer": "At 01:26 the speaker says: Please hold."},
+        ]
+    )
+    lib_dir = build_library(tmp_path)
+    with Library(lib_dir, llm="none", models=toy_models()) as lib:
+        agent = example.build_agent(as_langchain_tools(lib), llm, videos=lib.videos(READY_STATUSES))
+        out = agent.invoke({"messages": [HumanMessage("What is said at 01:27?")]})
+    first, second = [m for m in out["messages"] if isinstance(m, ToolMessage)]
+    assert "Valid videos: id 1 (lecture.mp4), id 2 (second.mp4)." in first.content
+    assert json.loads(second.content)["answer"] == "Please hold while I try that extension."
+    system = prompt_text(llm.prompts[0])
+    assert 'id 1 "lecture.mp4", id 2 "second.mp4"' in system
+    assert "ask_video(question: string, video?: string)" in system
+    assert "Valid videos" in prompt_text(llm.prompts[1])  # the error reached the LLM
+
+
 def test_a_library_of_one_video_needs_no_id(tmp_path):
     from agent_fixtures import write_lecture
 
