@@ -5,7 +5,7 @@ compressed feature memories + summary tokens, stored in SQLite + FAISS), then se
 ask about the videos with cited time ranges.
 """
 
-from .config import IndexConfig, StoreConfig
+from .config import IndexConfig, RayConfig, StoreConfig
 from .errors import BadVideoError, HourlensError, MissingDependencyError, NotIndexedError
 from .library import Library
 from .types import (
@@ -38,6 +38,7 @@ __all__ = [
     "Memory",
     "MissingDependencyError",
     "NotIndexedError",
+    "RayConfig",
     "Segment",
     "StoreConfig",
     "Tag",

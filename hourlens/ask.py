@@ -1,7 +1,9 @@
-"""Ask questions about indexed videos (plain typed functions, reusable anywhere).
+"""The one way in for a question: every surface asks through :func:`ask_video`.
 
-The same functions back the CLI (``hourlens ask`` / ``hourlens chat``), the Python API
-and tool wrappers (LangChain/LangGraph tools, MCP, REST).
+The CLI (``hourlens ask`` / ``hourlens chat``), the Python API (``Library.ask``) and the
+tool surfaces (LangChain/LangGraph tools, MCP, REST) resolve the videos here and hand the
+question to the agent (:func:`hourlens.agent.ask`), which checks it; the answer's JSON is
+:meth:`hourlens.types.Answer.to_dict` everywhere.
 """
 
 from __future__ import annotations
@@ -87,8 +89,6 @@ def ask_video(
     """
     from .agent import ask
 
-    if not question.strip():
-        raise ValueError("the question is empty")
     videos = resolve_videos(store, video)
     return ask(
         store,

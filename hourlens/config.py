@@ -143,6 +143,15 @@ class IndexConfig:
     text frame of every segment is always read)."""
     max_ocr_frames: int = 600
     """Upper bound on OCR'd frames per video."""
+    ocr_budget_per_min: float = 4.0
+    """OCR work allowed per minute of video, in whole-frame reads: a read of the bands
+    whose text changed costs their share of the frame, a frame whose text did not change
+    costs nothing. Bounds the OCR time whatever the content; over budget, the last
+    reading holds until the budget refills. 0: no bound."""
+    ocr_det_short_side: int = 736
+    """The OCR text detector sees frames with their short side scaled up to this many
+    pixels (RapidOCR's default); smaller is faster but loses small text. 0: the frame's
+    own size."""
     text_embedder: str = "auto"
     """Sentence embedder for text memories: ``auto`` (packaged all-MiniLM-L6-v2), a
     sentence-transformers id or path, or ``none``."""
@@ -190,3 +199,32 @@ class KVConfig:
     """Characters of a segment's text card (caption, speech, on-screen text, tags)."""
     device: str = "cpu"
     """Device of the LMM that builds and reuses KV: ``cpu``, ``cuda`` or ``cuda:N``."""
+
+
+@dataclass(kw_only=True)
+class RayConfig:
+    """The Ray engine (``hourlens index --engine ray``). ``HOURLENS_RAY_<FIELD>`` overrides.
+
+    Workers read the source files by path: every node must see each video at the same
+    path as the driver (shared storage).
+    """
+
+    address: str | None = None
+    """``None`` starts a local Ray; ``auto`` joins the running cluster; ``ray://HOST:PORT``
+    connects through Ray Client."""
+    workers: int = 0
+    """Worker actors (each loads the models once); 0: one per ``cpus_per_worker`` CPUs of
+    the cluster (at least one)."""
+    cpus_per_worker: float = 1.0
+    """CPUs each worker reserves; its decoder and encoder threads follow (when
+    ``IndexConfig.threads`` is 0)."""
+    gpus_per_worker: float = 1.0
+    """GPUs each worker reserves when the cluster has GPUs (the encoder, ASR and captioner
+    then run on ``cuda``); ignored on a CPU-only cluster."""
+    window_s: float = 1200.0
+    """Videos longer than ``1.5 * window_s`` are split into time windows of about this
+    length, cut at keyframes, whose frame passes run on different workers."""
+    max_retries: int = 3
+    """Times a task is retried after its worker process died (restarted each time)."""
+    num_cpus: int | None = None
+    """CPUs of a local Ray started by hourlens (``None``: every core)."""

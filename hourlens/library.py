@@ -15,9 +15,11 @@ from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from .config import IndexConfig, StoreConfig, default_library_dir, from_env
+from .config import IndexConfig, RayConfig, StoreConfig, default_library_dir, from_env
 from .paths import expand_user
 from .types import Answer, Hit, IndexResult, TranscriptLine, Video
+
+ENGINES = ("serial", "ray")
 
 
 class Library:
@@ -63,6 +65,7 @@ class Library:
         self.models = models
         self._store: Any = None
         self._indexer: Any = None
+        self._ray_indexer: Any = None
         self._lock = threading.Lock()
         self._ask_lock = threading.Lock()
         self._index_lock = threading.Lock()
@@ -80,6 +83,9 @@ class Library:
     def close(self) -> None:
         """Close the store."""
         with self._lock:
+            if self._ray_indexer is not None:
+                self._ray_indexer.close()
+                self._ray_indexer = None
             if self._store is not None:
                 self._store.close()
                 self._store = None
@@ -91,7 +97,13 @@ class Library:
         self.close()
 
     def iter_index(
-        self, paths: Iterable[str | Path], *, force: bool = False, progress: Any = None
+        self,
+        paths: Iterable[str | Path],
+        *,
+        force: bool = False,
+        progress: Any = None,
+        engine: str = "serial",
+        ray_config: RayConfig | None = None,
     ) -> Iterator[IndexResult]:
         """Index files/folders, yielding a result per video as it finishes.
 
@@ -99,14 +111,35 @@ class Library:
             paths: Files or folders (searched recursively for video files).
             force: Re-index unchanged files too.
             progress: ``None``, or a callback ``(event, info)``.
+            engine: ``serial`` (this process) or ``ray`` (a Ray cluster; needs
+                ``pip install 'hourlens[ray]'``; see :mod:`hourlens.indexer.ray_engine`).
+            ray_config: Ray address, workers, window length (default from
+                ``HOURLENS_RAY_*`` env vars).
+
+        Raises:
+            ValueError: Unknown engine.
+            MissingDependencyError: ``engine="ray"`` without ray installed.
         """
+        if engine not in ENGINES:
+            raise ValueError(f"unknown engine {engine!r}; expected one of {', '.join(ENGINES)}")
         store = self.store
         with self._lock:
-            if self._indexer is None:
-                from .indexer.pipeline import Indexer
+            if engine == "ray":
+                from .indexer.ray_engine import RayIndexer, require_ray
 
-                self._indexer = Indexer(store, self.index_config)
-            indexer = self._indexer
+                require_ray()
+                rc = ray_config or from_env(RayConfig, prefix="HOURLENS_RAY_")
+                if self._ray_indexer is None or self._ray_indexer.ray_config != rc:
+                    if self._ray_indexer is not None:
+                        self._ray_indexer.close()
+                    self._ray_indexer = RayIndexer(store, self.index_config, rc)
+                indexer = self._ray_indexer
+            else:
+                if self._indexer is None:
+                    from .indexer.pipeline import Indexer
+
+                    self._indexer = Indexer(store, self.index_config)
+                indexer = self._indexer
         yield from indexer.index_paths(list(paths), force=force, progress=progress)
 
     def index(
@@ -115,6 +148,8 @@ class Library:
         *,
         force: bool = False,
         progress: bool | Callable[[str, dict[str, Any]], None] = False,
+        engine: str = "serial",
+        ray_config: RayConfig | None = None,
     ) -> list[IndexResult]:
         """Index files/folders and return one result per video.
 
@@ -127,6 +162,8 @@ class Library:
                 event ``(event, info)``: ``plan`` ``{"files"}``, ``start`` ``{"path",
                 "total"}``, ``frames`` ``{"n"}``, ``stage`` ``{"name"}``, ``done``
                 ``{"result"}``.
+            engine: ``serial`` or ``ray`` (see :meth:`iter_index`).
+            ray_config: Settings of the Ray engine.
         """
         if isinstance(paths, str | Path):
             paths = [paths]
@@ -138,7 +175,11 @@ class Library:
             cb = bars = TqdmProgress()
         try:
             with self._index_lock:
-                return list(self.iter_index(paths, force=force, progress=cb))
+                return list(
+                    self.iter_index(
+                        paths, force=force, progress=cb, engine=engine, ray_config=ray_config
+                    )
+                )
         finally:
             if bars is not None:
                 bars.close()
@@ -209,8 +250,6 @@ class Library:
         """
         from .ask import ask_video
 
-        if not question.strip():
-            raise ValueError("the question is empty")
         store = self.store
         with self._ask_lock:
             llm = self._agent_llm()

@@ -170,3 +170,25 @@ class Answer(_JSONMixin):
     confidence: float
     citations: list[Citation] = field(default_factory=list)
     steps: list[Step] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Exactly what ``hourlens ask --json`` prints (and every surface returns):
+        ``{answer, confidence, citations: [{video, start, end, kind}], steps: [{node,
+        detail, seconds}]}``, numbers rounded to milliseconds."""
+        return {
+            "answer": self.answer,
+            "confidence": round(float(self.confidence), 3),
+            "citations": [
+                {
+                    "video": c.video,
+                    "start": round(c.start, 3),
+                    "end": round(c.end, 3),
+                    "kind": c.kind,
+                }
+                for c in self.citations
+            ],
+            "steps": [
+                {"node": s.node, "detail": s.detail, "seconds": round(s.seconds, 3)}
+                for s in self.steps
+            ],
+        }

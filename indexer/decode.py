@@ -152,6 +152,7 @@ def sample_frames(
     probe: VideoProbe | None = None,
     threads: int | None = None,
     lazy: bool = False,
+    window: tuple[float, float] | None = None,
 ) -> Iterator[SampledFrame]:
     """Stream frames sampled at ``fps`` (lazily: the video is never held whole).
 
@@ -173,6 +174,9 @@ def sample_frames(
             :class:`SampledFrame`). The caller must then read ``rgb`` or call ``drop()``
             on each frame before advancing the iterator: a decoded picture must not
             outlive its decoder.
+        window: ``(start, end)`` seconds: only the samples of ``start <= t < end``, the
+            same frames a whole pass emits there when ``start`` is on the sample grid
+            (``k / fps``); decoding starts at the keyframe before ``start`` (PyAV).
 
     Returns:
         A generator of :class:`SampledFrame` in increasing time order.
@@ -191,7 +195,34 @@ def sample_frames(
     probe = probe or probe_video(path)  # bad files fail here, before iteration starts
     size = output_size(probe, height)
     chosen = AUTO_BACKEND if backend == "auto" else backend
+    if window is not None:
+        return _sample_window(path, fps, size, probe.rotation, window, threads, lazy)
     return _sample(path, fps, size, probe, chosen, threads, lazy)
+
+
+def _sample_window(
+    path: str | Path,
+    fps: float,
+    size: tuple[int, int],
+    rotation: int,
+    window: tuple[float, float],
+    threads: int | None,
+    lazy: bool,
+) -> Iterator[SampledFrame]:
+    start, end = float(window[0]), float(window[1])
+    # ``after`` half a sample before ``start`` makes sample ``start * fps`` the next one
+    after = start - 0.5 / fps if start > 0 else None
+    frames = _sample_pyav(path, fps, size, rotation, after=after, threads=threads, lazy=lazy)
+    try:
+        for fr in frames:
+            if fr.t >= end:
+                fr.drop()
+                return
+            yield fr
+    finally:
+        close = getattr(frames, "close", None)
+        if close is not None:
+            close()
 
 
 def _sample(

@@ -131,6 +131,7 @@ def run_frame_pass(
     thumbs_dir: Path,
     on_frames: Callable[[int], None] | None = None,
     ocr_gate: Any = None,
+    window: tuple[float, float] | None = None,
 ) -> FramePass:
     """Decode, de-duplicate, encode and spill every sampled frame of one video.
 
@@ -144,6 +145,9 @@ def run_frame_pass(
         on_frames: Progress callback, called with the number of frames just processed.
         ocr_gate: Optional :class:`~hourlens.indexer.ocr.OcrGate`; its decision for every
             frame is recorded (a reused frame repeats the previous decision as "same").
+        window: Only the samples of ``start <= t < end`` (see
+            :func:`~hourlens.indexer.decode.sample_frames`); thumbnails keep the
+            window-relative frame index.
 
     Returns:
         The per-frame scalars the later stages need.
@@ -200,6 +204,7 @@ def run_frame_pass(
             probe=probe,
             threads=pass_threads(config)[1],
             lazy=True,  # each frame is converted or dropped below, before the next one
+            window=window,
         ):
             t0 = time.perf_counter()
             luma = fr.luma()  # no RGB conversion: a duplicate never needs one

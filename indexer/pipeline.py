@@ -60,6 +60,8 @@ class Indexer:
         store: The library to write to.
         config: Indexing settings (defaults from ``HOURLENS_*`` env vars).
         encoder: A frame encoder; loaded lazily from ``config.encoder`` when omitted.
+        frame_pass: Replaces :func:`~hourlens.indexer.frames.run_frame_pass` (same
+            signature); the Ray engine feeds a frame pass stitched from time windows.
     """
 
     def __init__(
@@ -68,10 +70,12 @@ class Indexer:
         config: IndexConfig | None = None,
         *,
         encoder: FrameEncoder | None = None,
+        frame_pass: Callable[..., FramePass] | None = None,
     ) -> None:
         self.store = store
         self.config = config or IndexConfig()
         self._encoder = encoder
+        self._frame_pass = frame_pass or run_frame_pass
         self.last_stats: dict[str, Any] = {}
 
     @property
@@ -147,6 +151,43 @@ class Indexer:
             progress("done", {"result": res})
         return res
 
+    def check_unchanged(
+        self, path: Path, force: bool, fp: dict[str, Any], t0: float
+    ) -> IndexResult | None:
+        """The ``skipped`` result of an unchanged file, else ``None``; fills ``fp``.
+
+        ``fp`` receives ``size``, ``mtime`` and ``hash`` (the content hash).
+
+        Raises:
+            BadVideoError: The file is missing, unreadable or not a regular file.
+        """
+        check_regular_file(path)  # before any open: a FIFO would block forever
+        try:
+            fp["size"], fp["mtime"] = file_fingerprint(path)
+        except FileNotFoundError as exc:
+            raise BadVideoError(f"{path}: no such file or directory") from exc
+        except OSError as exc:
+            raise BadVideoError(f"{path}: cannot read file ({exc.strerror})") from exc
+        if not force:
+            old = self.store.lookup_unchanged(str(path), fp["size"], fp["mtime"])
+            if old is None:
+                fp["hash"] = content_hash(path)
+                old = self.store.lookup_hash(str(path), fp["hash"])
+            if old is not None:
+                return IndexResult(
+                    video=str(path),
+                    status="skipped",
+                    duration=old.duration,
+                    segments=len(self.store.segments(old.id)),
+                    seconds=round(time.perf_counter() - t0, 3),
+                )
+        fp.setdefault("hash", content_hash(path))
+        return None
+
+    def failed(self, path: Path, error: str, t0: float, fp: dict[str, Any]) -> IndexResult:
+        """Record ``path`` as failed (when ``fp`` is known) and return its result."""
+        return self._failed(path, error, t0, fp)
+
     # -- internals -------------------------------------------------------------------------
 
     def _failed(self, path: Path, error: str, t0: float, fp: dict[str, Any]) -> IndexResult:
@@ -178,27 +219,9 @@ class Indexer:
         fp: dict[str, Any],
         t0: float,
     ) -> IndexResult:
-        check_regular_file(path)  # before any open: a FIFO would block forever
-        try:
-            fp["size"], fp["mtime"] = file_fingerprint(path)
-        except FileNotFoundError as exc:
-            raise BadVideoError(f"{path}: no such file or directory") from exc
-        except OSError as exc:
-            raise BadVideoError(f"{path}: cannot read file ({exc.strerror})") from exc
-        if not force:
-            old = self.store.lookup_unchanged(str(path), fp["size"], fp["mtime"])
-            if old is None:
-                fp["hash"] = content_hash(path)
-                old = self.store.lookup_hash(str(path), fp["hash"])
-            if old is not None:
-                return IndexResult(
-                    video=str(path),
-                    status="skipped",
-                    duration=old.duration,
-                    segments=len(self.store.segments(old.id)),
-                    seconds=round(time.perf_counter() - t0, 3),
-                )
-        fp.setdefault("hash", content_hash(path))
+        skipped = self.check_unchanged(path, force, fp, t0)
+        if skipped is not None:
+            return skipped
         probe = probe_video(path)
         if progress:
             progress(
@@ -217,7 +240,7 @@ class Indexer:
                 from .ocr import OcrGate
 
                 gate = OcrGate()
-            frames = run_frame_pass(
+            frames = self._frame_pass(
                 path,
                 probe,
                 config=self.config,
@@ -248,6 +271,7 @@ class Indexer:
                     "chapters": text.chapters,
                     "language": text.language,
                     "word_timestamps": text.word_timestamps,
+                    "ocr_reads": text.ocr_reads,
                 }
             )
             writer.commit(
@@ -261,6 +285,7 @@ class Indexer:
                 partial=partial,
             )
         self.last_stats = stats
+        self._warm_label_space(encoder)
         return IndexResult(
             video=str(path),
             status="partial" if partial else "indexed",
@@ -289,6 +314,17 @@ class Indexer:
             f"declared {fmt_duration(declared)} decodes (that part is indexed)"
         )
         return decoded, why
+
+    def _warm_label_space(self, encoder: FrameEncoder) -> None:
+        """Build the encoder's cached label space now, so the first search need not."""
+        if not encoder.labels or self.config.text_embedder == "none":
+            return
+        from .label_space import label_space
+
+        try:
+            label_space(encoder.name, encoder)
+        except Exception as exc:  # noqa: BLE001 - search builds it later instead
+            log.info("label space of %s not cached: %s", encoder.name, exc)
 
     @staticmethod
     def _frame_stats(frames: FramePass, duration: float, t0: float) -> dict[str, Any]:

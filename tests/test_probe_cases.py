@@ -292,7 +292,10 @@ def test_example_agent_recovers_from_a_placeholder_video_id(tmp_path):
                 "tool": "ask_video",
                 "args": {"question": "What is said at about 01:27?", "video": "video_id"},
             },
-            {"tool": "ask_video", "args": {"question": "What is said at about 01:27?", "video": "1"}},
+            {
+                "tool": "ask_video",
+                "args": {"question": "What is said at about 01:27?", "video": "1"},
+            },
             {"answer": "At 01:26 the speaker says: Please hold."},
         ]
     )

@@ -22,7 +22,6 @@ from live_server import LiveServer, build_library, free_port  # noqa: E402
 
 from hourlens import Library  # noqa: E402
 from hourlens.cli import cli  # noqa: E402
-from hourlens.cli.ask import _answer_json  # noqa: E402
 from hourlens.cli.serve import register  # noqa: E402
 from hourlens.integrations.rest import create_app  # noqa: E402
 from hourlens.integrations.rest_guard import (  # noqa: E402
@@ -183,7 +182,7 @@ def test_ask_matches_the_cli_json(api, lib_dir):
     body = {"question": "What is said at about 01:27?", "video": "lecture.mp4"}
     out = api.post("/ask", json=body).json()
     with Library(lib_dir, llm="none", models=toy_models()) as lib:
-        expected = _answer_json(lib.ask(body["question"], video="lecture.mp4"))
+        expected = lib.ask(body["question"], video="lecture.mp4").to_dict()
     assert set(out) == {"answer", "confidence", "citations", "steps"}
     assert {k: out[k] for k in ("answer", "confidence", "citations")} == {
         k: expected[k] for k in ("answer", "confidence", "citations")

@@ -17,10 +17,10 @@ import logging
 import re
 from collections import defaultdict
 from collections.abc import Callable, Sequence
-from functools import lru_cache
 
 import numpy as np
 
+from ..indexer.label_space import LabelSpace, label_space
 from ..memory_store import Store
 from ..types import READY_STATUSES, Hit, Video
 
@@ -31,49 +31,11 @@ LABEL_MIN_SIM = 0.4
 LABELS_PER_QUERY = 6
 
 
-LabelSpace = tuple[tuple[str, ...], np.ndarray, np.ndarray | None]
-
-
-@lru_cache(maxsize=4)
 def _label_matrix(encoder_name: str) -> LabelSpace | None:
     """Class names of a classifier encoder with the sentence embeddings of their synonyms
-    and (ImageNet classes) of their WordNet definitions (cached)."""
-    from ..indexer.encoders import load_encoder
-    from ..indexer.text_embed import load_text_embedder
-
-    enc = load_encoder(encoder_name)
-    if not enc.labels:
-        return None
-    synonyms = getattr(enc, "label_synonyms", None) or [[lab] for lab in enc.labels]
-    emb = load_text_embedder()
-    glosses = label_glosses(enc.labels)
-    return (
-        tuple(enc.labels),
-        emb.embed([", ".join(s) for s in synonyms]),
-        emb.embed(glosses) if glosses else None,
-    )
-
-
-def label_glosses(labels: Sequence[str]) -> list[str] | None:
-    """``"moped: a motorbike that can be pedaled..."`` for each ImageNet-1k class, or None.
-
-    A class name alone is often far from how people say it ("a red motorcycle" is not
-    near "moped"); its definition is closer. The definitions ship with timm.
-    """
-    if len(labels) != 1000:
-        return None
-    try:
-        from timm.data import ImageNetInfo
-
-        glosses = list(ImageNetInfo().label_descriptions(detailed=True))
-    except Exception:  # noqa: BLE001 - an older timm without definitions: names only
-        log.debug("no ImageNet class definitions", exc_info=True)
-        return None
-    same = len(glosses) == len(labels) and all(  # "crane (machine)" ~ "crane: lifts..."
-        lab.split(" (")[0].lower() in g.split(":")[0].lower()
-        for g, lab in zip(glosses, labels, strict=True)
-    )
-    return glosses if same else None
+    and (ImageNet classes) of their WordNet definitions (cached on disk, see
+    :mod:`hourlens.indexer.label_space`)."""
+    return label_space(encoder_name)
 
 
 def expand_to_labels(

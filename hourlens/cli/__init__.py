@@ -133,6 +133,24 @@ def cli(ctx: click.Context, library_path: str | None, verbose: int) -> None:
     help="Also prefill KV memories with this LMM (as `hourlens kv build`) [env HOURLENS_KV_MODEL].",
 )
 @click.option("--no-progress", is_flag=True, help="Hide progress bars.")
+@click.option(
+    "--engine",
+    type=click.Choice(["serial", "ray"]),
+    default="serial",
+    show_default=True,
+    help="serial: this process; ray: Ray workers (pip install 'hourlens[ray]').",
+)
+@click.option(
+    "--address",
+    default=None,
+    help="Ray cluster: auto | ray://HOST:PORT [default: a local Ray, env HOURLENS_RAY_ADDRESS].",
+)
+@click.option(
+    "--workers",
+    type=click.IntRange(min=0),
+    default=None,
+    help="Ray worker actors [default: one per CPU, env HOURLENS_RAY_WORKERS].",
+)
 @click.pass_context
 def index_cmd(
     ctx: click.Context,
@@ -146,6 +164,9 @@ def index_cmd(
     allow_partial: bool,
     kv_model: str | None,
     no_progress: bool,
+    engine: str,
+    address: str | None,
+    workers: int | None,
 ) -> None:
     """Index video files and folders (recursively) into the library.
 
@@ -155,6 +176,10 @@ def index_cmd(
     as far as it decodes and reported as "partial" (searchable; the reason is kept).
     Audio-only files found in folders are counted, not indexed. Exit status is 0 only if
     nothing failed and nothing was partial (--allow-partial: partial is fine).
+
+    With --engine ray, videos (and time windows of long videos) are indexed by Ray
+    workers, which must see every file at the same path (shared storage); this process
+    commits each video. Results print as videos finish.
 
     \b
     --json prints one line per video:
@@ -166,6 +191,13 @@ def index_cmd(
     ctx.obj["index_config"] = from_env(
         IndexConfig, fps=fps, encoder=encoder, segmentation=segmentation, device=device
     )
+    ray_config = None
+    if engine == "ray":
+        from ..config import RayConfig
+
+        ray_config = from_env(RayConfig, prefix="HOURLENS_RAY_", address=address, workers=workers)
+    elif address is not None or workers is not None:
+        raise click.UsageError("--address and --workers need --engine ray")
     lib = _library(ctx)
     bars = None if no_progress else TqdmProgress()
     counts = {"indexed": 0, "partial": 0, "skipped": 0, "failed": 0}
@@ -179,7 +211,9 @@ def index_cmd(
             bars(event, info)
 
     try:
-        for res in lib.iter_index(paths, force=force, progress=progress):
+        for res in lib.iter_index(
+            paths, force=force, progress=progress, engine=engine, ray_config=ray_config
+        ):
             counts[res.status] += 1
             if kv is not None and res.status != "failed":
                 kv.run(lib, res)

@@ -89,16 +89,15 @@ _VIDEO_CONTENT = {
 
 _SSE_EVENT = {
     "type": "object",
+    "description": "One Server-Sent Event; `data` is JSON.",
     "required": ["event", "data"],
     "properties": {
-        "event": {"enum": ["step", "answer", "error"]},
+        "event": {"type": "string", "enum": ["step", "answer", "error"]},
         "data": {"type": "string", "contentMediaType": "application/json"},
         "id": {"type": "string"},
         "retry": {"type": "integer"},
     },
 }
-"""One Server-Sent Event of ``POST /ask/stream`` (OpenAPI 3.1: ``schema`` of an event
-stream describes each event)."""
 
 
 def assets() -> dict[str, Path]:
@@ -123,9 +122,7 @@ def _error_event(exc: BaseException) -> dict[str, Any]:
     return error_body(500, "internal error (see the server log)")
 
 
-def build_router(
-    library: "Library", *, token: str | None, config: WebConfig | None = None
-) -> Any:
+def build_router(library: "Library", *, token: str | None, config: WebConfig | None = None) -> Any:
     """The web player's FastAPI router over ``library``.
 
     Args:
@@ -163,8 +160,9 @@ def build_router(
         summary="Web login: trade the API token for a session cookie",
         response_class=Response,
         responses={
-            **error_responses(400, 413),
+            **error_responses(413),
             204: {"description": "Logged in (or no token needed)"},
+            400: _err("Malformed body"),
             401: _err("Wrong token"),
         },
     )
