@@ -5,9 +5,10 @@ compressed feature memories + summary tokens, stored in SQLite + FAISS), then se
 ask about the videos with cited time ranges.
 """
 
-from .config import IndexConfig, RayConfig, StoreConfig
+from .config import IndexConfig, KVConfig, RayConfig, StoreConfig
 from .errors import BadVideoError, HourlensError, MissingDependencyError, NotIndexedError
 from .library import Library
+from .models.registry import create_model, list_models
 from .types import (
     READY_STATUSES,
     Answer,
@@ -33,6 +34,7 @@ __all__ = [
     "HourlensError",
     "IndexConfig",
     "IndexResult",
+    "KVConfig",
     "Keyframe",
     "Library",
     "Memory",
@@ -45,4 +47,6 @@ __all__ = [
     "TranscriptLine",
     "Video",
     "__version__",
+    "create_model",
+    "list_models",
 ]

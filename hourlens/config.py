@@ -131,6 +131,13 @@ class IndexConfig:
     """Compression rate of the most static segments."""
     thumb_width: int = 320
     tags_per_memory: int = 10
+    facets: bool = True
+    """Keep cheap pixel facets per feature memory (dominant colours, greyscale, dark or
+    bright, colourfulness, motion, sky/water/vegetation cover, faces) for search by words."""
+    crops: bool = True
+    """Also classify the centre and quadrants of segment keyframes (small things in big
+    frames), on keyframes whose top class is below ``crop_max_top1``."""
+    crop_max_top1: float = 0.6
     asr: str = "auto"
     """Speech model: ``auto`` (packaged Whisper base offline), a faster-whisper size or
     Hugging Face id, a local CTranslate2 folder, or ``none``."""
@@ -146,8 +153,9 @@ class IndexConfig:
     ocr_budget_per_min: float = 4.0
     """OCR work allowed per minute of video, in whole-frame reads: a read of the bands
     whose text changed costs their share of the frame, a frame whose text did not change
-    costs nothing. Bounds the OCR time whatever the content; over budget, the last
-    reading holds until the budget refills. 0: no bound."""
+    costs nothing; the first read of a new segment may borrow one minute's budget.
+    Bounds the OCR time whatever the content; over budget, the last reading holds until
+    the budget refills. 0: no bound."""
     ocr_det_short_side: int = 736
     """The OCR text detector sees frames with their short side scaled up to this many
     pixels (RapidOCR's default); smaller is faster but loses small text. 0: the frame's

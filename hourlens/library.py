@@ -286,3 +286,29 @@ class Library:
     def remove(self, ref: str | int) -> Video:
         """Forget a video: its rows, vectors and thumbnails."""
         return self.store.remove_video(ref)
+
+    def build_kv(
+        self,
+        ref: str | int,
+        model: str,
+        *,
+        device: str = "cpu",
+        force: bool = False,
+        config: Any = None,
+    ) -> Any:
+        """Prefill every segment of a video through an LMM and store its KV memories.
+
+        Args:
+            ref: The video (id, path or name).
+            model: An LMM registry name, hub id or local path (transformers).
+            device: ``cpu``, ``cuda`` or ``cuda:N``.
+            force: Rebuild even when the stored blocks are current.
+            config: A :class:`hourlens.config.KVConfig` (default from ``HOURLENS_KV_*``).
+
+        Returns:
+            A :class:`hourlens.indexer.kv_build.KVBuildResult`.
+        """
+        from .indexer.kv_build import build_kv
+        from .models.lmm import load_lmm
+
+        return build_kv(self.store, ref, load_lmm(model, device=device), config=config, force=force)

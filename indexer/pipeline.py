@@ -36,9 +36,11 @@ from .compress import (
 from .decode import VideoProbe, probe_video
 from .discover import check_regular_file, content_hash, discover, file_fingerprint
 from .encoders import FrameEncoder, load_encoder
+from .facets import FrameProbe
 from .frames import FramePass, pass_threads, run_frame_pass
 from .segment import SegmentSpan, segment_video
 from .text_stage import SegmentInfo, run_text_stage
+from .visual import CropJob, add_memory_rows, classify_crops
 
 log = logging.getLogger("hourlens.indexer")
 
@@ -51,6 +53,7 @@ ProgressCallback = Callable[[str, dict[str, Any]], None]
 class _Written:
     info: SegmentInfo
     n_memories: int
+    crop: CropJob | None = None
 
 
 class Indexer:
@@ -249,6 +252,7 @@ class Indexer:
                 thumbs_dir=thumbs,
                 on_frames=on_frames,
                 ocr_gate=gate,
+                facet_probe=FrameProbe() if self.config.facets else None,
             )
             if not frames.times:
                 raise BadVideoError(f"{path.name}: no decodable video frames")
@@ -367,11 +371,16 @@ class Indexer:
             self._write_segment(writer, frames, span, float(alpha), encoder, thumbs)
             for span, alpha in zip(spans, alphas, strict=True)
         ]
+        t2 = time.perf_counter()
+        jobs = [i.crop for i in infos if i.crop is not None]
+        crops = classify_crops(writer, encoder, jobs, c.batch_size) if jobs else 0
         stats = {
             "segments": len(spans),
             "memories": sum(i.n_memories for i in infos),
+            "crops": crops,
             "seconds_segment": t_seg,
-            "seconds_compress": time.perf_counter() - t1,
+            "seconds_compress": t2 - t1,
+            "seconds_crops": time.perf_counter() - t2,
         }
         return stats, [i.info for i in infos]
 
@@ -407,11 +416,12 @@ class Indexer:
             top = np.argsort(-mean)[: c.tags_per_memory]
             return [(labels[i], round(float(mean[i]), 4)) for i in top if mean[i] >= 0.01]
 
+        rows: list[tuple[int, int, int, float, float]] = []
         for (g0, g1), vec, count in zip(comp.groups, comp.vectors, comp.counts, strict=True):
             a, b = span.first + int(g0), span.first + int(g1)
             start = span.start if g0 == 0 else (times[a - 1] + times[a]) / 2
             end = span.end if b == span.last else (times[b - 1] + times[b]) / 2
-            writer.add_memory(
+            mkey = writer.add_memory(
                 segment=seg,
                 kind="feature",
                 start=float(start),
@@ -420,6 +430,7 @@ class Indexer:
                 vector=vec,
                 tags=tags_of(a, b),
             )
+            rows.append((mkey, a, b, float(start), float(end)))
         seg_tags = tags_of(span.first, span.last)
         summary = summary_token(comp)
         writer.add_memory(
@@ -437,6 +448,7 @@ class Indexer:
         thumb = thumbs / f"{frames.thumb_of[key]}.jpg"
         if thumb.exists():
             writer.add_keyframe(segment=seg, t=float(times[key]), jpeg=thumb.read_bytes())
+        crop = self._visual_rows(writer, frames, seg, rows, key, thumb, len(labels or ()))
         info = SegmentInfo(
             key=seg,
             start=span.start,
@@ -445,4 +457,32 @@ class Indexer:
             summary=summary,
             keyframe=thumb if thumb.exists() else None,
         )
-        return _Written(info=info, n_memories=len(comp.vectors))
+        return _Written(info=info, n_memories=len(comp.vectors), crop=crop)
+
+    def _visual_rows(
+        self,
+        writer: Any,
+        frames: FramePass,
+        seg: int,
+        rows: list[tuple[int, int, int, float, float]],
+        key: int,
+        thumb: Path,
+        n_classes: int,
+    ) -> CropJob | None:
+        """Visual rows of the segment's memories; a crop job for an unsure keyframe."""
+        c = self.config
+        keyframe = None
+        if c.facets and thumb.exists():
+            from PIL import Image
+
+            with Image.open(thumb) as im:
+                keyframe = np.asarray(im.convert("RGB"))
+        add_memory_rows(
+            writer, frames, segment=seg, memories=rows, n_classes=n_classes, keyframe=keyframe
+        )
+        if not (c.crops and n_classes and frames.prob_val and thumb.exists()):
+            return None
+        if float(frames.prob_val[key].max()) >= c.crop_max_top1:
+            return None
+        mkey, _, _, start, end = next((r for r in rows if r[1] <= key < r[2]), rows[0])
+        return CropJob(segment=seg, memory=mkey, start=start, end=end, thumb=thumb)

@@ -17,7 +17,7 @@ Schema notes:
   (the tag score, the OCR confidence, else 1). Migration 1 had ``tags_fts`` over tag
   labels; migration 2 moves those rows into ``texts_fts`` and drops it.
 - A video whose file decodes only in part (truncated, broken off) is stored as
-  ``indexed`` with the reason in ``videos.partial`` (migration 4): every query that
+  ``indexed`` with the reason in ``videos.partial`` (migration 5): every query that
   reads ``indexed`` videos serves what decoded; :class:`~hourlens.types.Video` reports
   it as status ``partial`` with the reason in ``error``.
 - Rows are immutable once committed (a re-index replaces the whole video), so there are
@@ -357,6 +357,33 @@ def migration_3(db: Database) -> None:
 
 
 def migration_4(db: Database) -> None:
+    """Visual rows: per feature memory (and keyframe crop) top class probabilities and
+    pixel facets (:mod:`hourlens.memory_store.visual_rows`)."""
+    _table(
+        db,
+        "visual_rows",
+        {
+            "video_id": int,
+            "segment_id": int,
+            "memory_id": int,
+            "source": str,
+            "start": float,
+            "end": float,
+            "class_idx": bytes,
+            "class_p": bytes,
+            "facets": str,
+        },
+        refs={
+            "video_id": ("videos", CASCADE),
+            "segment_id": ("segments", CASCADE),
+            "memory_id": ("memories", CASCADE),
+        },
+        nullable=("memory_id",),
+    )
+    _index(db, "visual_rows", "video_id", "start")
+
+
+def migration_5(db: Database) -> None:
     """``videos.partial``: why an ``indexed`` video covers only part of its file (a
     truncated or broken-off file: what decoded is indexed); NULL for a complete index."""
     db.table("videos").add_column("partial", str)
@@ -365,7 +392,13 @@ def migration_4(db: Database) -> None:
 Migration = Callable[[Database], None]
 
 #: Migration ``i + 1`` is ``MIGRATIONS[i]``: a function of a database in an open transaction.
-MIGRATIONS: list[Migration] = [migration_1, migration_2, migration_3, migration_4]
+MIGRATIONS: list[Migration] = [
+    migration_1,
+    migration_2,
+    migration_3,
+    migration_4,
+    migration_5,
+]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

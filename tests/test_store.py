@@ -105,7 +105,7 @@ def test_migrate_from_empty(tmp_path: Path):
     st = Store(tmp_path)
     st.close()
     with sqlite3.connect(tmp_path / "library.db") as conn:
-        assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 4
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 5
         assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     names = tables(tmp_path / "library.db")
     assert {
@@ -121,6 +121,7 @@ def test_migrate_from_empty(tmp_path: Path):
         "chapters",
         "texts_fts",
         "kv_blocks",
+        "visual_rows",
     } <= names
     assert "tags_fts" not in names
     assert Store(tmp_path).schema_version == SCHEMA_VERSION  # reopening is a no-op
@@ -152,9 +153,9 @@ def test_migrate_v1_to_v2_keeps_tags_searchable(tmp_path: Path):
     assert "tags_fts" not in tables(tmp_path / "library.db")
 
 
-def test_migrate_v3_to_v4_adds_partial_and_keeps_videos_complete(tmp_path: Path):
+def test_migrate_v4_to_v5_adds_partial_and_keeps_videos_complete(tmp_path: Path):
     conn = sqlite3.connect(tmp_path / "library.db", isolation_level=None)
-    assert migrate(conn, target=3) == 3
+    assert migrate(conn, target=4) == 4
     conn.execute(
         "INSERT INTO videos (id, path, status, updated_at, shard, duration) "
         "VALUES (1, '/v/old.mp4', 'indexed', 'now', 'v1-aaaaaaaaaaaa', 20.0)"
@@ -162,7 +163,7 @@ def test_migrate_v3_to_v4_adds_partial_and_keeps_videos_complete(tmp_path: Path)
     conn.close()
     (tmp_path / "shards" / "v1-aaaaaaaaaaaa").mkdir(parents=True)
     with Store(tmp_path) as st:
-        assert st.schema_version == 4
+        assert st.schema_version == 5
         (v,) = st.videos()
         assert v.status == "indexed" and v.error is None and v.ready
     with sqlite3.connect(tmp_path / "library.db") as conn:
