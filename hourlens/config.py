@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any, TypeVar, get_type_hints
 
 from .errors import HourlensError
+from .paths import expand_user
 
 T = TypeVar("T")
 
@@ -25,7 +26,7 @@ def models_cache_dir() -> Path:
     ``$HOURLENS_CACHE/models`` or ``<user cache dir>/hourlens/models`` (created)."""
     env = os.environ.get(ENV_CACHE)
     if env:
-        root = Path(env).expanduser()
+        root = expand_user(env)
     else:
         from platformdirs import user_cache_dir
 
@@ -39,7 +40,7 @@ def default_library_dir() -> Path:
     """Library location: ``$HOURLENS_HOME`` or the per-user data directory."""
     env = os.environ.get(ENV_HOME)
     if env:
-        return Path(env).expanduser()
+        return expand_user(env)
     from platformdirs import user_data_dir
 
     return Path(user_data_dir("hourlens", appauthor=False))
@@ -170,6 +171,10 @@ class IndexConfig:
     ``auto`` or ``openai:MODEL@URL``); ``none`` composes them from tags, text and speech."""
     chapter_min_s: float = 60.0
     chapter_max_s: float = 300.0
+    partial_tolerance_s: float = 2.0
+    """A video whose decodable frames end more than this many seconds (beyond one sample
+    interval) before the duration its container declares is indexed as ``partial``: a
+    truncated or broken-off file. What decoded is indexed."""
 
 
 @dataclass(kw_only=True)

@@ -22,7 +22,7 @@ import numpy as np
 
 from ..indexer.label_space import LabelSpace, label_space
 from ..memory_store import Store
-from ..types import Hit, Video
+from ..types import READY_STATUSES, Hit, Video
 
 log = logging.getLogger("hourlens.search")
 
@@ -281,7 +281,7 @@ def search_video_memory(
         raise ValueError("the search query is empty")
     if k < 1:
         raise ValueError("k must be at least 1")
-    videos = [store.resolve_video(video)] if video is not None else store.videos("indexed")
+    videos = [store.resolve_video(video)] if video is not None else store.videos(READY_STATUSES)
     if not videos:
         return []
     scope = videos[0].id if video is not None else None
