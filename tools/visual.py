@@ -175,17 +175,26 @@ def _nouns(words: list[str], wn: object) -> list[tuple[str, tuple[int, ...]]]:
 
 @lru_cache(maxsize=4)
 def _class_synsets(encoder_name: str) -> tuple[int, ...] | None:
-    """WordNet offsets of an ImageNet-1k classifier's classes (EfficientNet-Lite0), or None."""
+    """WordNet offsets of an ImageNet-1k classifier's classes (EfficientNet-Lite0), or None.
+
+    Read from timm's bundled ``imagenet_synsets.txt`` without importing timm (and torch):
+    the query path stays light.
+    """
+    import importlib.util
+    from pathlib import Path
+
     if not encoder_name.startswith("efficientnet"):
         return None
-    try:
-        from timm.data import ImageNetInfo
-
-        info = ImageNetInfo()
-        return tuple(int(info.index_to_label_name(i)[1:]) for i in range(1000))
-    except Exception:  # noqa: BLE001 - no synset ids: text similarity only
-        log.debug("no ImageNet synset ids", exc_info=True)
-        return None
+    spec = importlib.util.find_spec("timm")
+    roots = list(spec.submodule_search_locations or []) if spec else []
+    for root in roots:
+        path = Path(root) / "data" / "_info" / "imagenet_synsets.txt"
+        if path.is_file():
+            ids = [ln.strip() for ln in path.read_text().splitlines() if ln.strip()]
+            if len(ids) == 1000 and all(i.startswith("n") for i in ids):
+                return tuple(int(i[1:]) for i in ids)
+    log.debug("no ImageNet synset ids in timm")
+    return None
 
 
 def _wordnet():
