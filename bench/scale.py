@@ -86,7 +86,7 @@ def add_real_hour(store: Store, name: str, mem: np.ndarray, txt: np.ndarray, tg:
         a, b = float(bounds[s]), float(bounds[s + 1])
         seg = w.add_segment(index=s, start=a, end=b, n_frames=10, depth=0.1, alpha=4, budget=3)
         mine = np.flatnonzero(owner == s)
-        for i in mine:
+        for _ in mine:
             tags = [(labels[int(t)], 0.1) for t in rng.choice(1000, tags_per, replace=False)]
             w.add_memory(
                 segment=seg, kind="feature", start=a, end=b, n_frames=3, vector=mem[j], tags=tags
@@ -267,17 +267,17 @@ def main(argv: list[str] | None = None) -> int:
         r = float(np.mean([len(e & g) / 10 for e, g in zip(ex, got[:nr], strict=True)]))
         recalls.append(r)
         say(f"  recall@10 {kind}: {r:.3f}")
-    types = {
-        k: b.index_type for b in store._vectors._built.values() for k in [b.kind]
-    }
+    types = {k: b.index_type for b in store._vectors._built.values() for k in [b.kind]}
     n_vec = n_videos * (per_mem + per_txt)
     disk = sum(p.stat().st_size for p in root.rglob("*") if p.is_file()) / 2**20
     if fts_points:
         h, ms = fts_points[-1]
         say(f"  full-text p50 {ms:.1f} ms at {h} h of text rows: {fts_points}")
         if args.hours > h:
-            say(f"  full-text p50 extrapolated (linear in rows) to {args.hours} h: "
-                f"{ms * args.hours / h:.1f} ms")
+            say(
+                f"  full-text p50 extrapolated (linear in rows) to {args.hours} h: "
+                f"{ms * args.hours / h:.1f} ms"
+            )
     say(f"  written in {write_s:.0f} s; index types {types}")
     out = {
         "hours": args.hours,

@@ -49,9 +49,7 @@ class Synth:
         self.basis = basis / np.linalg.norm(basis, axis=1, keepdims=True)
         mean = np.abs(rng.standard_normal(self.dim)).astype(np.float32)
         self.mean = mean / np.linalg.norm(mean)
-        self.spectrum = (np.arange(1, self.rank + 1, dtype=np.float32) ** -0.5).astype(
-            np.float32
-        )
+        self.spectrum = (np.arange(1, self.rank + 1, dtype=np.float32) ** -0.5).astype(np.float32)
         self.mean_w, self.scale = _SHAPE[kind]
 
     def _latent(self, rng: np.random.Generator, n: int) -> np.ndarray:

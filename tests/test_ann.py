@@ -3,6 +3,8 @@ shard, exact after re-ranking, persisted; plus the parameter rules."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 from test_vectors import add_video
@@ -107,3 +109,21 @@ def test_rerank_orders_candidates_exactly():
     scores, rows = rerank(q, np.array([3, 35, -1, 49, 35]), offsets, lambda s, r: shards[s][r], 2)
     assert rows[0] == 35 and scores[0] == pytest.approx(1.0, abs=1e-5)
     assert len(rows) == 2 and scores[0] >= scores[1]
+
+
+def test_sharded_libraries_are_searched_together(tmp_path):
+    """Two libraries (shards of one archive) answer one search, fused by rank."""
+    from hourlens import Library
+
+    rng = np.random.default_rng(4)
+    for name in ("east", "west"):
+        with Store(tmp_path / name) as st:
+            add_video(st, f"{name}.mp4", clustered(rng, 40, 16))
+    east = Library(tmp_path / "east")
+    hits = east.search("hello", k=10, libraries=[tmp_path / "west"])
+    assert {Path(h.video).name for h in hits} == {"east.mp4", "west.mp4"}
+    assert [h.score for h in hits] == sorted((h.score for h in hits), reverse=True)
+    assert {Path(h.video).name for h in east.search("hello", k=10)} == {"east.mp4"}
+    with pytest.raises(ValueError):
+        east.search("hello", video="east.mp4", libraries=[tmp_path / "west"])
+    east.close()
