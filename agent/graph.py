@@ -2,7 +2,7 @@
 
 ::
 
-    START → route → coarse → select → judge ─┬─(sufficient / budget spent)→ answer → END
+    START → route (planner) → coarse → select → judge ─┬─(sufficient or budget spent)→ answer
                                      ▲         │
                                      └ backtrack ◄┘ (insufficient, budget left)
 """
@@ -20,7 +20,7 @@ from ..config import from_env
 from ..errors import HourlensError, NotIndexedError
 from ..types import Answer, Step, Video
 from .context import AgentConfig, Context, Models, default_models
-from .nodes import after_check, answer, check, coarse, finer, route, select
+from .nodes import after_check, answer, check, coarse, finer, plan, select
 from .state import InputState, State, Turn
 
 log = logging.getLogger("hourlens.agent")
@@ -36,7 +36,7 @@ def build_graph() -> Any:
         A compiled LangGraph graph; invoke it with ``InputState`` and ``context=Context``.
     """
     g = StateGraph(State, context_schema=Context, input_schema=InputState)
-    g.add_node("route", route)
+    g.add_node("route", plan)
     g.add_node("coarse", coarse)
     g.add_node("select", select)
     g.add_node("judge", check)
@@ -117,7 +117,7 @@ def ask(
     if not videos:
         raise NotIndexedError("no indexed videos to ask about: index some with `hourlens index`")
     for v in videos:
-        if v.status != "indexed":
+        if not v.ready:
             raise NotIndexedError(f"{v.path} is not indexed (status: {v.status})")
     cfg = config or from_env(AgentConfig)
     if llm is None:

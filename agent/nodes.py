@@ -1,4 +1,4 @@
-"""The graph's nodes: route → coarse → select → judge ⇄ backtrack → answer.
+"""The graph's nodes: plan → coarse → select → judge ⇄ backtrack → answer.
 
 Each node reads the :class:`~hourlens.agent.state.State`, gets its dependencies from the
 run's :class:`~hourlens.agent.context.Context` (``runtime.context``), returns a partial
@@ -14,15 +14,16 @@ from typing import Any, Literal
 
 from langgraph.runtime import Runtime
 
+from ..tools.evidence import Evidence, best_first, format_evidence, to_citations
+from ..tools.retrieve import segment_evidence
 from ..types import Answer, Step
+from .compose import check_answer
 from .context import Context
-from .evidence import Evidence, best_first, format_evidence, to_citations
+from .execute import coarse_evidence
 from .nodes_answer import draft, judge
 from .nodes_backtrack import backtrack, can_go_finer
-from .nodes_lookup import coarse_evidence
-from .nodes_retrieve import segment_evidence
-from .nodes_route import route_question
 from .nodes_select import select_segments
+from .planner import make_plan
 from .state import Judgement, State
 
 log = logging.getLogger("hourlens.agent")
@@ -35,33 +36,37 @@ def _step(ctx: Context, node: str, t0: float, detail: str) -> list[Step]:
     return [step]
 
 
-def route(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
-    """Decide the question type in code (time lookup, phrase, visual, options...)."""
+def plan(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
+    """Plan the question: intent, modality, targets, options and times (fast path or LLM)."""
     ctx, t0 = runtime.context, time.perf_counter()
-    r = route_question(state.question, state.history, follow_window_s=ctx.config.follow_window_s)
-    bits: list[str] = [r.kind, r.modality]
-    if r.time is not None:
-        bits.append(f"t={r.time:.0f}s")
-    if r.options:
-        bits.append(f"{len(r.options)} options")
-    if r.query:
-        bits.append(f"query '{r.query[:40]}'")
-    return {"route": r, "steps": _step(ctx, "route", t0, ", ".join(bits))}
+    c = ctx.config
+    durations = [v.duration for v in ctx.videos if v.duration]
+    p = make_plan(
+        state.question,
+        state.history,
+        llm=ctx.llm if c.plan_with_llm and ctx.llm is not None else None,
+        duration=durations[0] if len(ctx.videos) == 1 and durations else None,
+        follow_window_s=c.follow_window_s,
+        time_window_s=c.time_window_s,
+    )
+    if p.source == "llm" or any(n.startswith("LLM plan") for n in p.notes):
+        ctx.llm_calls += 1
+    return {"plan": p, "steps": _step(ctx, "route", t0, p.summary())}
 
 
 def coarse(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
-    """Coarse look: summary, chapters, FTS and vector hits, or the route's own lookup."""
+    """Coarse look: summary, chapters, FTS and vector hits, or the plan's own lookup."""
     ctx, t0 = runtime.context, time.perf_counter()
-    assert state.route is not None
-    ev, detail = coarse_evidence(ctx, state.route, state.question, state.history)
+    assert state.plan is not None
+    ev, detail = coarse_evidence(ctx, state.plan, state.question, state.history)
     return {"evidence": ctx.keep(ev), "steps": _step(ctx, "coarse", t0, detail)}
 
 
 def select(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
     """Adaptive memory selection: fused top-k segments, with segment-level evidence."""
     ctx, t0 = runtime.context, time.perf_counter()
-    assert state.route is not None
-    cands, sizes = select_segments(ctx, state.route, state.evidence)
+    assert state.plan is not None
+    cands, sizes = select_segments(ctx, state.plan, state.evidence)
     seg_ev: list[Evidence] = []
     for c in cands:
         ev = segment_evidence(
@@ -82,10 +87,10 @@ def select(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
 def check(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
     """Sufficiency check: does the evidence answer the question, and how confidently?"""
     ctx, t0 = runtime.context, time.perf_counter()
-    assert state.route is not None
+    assert state.plan is not None
     j, shown = judge(
         ctx,
-        state.route,
+        state.plan,
         state.question,
         state.history,
         state.evidence,
@@ -101,11 +106,11 @@ def check(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
 def finer(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
     """Backtrack one level finer into the chosen segments."""
     ctx, t0 = runtime.context, time.perf_counter()
-    assert state.route is not None
+    assert state.plan is not None
     ev, expanded, detail = backtrack(
         ctx,
         state.question,
-        state.route,
+        state.plan,
         state.candidates,
         state.evidence,
         state.expanded,
@@ -126,9 +131,9 @@ def after_check(state: State, runtime: Runtime[Context]) -> Literal["backtrack",
     j = state.judgement
     if j is None or j.sufficient or state.rounds >= ctx.config.max_backtracks:
         return "answer"
-    assert state.route is not None
+    assert state.plan is not None
     if not can_go_finer(
-        ctx, state.route, state.candidates, state.evidence, state.expanded, j, state.rounds
+        ctx, state.plan, state.candidates, state.evidence, state.expanded, j, state.rounds
     ):
         return "answer"
     return "backtrack"
@@ -150,7 +155,7 @@ def _vlm_answer(ctx: Context, state: State, j: Judgement, used: list[Evidence]) 
             names.append(f"{e.start:.0f}s")
     if not images:
         return None
-    assert state.route is not None
+    assert state.plan is not None
     prompt = render(
         "vlm_answer",
         frames=", ".join(names),
@@ -158,7 +163,7 @@ def _vlm_answer(ctx: Context, state: State, j: Judgement, used: list[Evidence]) 
         hint=f"A text-only reading suggests: {j.answer}\n" if j.answer else "",
         question=state.question,
         instructions=answer_format(
-            state.route.kind, state.route.modality, has_options=bool(state.route.options)
+            state.plan.kind, state.plan.modality, has_options=bool(state.plan.options)
         ),
     )
     try:
@@ -171,19 +176,25 @@ def _vlm_answer(ctx: Context, state: State, j: Judgement, used: list[Evidence]) 
 def answer(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
     """The final answer with its citations (VLM over keyframes + text, else the LLM's)."""
     ctx, t0 = runtime.context, time.perf_counter()
-    assert state.route is not None
+    assert state.plan is not None
     c = ctx.config
-    j = state.judgement or draft(state.route, state.evidence)
+    j = state.judgement or draft(state.plan, state.evidence)
     by_id = {e.id: e for e in state.evidence}
     used = [by_id[i] for i in j.used if i in by_id]
     if not used:
-        used = [by_id[i] for i in draft(state.route, state.evidence).used if i in by_id]
+        used = [by_id[i] for i in draft(state.plan, state.evidence).used if i in by_id]
     text = j.answer
     via: str = j.source
     if ctx.vlm is not None:
         vlm_text = _vlm_answer(ctx, state, j, used)
         if vlm_text:
             text, via = vlm_text, "vlm"
+    if via in ("llm", "vlm"):
+        computed = draft(state.plan, state.evidence)
+        text, problems = check_answer(text, state.question, used, ctx.durations, computed.answer)
+        if problems:
+            via += " (reworded: " + "; ".join(problems) + ")"
+            used = [by_id[i] for i in computed.used if i in by_id] or used
     confidence = j.confidence
     if not j.sufficient:
         confidence = min(confidence, c.low_confidence)

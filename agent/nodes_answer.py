@@ -1,6 +1,6 @@
 """Sufficiency check and answer: the LLM's JSON verdict, with deterministic fallbacks.
 
-Every route has a deterministic draft computed from the evidence (the transcript line at
+Every plan has a deterministic draft computed from the evidence (the transcript line at
 the time asked about, the time range of the best phrase match, the option seen first...).
 The draft is shown to the LLM as a hint, and stands in for the LLM's verdict whenever the
 LLM is absent or its JSON is unusable, so a question never fails on the LLM.
@@ -17,13 +17,19 @@ from typing import Any
 from ..errors import MissingDependencyError, ModelLoadError
 from ..prompts import answer_format, render
 from ..timefmt import fmt_span, fmt_time
+from ..tools.evidence import Evidence, best_first, format_evidence, select_for_prompt
+from ..tools.textutil import phrase_match
+from .compose import draft_intent, not_found
 from .context import Context
-from .evidence import Evidence, best_first, format_evidence, select_for_prompt
-from .state import Judgement, Route, Turn
+from .plan import Plan
+from .state import Judgement, Turn
 
 log = logging.getLogger("hourlens.agent")
 
 EXACT = 0.85
+#: A best match scoring under this is reported as "not found" with the closest moments.
+WEAK = 0.12
+WEAK_PHRASE = 0.5
 
 
 def _when(e: Evidence) -> str:
@@ -41,7 +47,7 @@ def _fallback(answer: str, used: Sequence[Evidence], confidence: float) -> Judge
     )
 
 
-def _best_option(route: Route, evidence: Sequence[Evidence]) -> dict[str, Evidence]:
+def _best_option(plan: Plan, evidence: Sequence[Evidence]) -> dict[str, Evidence]:
     best: dict[str, Evidence] = {}
     for e in best_first(evidence):
         if e.option and e.option not in best:
@@ -49,16 +55,19 @@ def _best_option(route: Route, evidence: Sequence[Evidence]) -> dict[str, Eviden
     return best
 
 
-def draft(route: Route, evidence: Sequence[Evidence]) -> Judgement:
-    """The deterministic answer of a route from its evidence.
+def draft(plan: Plan, evidence: Sequence[Evidence]) -> Judgement:
+    """The deterministic answer of a plan from its evidence.
 
     Args:
-        route: The question's route.
+        plan: The question's plan.
         evidence: Everything gathered.
 
     Returns:
         A ``fallback`` judgement; its confidence reflects how strong the match is.
     """
+    computed = draft_intent(plan, evidence)
+    if computed is not None:
+        return computed
     ranked = best_first(evidence)
     if not ranked:
         return Judgement(
@@ -67,8 +76,8 @@ def draft(route: Route, evidence: Sequence[Evidence]) -> Judgement:
             answer="I found nothing in the video's memories that answers this.",
             source="fallback",
         )
-    kind, mod = route.kind, route.modality
-    if kind == "time_lookup" and route.time is not None:
+    kind, mod = plan.kind, plan.modality
+    if kind == "time_lookup" and plan.time is not None:
         pool = [
             e
             for e in ranked
@@ -87,17 +96,23 @@ def draft(route: Route, evidence: Sequence[Evidence]) -> Judgement:
         if top.kind == "caption":  # add what the frames look like there, if known
             used += [e for e in pool if e.kind == "visual" and e.level == "memory"][:1]
         text = "; ".join(e.text for e in used)
-        return _fallback(f"At {fmt_time(route.time)}: {text}", used, 0.4 + top.score / 3)
+        return _fallback(f"At {fmt_time(plan.time)}: {text}", used, 0.4 + top.score / 3)
     if kind in ("speech_when", "ocr_when", "visual_when"):
         want = {"speech_when": ("speech",), "ocr_when": ("ocr",)}.get(kind, ("visual", "caption"))
         pool = [e for e in ranked if e.kind in want]
         precise = [e for e in pool if e.level not in ("segment", "chapter", "video")]
         top = (precise or pool or ranked)[0]
         conf = top.score if kind != "visual_when" else min(0.7, top.score + 0.1)
+        if kind in ("speech_when", "ocr_when") and plan.targets and plan.targets[0].exact:
+            weak = phrase_match(plan.target, top.text) < WEAK_PHRASE  # words, not meaning
+        else:
+            weak = top.score < WEAK
+        if weak:  # nothing really matches: say so, with the closest moments
+            return not_found(plan.target or "that", (precise or pool or ranked)[:3])
         return _fallback(_when(top), [top], conf)
-    if kind in ("order", "cross_modal") or route.options:
-        best = _best_option(route, evidence)
-        opts = {o.letter: o for o in route.options}
+    if kind in ("order", "cross_modal") or plan.options:
+        best = _best_option(plan, evidence)
+        opts = {o.letter: o for o in plan.options}
         found = [(best[k], opts[k]) for k in opts if k in best and best[k].score >= 0.2]
         if not found:
             return _fallback("I could not find the options in the video.", ranked[:1], 0.1)
@@ -111,14 +126,19 @@ def draft(route: Route, evidence: Sequence[Evidence]) -> Judgement:
         anchor = [x for x in ranked if x.source == "anchor"][:1]
         return _fallback(o.text, [e, *anchor], 0.45 + min(0.4, margin))
     if kind == "count" and (
-        route.count_word or any(e.source.startswith("count:") for e in evidence)
+        plan.count_word or any(e.source.startswith("count:") for e in evidence)
     ):
         n = sum(int(e.source.split(":")[1]) for e in evidence if e.source.startswith("count:"))
         lines = [e for e in ranked if e.source.startswith("count:")]
         return _fallback(f"{n} times.", lines, EXACT if n else 0.5)
     if kind == "follow_up":
-        speech = sorted((e for e in ranked if e.kind == "speech"), key=lambda e: e.start)
-        items = speech[:3] or sorted(ranked[:2], key=lambda e: e.start)
+        if plan.window is not None:  # what lies inside the window the question points at
+            a, b = plan.window
+            inside = [e for e in ranked if e.end >= a and e.start <= b and e.level == "line"]
+            ranked = inside or [e for e in ranked if e.end >= a and e.start <= b] or ranked
+        line_kind = plan.modality if plan.modality in ("speech", "ocr") else "speech"
+        lines = sorted((e for e in ranked if e.kind == line_kind), key=lambda e: e.start)
+        items = lines[:3] or sorted(ranked[:2], key=lambda e: e.start)
         text = " ".join(e.text for e in items)
         span = fmt_span(items[0].start, items[-1].end)
         return _fallback(f"{span} {text}", items, 0.5)
@@ -126,13 +146,13 @@ def draft(route: Route, evidence: Sequence[Evidence]) -> Judgement:
     return _fallback(f"{top.text} {fmt_span(top.start, top.end)}", [top], 0.25 + top.score / 3)
 
 
-def is_exact_lookup(route: Route, d: Judgement) -> bool:
+def is_exact_lookup(plan: Plan, d: Judgement) -> bool:
     """True when the draft is a verbatim lookup that an LLM could only re-word."""
     if d.confidence < EXACT:
         return False
-    if route.kind == "time_lookup":
-        return route.modality in ("speech", "ocr")
-    return route.kind in ("speech_when", "ocr_when", "count")
+    if plan.kind == "time_lookup":
+        return plan.modality in ("speech", "ocr")
+    return plan.kind in ("speech_when", "ocr_when", "count")
 
 
 #: Routes whose answer the draft computes from the evidence (a time, an option, a count).
@@ -141,37 +161,43 @@ DRAFTED = frozenset(
 )
 
 
+#: Intents whose answer is computed from the evidence whatever their retrieval route.
+COMPUTED_INTENTS = frozenset({"when", "order", "count", "presence", "duration", "which_video"})
+
+
 #: Confidence of a visual or multiple-choice draft that found what it was looking for.
 FOUND = 0.3
 
 
-def trusts_draft(route: Route, d: Judgement, *, final: bool = False) -> bool:
+def trusts_draft(plan: Plan, d: Judgement, *, final: bool = False) -> bool:
     """True when the LLM could add nothing to the draft: an exact lookup, or a draft of a
-    route whose answer is computed (when something is shown, which option comes first or
+    plan whose answer is computed (when something is shown, which option comes first or
     follows the anchor) that is sufficient or, once backtracking is over (``final``),
     found something. The text-only LLM sees no frames, only the tags and scores the draft
     already ranked; measured on niah, it re-worded times and options and picked worse
     among weak visual candidates than the ranking did."""
-    if is_exact_lookup(route, d):
+    if is_exact_lookup(plan, d):
         return True
-    return route.kind in ("visual_when", "order", "cross_modal") and (
+    if plan.intent in ("presence", "duration", "which_video"):
+        return d.sufficient or final
+    return plan.kind in ("visual_when", "order", "cross_modal") and (
         d.sufficient or (final and d.confidence >= FOUND)
     )
 
 
-def _hint(route: Route, d: Judgement, shown: Sequence[Evidence]) -> str:
-    if route.kind == "general" and not route.options:
+def _hint(plan: Plan, d: Judgement, shown: Sequence[Evidence]) -> str:
+    if plan.kind == "general" and not plan.options:
         return ""
     nums = [str(i) for i, e in enumerate(shown, 1) if e.id in d.used]
     ref = f" (evidence {', '.join(nums)})" if nums else ""
     return f"Index lookup suggests: {d.answer}{ref}\n"
 
 
-def _options_text(route: Route, shown: Sequence[Evidence]) -> str:
-    if not route.options:
+def _options_text(plan: Plan, shown: Sequence[Evidence]) -> str:
+    if not plan.options:
         return ""
     lines = []
-    for o in route.options:
+    for o in plan.options:
         nums = [str(i) for i, e in enumerate(shown, 1) if e.option == o.letter]
         where = f" (evidence {', '.join(nums)})" if nums else " (not found)"
         lines.append(f"{o.letter}) {o.text}{where}")
@@ -188,7 +214,7 @@ def _history_text(history: Sequence[Turn]) -> str:
 
 def judge_messages(
     ctx: Context,
-    route: Route,
+    plan: Plan,
     question: str,
     history: Sequence[Turn],
     shown: Sequence[Evidence],
@@ -201,10 +227,10 @@ def judge_messages(
         "judge_user",
         history=_history_text(history),
         question=question,
-        options=_options_text(route, shown),
+        options=_options_text(plan, shown),
         evidence=format_evidence(shown, show_video=len(ctx.videos) > 1),
-        hint=_hint(route, d, shown),
-        instructions=answer_format(route.kind, route.modality, has_options=bool(route.options)),
+        hint=_hint(plan, d, shown),
+        instructions=answer_format(plan.kind, plan.modality, has_options=bool(plan.options)),
     )
     return [
         ChatMessage(role="system", content=render("judge_system")),
@@ -270,7 +296,7 @@ def parse_judgement(
 
 def judge(
     ctx: Context,
-    route: Route,
+    plan: Plan,
     question: str,
     history: Sequence[Turn],
     evidence: Sequence[Evidence],
@@ -279,7 +305,7 @@ def judge(
 ) -> tuple[Judgement, list[Evidence]]:
     """The sufficiency check.
 
-    With ``trust_lookups``, a route with a computed draft (:data:`DRAFTED`) asks the LLM
+    With ``trust_lookups``, a plan with a computed draft (:data:`DRAFTED`) asks the LLM
     only when the draft is not trusted and no backtracking round is left (``final``):
     until then the draft's own confidence decides whether to look finer.
 
@@ -287,7 +313,7 @@ def judge(
         ``(judgement, the evidence shown to the LLM)``.
     """
     c = ctx.config
-    d = draft(route, evidence)
+    d = draft(plan, evidence)
     shown = select_for_prompt(evidence, max_items=c.prompt_items, max_chars=c.prompt_chars)
     for must in d.used:  # the draft's items are always shown
         if must not in {e.id for e in shown}:
@@ -297,13 +323,19 @@ def judge(
             )
     if ctx.llm is None:
         return d, shown
-    if c.trust_lookups and trusts_draft(route, d, final=final):
+    if c.trust_lookups and trusts_draft(plan, d, final=final):
         return replace(d, source="lookup", sufficient=True), shown
-    if c.trust_lookups and route.kind in DRAFTED and not final:
+    computed = plan.kind in DRAFTED or plan.intent in COMPUTED_INTENTS
+    if c.trust_lookups and computed and (not final or not c.judge_computed):
+        return d, shown
+    if not final and ctx.llm_calls + 1 >= c.max_llm_calls:
+        return d, shown  # keep the last call for the final judgement
+    llm = ctx.llm_for_call()
+    if llm is None:  # the question's LLM budget is spent: the computed answer stands
         return d, shown
     try:
-        raw = ctx.llm.complete_json(
-            judge_messages(ctx, route, question, history, shown, d), max_tokens=c.judge_max_tokens
+        raw = llm.complete_json(
+            judge_messages(ctx, plan, question, history, shown, d), max_tokens=c.judge_max_tokens
         )
     except (KeyboardInterrupt, SystemExit):
         raise

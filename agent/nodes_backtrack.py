@@ -19,10 +19,8 @@ from typing import Any
 import numpy as np
 
 from ..timefmt import fmt_span
-from ..types import Segment
-from .context import Context
-from .evidence import Evidence, make_id
-from .nodes_retrieve import (
+from ..tools.evidence import Evidence, make_id
+from ..tools.retrieve import (
     fts_evidence,
     label_relevance,
     memory_evidence,
@@ -31,8 +29,11 @@ from .nodes_retrieve import (
     text_vector_evidence,
     visual_evidence,
 )
-from .state import Candidate, Judgement, Route
-from .textutil import STOPWORDS, phrase_match, tokens
+from ..tools.textutil import STOPWORDS, phrase_match, tokens
+from ..types import Segment
+from .context import Context
+from .plan import Plan
+from .state import Candidate, Judgement
 
 log = logging.getLogger("hourlens.agent")
 AROUND_S = 10.0
@@ -40,11 +41,11 @@ AROUND_S = 10.0
 REWRITE_WEIGHT = 0.8
 
 
-def visual_query(route: Route, question: str) -> str:
+def visual_query(plan: Plan, question: str) -> str:
     """What frames should look like: the visual options of a multiple-choice question, else
-    the route's query."""
-    opts = [o.query for o in route.options if o.modality == "visual"]
-    return "; ".join(opts) if opts else route.query or question
+    the plan's query."""
+    opts = [o.query for o in plan.options if o.modality == "visual"]
+    return "; ".join(opts) if opts else plan.target or question
 
 
 def pick_segments(
@@ -101,7 +102,7 @@ def around_evidence(ctx: Context, vid: int, seg: Segment, query: str) -> list[Ev
                 row_evidence(
                     memo.video,
                     r,
-                    kind,  # type: ignore[arg-type]
+                    kind,
                     0.3 + 0.5 * phrase_match(query, r.text),
                     "around",
                     segment_id=seg.id,
@@ -240,8 +241,11 @@ def rewrite_visual(ctx: Context, target: str) -> list[str]:
     from ..models.llm import ChatMessage
     from ..prompts import render
 
+    llm = ctx.llm_for_call()
+    if llm is None:
+        return []
     try:
-        raw: Any = ctx.llm.complete_json(
+        raw: Any = llm.complete_json(
             [ChatMessage(role="user", content=render("rewrite_visual", target=target))],
             max_tokens=48,
         )
@@ -272,12 +276,13 @@ def useful_terms(target: str, terms: Sequence[str], limit: int = 5) -> list[str]
     return out[:limit]
 
 
-def _can_rewrite(ctx: Context, route: Route, round_no: int) -> bool:
+def _can_rewrite(ctx: Context, plan: Plan, round_no: int) -> bool:
     return (
-        route.kind == "visual_when"
+        plan.kind == "visual_when"
         and round_no == 0
         and ctx.config.rewrite_visual
         and ctx.llm is not None
+        and ctx.llm_calls + 1 < ctx.config.max_llm_calls  # keep one call for the judgement
         and ctx.allows("visual")
         and any(v.encoder and not v.encoder.startswith("open_clip") for v in ctx.videos)
     )
@@ -285,7 +290,7 @@ def _can_rewrite(ctx: Context, route: Route, round_no: int) -> bool:
 
 def can_go_finer(
     ctx: Context,
-    route: Route,
+    plan: Plan,
     candidates: Sequence[Candidate],
     evidence: Sequence[Evidence],
     expanded: Sequence[int],
@@ -295,7 +300,7 @@ def can_go_finer(
     """Whether a backtracking round has anything new to look at."""
     if judgement is not None and judgement.missing.strip():
         return True
-    if _can_rewrite(ctx, route, round_no):
+    if _can_rewrite(ctx, plan, round_no):
         return True
     return bool(pick_segments(ctx, candidates, evidence, expanded, judgement))
 
@@ -303,7 +308,7 @@ def can_go_finer(
 def backtrack(
     ctx: Context,
     question: str,
-    route: Route,
+    plan: Plan,
     candidates: Sequence[Candidate],
     evidence: Sequence[Evidence],
     expanded: Sequence[int],
@@ -318,14 +323,14 @@ def backtrack(
     new: list[Evidence] = []
     notes: list[str] = []
     picks = pick_segments(ctx, candidates, evidence, expanded, judgement)
-    visual = route.modality in ("visual", "any") or route.kind in ("visual_when", "cross_modal")
-    seen_query = visual_query(route, question)
+    visual = plan.modality in ("visual", "any") or plan.kind in ("visual_when", "cross_modal")
+    seen_query = visual_query(plan, question)
     for vid, sid in picks:
         seg = ctx.memo(vid).by_id.get(sid)
         if seg is None:
             continue
         new += memory_evidence(ctx, vid, seg, query=seen_query)
-        new += around_evidence(ctx, vid, seg, route.query or question)
+        new += around_evidence(ctx, vid, seg, plan.target or question)
         if (visual or round_no > 0) and ctx.allows("visual"):
             new += frame_evidence(ctx, vid, seg, question, seen_query)
     if picks:
@@ -335,8 +340,8 @@ def backtrack(
         new += fts_evidence(ctx, missing, k=ctx.config.coarse_k // 2)
         new += text_vector_evidence(ctx, missing, k=4)
         notes.append(f"searched for '{missing[:40]}'")
-    if _can_rewrite(ctx, route, round_no):
-        terms = rewrite_visual(ctx, route.query or question)
+    if _can_rewrite(ctx, plan, round_no):
+        terms = rewrite_visual(ctx, plan.target or question)
         for term in terms:  # a paraphrase: its matches rank below the question's own
             new += [
                 replace(e, score=round(e.score * REWRITE_WEIGHT, 4), source="rewrite")

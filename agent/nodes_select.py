@@ -14,9 +14,10 @@ import math
 from collections import defaultdict
 from collections.abc import Sequence
 
+from ..tools.evidence import Evidence
 from .context import Context
-from .evidence import Evidence
-from .state import Candidate, Route
+from .plan import Plan
+from .state import Candidate
 
 RRF_K = 60
 SegKey = tuple[int, int]  # (video_id, segment_id)
@@ -152,22 +153,22 @@ def similarity_rankings(ctx: Context, query: str) -> dict[str, Ranking]:
     return out
 
 
-def _weights(route: Route) -> dict[str, float]:
-    if route.modality == "visual" or route.kind == "visual_when":
+def _weights(plan: Plan) -> dict[str, float]:
+    if plan.modality == "visual" or plan.kind == "visual_when":
         return {"summary_tokens": 1.5, "labels": 1.5, "text_embeddings": 0.7, "evidence": 1.0}
-    if route.modality in ("speech", "ocr"):
+    if plan.modality in ("speech", "ocr"):
         return {"summary_tokens": 0.5, "labels": 0.5, "text_embeddings": 1.5, "evidence": 1.5}
     return {"summary_tokens": 1.0, "labels": 1.0, "text_embeddings": 1.0, "evidence": 1.2}
 
 
 def select_segments(
-    ctx: Context, route: Route, evidence: Sequence[Evidence]
+    ctx: Context, plan: Plan, evidence: Sequence[Evidence]
 ) -> tuple[list[Candidate], dict[str, int]]:
     """Adaptive top-k segments for the question.
 
     Args:
         ctx: Run context.
-        route: The question's route (targeted routes rank by their evidence only).
+        plan: The question's plan (targeted routes rank by their evidence only).
         evidence: The coarse look's evidence.
 
     Returns:
@@ -177,11 +178,11 @@ def select_segments(
     ev_rank = evidence_ranking(ctx, evidence)
     if ev_rank:
         rankings["evidence"] = ev_rank
-    if route.kind not in TARGETED or not ev_rank:
-        rankings.update(similarity_rankings(ctx, route.query or ""))
+    if plan.kind not in TARGETED or not ev_rank:
+        rankings.update(similarity_rankings(ctx, plan.target))
     if not rankings:  # nothing matched anywhere: look at segments spread over the videos
         rankings["spread"] = spread_ranking(ctx, ctx.config.max_segments)
-    fused = fuse_rankings(rankings, _weights(route))
+    fused = fuse_rankings(rankings, _weights(plan))
     if not fused:
         return [], {}
     c = ctx.config

@@ -10,22 +10,9 @@ import operator
 from dataclasses import dataclass, field
 from typing import Annotated, Literal
 
+from ..tools.evidence import Evidence, merge_evidence
 from ..types import Answer, Citation, Step
-from .evidence import Evidence, merge_evidence
-
-RouteKind = Literal[
-    "time_lookup",  # "What is said / written / shown at about MM:SS?"
-    "speech_when",  # 'When does the narrator say "..."?'
-    "ocr_when",  # 'When does the text "..." appear on screen?'
-    "visual_when",  # "At what time is a cat shown?"
-    "order",  # "Which comes first: A or B?"
-    "cross_modal",  # 'What is shown right after the narrator says "...": A, B, C or D?'
-    "count",  # "How many times ...?"
-    "follow_up",  # "And what happens right after that?" (resolved against history)
-    "general",  # anything else
-]
-Modality = Literal["speech", "ocr", "visual", "any"]
-Direction = Literal["after", "before", "around"]
+from .plan import Plan
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -46,50 +33,6 @@ class Turn:
     def of(cls, question: str, answer: Answer) -> Turn:
         """A turn from a question and the :class:`Answer` it got."""
         return cls(question=question, answer=answer.answer, citations=tuple(answer.citations))
-
-
-@dataclass(frozen=True, kw_only=True)
-class Option:
-    """One option of a multiple-choice question, with what to search for.
-
-    Attributes:
-        letter: ``A``, ``B``...
-        text: The option as written.
-        modality: ``speech`` ("the narrator saying ..."), ``ocr`` ("the on-screen text
-            ...") or ``visual``.
-        query: What to search for (the quoted sentence, or the visual description).
-    """
-
-    letter: str
-    text: str
-    modality: Modality
-    query: str
-
-
-@dataclass(frozen=True, kw_only=True)
-class Route:
-    """How a question is answered, decided in code before any retrieval.
-
-    Attributes:
-        kind: The question type.
-        modality: Which memories matter most.
-        query: The text to retrieve with (a quoted sentence, a visual description, or the
-            question's content words).
-        time: A time named in the question (seconds), for ``time_lookup``.
-        window: A time range to look in (``follow_up``, ``cross_modal`` after its anchor).
-        direction: ``after``/``before``/``around`` the anchor (``follow_up``).
-        options: Multiple-choice options.
-        count_word: The word to count (``count`` of a spoken word).
-    """
-
-    kind: RouteKind
-    modality: Modality = "any"
-    query: str = ""
-    time: float | None = None
-    window: tuple[float, float] | None = None
-    direction: Direction = "around"
-    options: tuple[Option, ...] = ()
-    count_word: str | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -148,7 +91,7 @@ class State(InputState):
     """The full state.
 
     Attributes:
-        route: The question type and what to retrieve.
+        plan: The validated plan of the question (intent, modality, targets, times).
         candidates: Segments selected for the question, best first.
         evidence: Everything gathered so far (merged by id).
         expanded: Segment ids already backtracked into.
@@ -158,7 +101,7 @@ class State(InputState):
         steps: Trace of the nodes run.
     """
 
-    route: Route | None = None
+    plan: Plan | None = None
     candidates: list[Candidate] = field(default_factory=list)
     evidence: Annotated[list[Evidence], merge_evidence] = field(default_factory=list)
     expanded: Annotated[list[int], operator.add] = field(default_factory=list)

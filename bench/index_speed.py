@@ -65,14 +65,21 @@ def child_index(video: str, fps: float, encoder: str, library: str, mode: str) -
     t_load = time.perf_counter()
     _ = idx.encoder  # model load is reported separately from the pass
     load_s = time.perf_counter() - t_load
+    ru0 = resource.getrusage(resource.RUSAGE_SELF)
+    rc0 = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.perf_counter()
     res = idx.index_file(video)
     sec = time.perf_counter() - t0
+    ru1 = resource.getrusage(resource.RUSAGE_SELF)
+    rc1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (ru1.ru_utime - ru0.ru_utime) + (ru1.ru_stime - ru0.ru_stime)
+    cpu += (rc1.ru_utime - rc0.ru_utime) + (rc1.ru_stime - rc0.ru_stime)  # ffmpeg children
     store.close()
     if res.status != "indexed":
         raise SystemExit(f"indexing failed: {res.error}")
     return {
         "seconds": sec,
+        "cpu_seconds": cpu,
         "model_load_s": load_s,
         "stats": idx.last_stats,
         "segments": res.segments,
@@ -151,6 +158,9 @@ def _row(video: str, mode: str, dec: dict, idx: dict, repeat: int) -> dict:
         "ratio_to_decode_only": dec["seconds"] / idx["seconds"],
         "stage_rtf": stages,
         "stage_seconds": secs,
+        "stage_share": {k: v / idx["seconds"] for k, v in secs.items() if k != "total"},
+        "avg_cpu_pct": 100 * idx.get("cpu_seconds", 0.0) / idx["seconds"],
+        "ocr_reads": st.get("ocr_reads"),
         "model_load_s": idx["model_load_s"],
         "peak_rss_mb": {"decode_only": dec["peak_rss_mb"], "index": idx["peak_rss_mb"]},
         "library_mb_per_hour": idx["library_bytes"] / 1e6 / (dur / 3600),
@@ -167,12 +177,18 @@ def _print(row: dict) -> None:
         f"  index pass ({row['mode']:<6}) {row['index_rtf']:8.1f}x real time "
         f"({row['ratio_to_decode_only']:.2f} of decode-only speed)"
     )
+    print(f"  process average CPU  {row['avg_cpu_pct']:8.0f}%  (its threads and ffmpeg children)")
     for k, v in row["stage_rtf"].items():
         if row["stage_seconds"][k] >= 0.05:  # stages that did not run are left out
-            print(f"    stage {k:<14} {v:8.1f}x  ({row['stage_seconds'][k]:.1f} s)")
+            print(
+                f"    stage {k:<14} {v:8.1f}x  ({row['stage_seconds'][k]:.1f} s, "
+                f"{100 * row['stage_share'][k]:.0f}% of the pass)"
+            )
     print("    (decode = time the encoder waited for frames; thumbs = duplicate test, RGB")
     print("     conversion of new frames, OCR gate and JPEGs, in the decode thread, overlapped")
-    print("     with encoding)")
+    print("     with encoding; asr runs beside ocr, so shares can add up to more than 100%)")
+    if row.get("ocr_reads"):
+        print(f"  ocr reads {row['ocr_reads']}")
     print(
         f"  frames {row['frames']}: encoded {row['encoded']}, reused {row['reused']} "
         f"({100 * row['reused'] / max(row['frames'], 1):.1f}% encodes saved)"

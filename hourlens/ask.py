@@ -1,7 +1,9 @@
-"""Ask questions about indexed videos (plain typed functions, reusable anywhere).
+"""The one way in for a question: every surface asks through :func:`ask_video`.
 
-The same functions back the CLI (``hourlens ask`` / ``hourlens chat``), the Python API
-and tool wrappers (LangChain/LangGraph tools, MCP, REST).
+The CLI (``hourlens ask`` / ``hourlens chat``), the Python API (``Library.ask``) and the
+tool surfaces (LangChain/LangGraph tools, MCP, REST) resolve the videos here and hand the
+question to the agent (:func:`hourlens.agent.ask`), which checks it; the answer's JSON is
+:meth:`hourlens.types.Answer.to_dict` everywhere.
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from .errors import NotIndexedError
-from .types import Answer, Step, TranscriptLine, Video
+from .types import READY_STATUSES, Answer, Step, TranscriptLine, Video
 
 if TYPE_CHECKING:
     from .memory_store import Store
@@ -40,14 +42,14 @@ def resolve_videos(store: Store, video: str | int | Video | None) -> list[Video]
             video.
     """
     if video is None:
-        videos = store.videos("indexed")
+        videos = store.videos(READY_STATUSES)
         if not videos:
             raise NotIndexedError(
                 "the library has no indexed videos: add some with `hourlens index`"
             )
         return list(videos)
     v = video if isinstance(video, Video) else store.resolve_video(video)
-    if v.status != "indexed":
+    if not v.ready:
         raise NotIndexedError(f"{v.path} is not indexed yet (status: {v.status})")
     return [v]
 
@@ -87,8 +89,6 @@ def ask_video(
     """
     from .agent import ask
 
-    if not question.strip():
-        raise ValueError("the question is empty")
     videos = resolve_videos(store, video)
     return ask(
         store,

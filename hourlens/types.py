@@ -10,8 +10,11 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-VideoStatus = Literal["indexing", "indexed", "failed"]
-IndexStatus = Literal["indexed", "skipped", "failed"]
+VideoStatus = Literal["indexing", "indexed", "partial", "failed"]
+IndexStatus = Literal["indexed", "partial", "skipped", "failed"]
+READY_STATUSES: tuple[str, ...] = ("indexed", "partial")
+"""Statuses of videos that can be searched and asked about: ``partial`` videos (a
+truncated file) serve the part that decoded."""
 HitKind = Literal["visual", "tag", "speech", "ocr", "caption", "summary"]
 
 
@@ -23,7 +26,11 @@ class _JSONMixin:
 
 @dataclass(frozen=True, kw_only=True)
 class Video(_JSONMixin):
-    """One video known to the library."""
+    """One video known to the library.
+
+    ``status`` is ``indexing``, ``indexed``, ``partial`` (indexed, but only the part of
+    the file that decodes: ``error`` says why) or ``failed`` (``error`` says why).
+    """
 
     id: int
     path: str
@@ -37,6 +44,11 @@ class Video(_JSONMixin):
     error: str | None = None
     encoder: str | None = None
     indexed_at: str | None = None
+
+    @property
+    def ready(self) -> bool:
+        """Whether the video can be searched and asked about (``indexed`` or ``partial``)."""
+        return self.status in READY_STATUSES
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -118,7 +130,10 @@ class Hit(_JSONMixin):
 
 @dataclass(frozen=True, kw_only=True)
 class IndexResult(_JSONMixin):
-    """Outcome of indexing one file (one JSON line of ``hourlens index --json``)."""
+    """Outcome of indexing one file (one JSON line of ``hourlens index --json``).
+
+    ``status`` ``partial``: what decoded is indexed, ``error`` says what is missing.
+    """
 
     video: str
     status: IndexStatus
@@ -155,3 +170,25 @@ class Answer(_JSONMixin):
     confidence: float
     citations: list[Citation] = field(default_factory=list)
     steps: list[Step] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Exactly what ``hourlens ask --json`` prints (and every surface returns):
+        ``{answer, confidence, citations: [{video, start, end, kind}], steps: [{node,
+        detail, seconds}]}``, numbers rounded to milliseconds."""
+        return {
+            "answer": self.answer,
+            "confidence": round(float(self.confidence), 3),
+            "citations": [
+                {
+                    "video": c.video,
+                    "start": round(c.start, 3),
+                    "end": round(c.end, 3),
+                    "kind": c.kind,
+                }
+                for c in self.citations
+            ],
+            "steps": [
+                {"node": s.node, "detail": s.detail, "seconds": round(s.seconds, 3)}
+                for s in self.steps
+            ],
+        }

@@ -218,15 +218,25 @@ class OcrEngine:
         Returns:
             ``(text, confidence)`` per line, in reading order.
         """
+        return [(text, score) for text, score, _ in self.read_boxes(rgb)]
+
+    def read_boxes(self, rgb: np.ndarray) -> list[tuple[str, float, tuple[float, float, float]]]:
+        """Like :meth:`read`, with each line's ``(top, bottom, left)`` in frame pixels."""
         bgr = np.ascontiguousarray(np.asarray(rgb, dtype=np.uint8)[..., ::-1])
         out = _rapidocr(self._params)(bgr)
         if out.txts is None or out.boxes is None or not len(out.txts):
             return []
+        pts = np.asarray(out.boxes, dtype=np.float32).reshape(len(out.boxes), -1, 2)
         lines = []
         for i in _reading_order(out.boxes):
             text, score = " ".join(str(out.txts[i]).split()), float(out.scores[i])
             if score >= self.min_score and len(re.findall(r"\w", text)) >= self.min_chars:
-                lines.append((text, score))
+                box = (
+                    float(pts[i, :, 1].min()),
+                    float(pts[i, :, 1].max()),
+                    float(pts[i, :, 0].min()),
+                )
+                lines.append((text, score, box))
         return lines
 
 

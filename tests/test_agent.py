@@ -32,7 +32,9 @@ def library(tmp_path_factory):
 
 
 def cfg(**kw) -> AgentConfig:
-    base = {"llm": "none", "rewrite_visual": False}
+    # the judge is under test here; the LLM planner has tests of its own (test_planner.py)
+    base = {"llm": "none", "rewrite_visual": False, "plan_with_llm": False, "max_llm_calls": 5}
+    base["judge_computed"] = True  # the judge's mechanics are under test
     base.update(kw)
     return AgentConfig(**base)
 
@@ -244,6 +246,19 @@ def test_budget_exhausted_gives_a_low_confidence_answer(library):
     assert_valid_citations(ans)
 
 
+def test_llm_call_budget_caps_the_calls_of_one_question(library):
+    never = {"answer": "Maybe.", "evidence": [1], "confidence": 0.5, "sufficient": False}
+    llm = make_llm([never] * 5)
+    ans = run(
+        library,
+        "What colour is the presenter's shirt?",
+        llm=llm,
+        config=cfg(max_backtracks=2, max_llm_calls=1),
+    )
+    assert len(llm.prompts) == 1 and nodes(ans).count("judge") == 3
+    assert_valid_citations(ans)
+
+
 def test_invalid_llm_json_falls_back_deterministically(library):
     llm = make_llm(["this is not JSON {", "neither is this"])
     ans = run(library, "What is said at about 01:27?", llm=llm, config=cfg(trust_lookups=False))
@@ -276,7 +291,8 @@ def test_follow_up_uses_the_previous_answer(library):
         }
 
     ans = run(library, "And what is said right after that?", llm=make_llm([reply]), history=history)
-    assert ans.steps[0].detail.startswith("follow_up")
+    plan = ans.steps[0].detail
+    assert plan.startswith("what_at/speech") and "window=89-119s" in plan
     assert ans.answer == "The coffee is ready in the kitchen."
     assert [(c.start, c.kind) for c in ans.citations] == [(100.0, "speech")]
 

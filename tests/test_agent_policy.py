@@ -6,10 +6,15 @@ import pytest
 from agent_fixtures import make_llm, prompt_text, toy_models, write_lecture
 
 from hourlens.agent import AgentConfig, ask
-from hourlens.agent.evidence import Evidence
 from hourlens.agent.nodes_answer import draft, trusts_draft
-from hourlens.agent.nodes_route import route_question
+from hourlens.agent.parse import parse_question
 from hourlens.memory_store import Store
+from hourlens.tools.evidence import Evidence
+
+
+def route_question(question, history=(), **kw):
+    """The fast path's plan (the planner without an LLM)."""
+    return parse_question(question, history, **kw).plan
 
 
 @pytest.fixture(scope="module")
@@ -23,6 +28,7 @@ def library(tmp_path_factory):
 
 def run(library, question, llm, **kw):
     store, video = library
+    kw.setdefault("judge_computed", True)
     cfg = AgentConfig(llm="none", rewrite_visual=False, **kw)
     return ask(store, question, videos=[video], llm=llm, config=cfg, models=toy_models())
 
@@ -108,3 +114,10 @@ def test_weak_but_found_visual_draft_is_trusted_only_when_backtracking_is_over()
     assert not trusts_draft(r, nothing, final=True)
     general = route_question("What is the lecture about?")
     assert not trusts_draft(general, weak, final=True)
+
+
+def test_computed_answers_do_not_ask_the_llm_by_default(library):
+    llm = make_llm([])  # any LLM call would fail the test (nothing queued)
+    ans = run(library, "At what time is a hot drink shown?", llm, judge_computed=False)
+    assert not llm.prompts and "low confidence" in ans.answer
+    assert ans.citations

@@ -7,6 +7,7 @@ import types
 import numpy as np
 import pytest
 
+from hourlens.indexer.label_space import label_glosses
 from hourlens.tools import search
 
 VOCAB = ["red", "motorcycle", "wine", "tabby", "cat", "big"]
@@ -79,12 +80,41 @@ def test_label_definitions_widen_the_label_space(monkeypatch):
 
 
 def test_imagenet_glosses_match_the_labels():
-    assert search.label_glosses(["a", "b"]) is None
+    assert label_glosses(["a", "b"]) is None
     pytest.importorskip("timm")
     from timm.data import ImageNetInfo
 
     labels = [
         d.split(":")[0].split(",")[0] for d in ImageNetInfo().label_descriptions(detailed=True)
     ]
-    glosses = search.label_glosses(labels)
+    glosses = label_glosses(labels)
     assert glosses is not None and glosses[665].startswith("moped: a motorbike")
+
+
+def test_label_space_is_built_once_and_read_from_the_cache(tmp_path, monkeypatch):
+    from hourlens.indexer import label_space as ls
+
+    monkeypatch.setenv("HOURLENS_CACHE", str(tmp_path))
+    built = []
+
+    def build(name, encoder=None):
+        built.append(name)
+        if name == "no-labels":
+            return None
+        return (("moped", "red wine"), bow(["motorcycle", "red wine"]), None)
+
+    monkeypatch.setattr(ls, "_build", build)
+    ls.clear_label_space_memo()
+    try:
+        first = ls.label_space("toy")
+        ls.clear_label_space_memo()  # as a new process would
+        again = ls.label_space("toy")
+        assert built == ["toy"]
+        assert again is not None and first is not None
+        assert again[0] == ("moped", "red wine") and again[2] is None
+        np.testing.assert_array_equal(again[1], first[1])
+        assert ls.label_space("no-labels") is None
+        ls.clear_label_space_memo()
+        assert ls.label_space("no-labels") is None and built == ["toy", "no-labels"]
+    finally:
+        ls.clear_label_space_memo()

@@ -9,7 +9,6 @@ import pytest
 from agent_fixtures import make_llm, toy_models, write_lecture
 
 from hourlens import Answer, Hit, Library, NotIndexedError, TranscriptLine, Video
-from hourlens.cli.ask import _answer_json
 from hourlens.integrations.payloads import answer_json
 from hourlens.memory_store import Store
 
@@ -63,7 +62,7 @@ def test_ask_deterministic_and_cli_shape(lib):
     assert ans.answer == "Please hold while I try that extension."
     (cite,) = ans.citations
     assert (cite.start, cite.end, cite.kind) == (86.0, 89.0, "speech")
-    assert answer_json(ans) == _answer_json(ans)
+    assert answer_json(ans) == ans.to_dict()
     json.dumps(ans.to_dict())
 
 

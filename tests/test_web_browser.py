@@ -195,6 +195,11 @@ def test_ask_then_chip_click_seeks_and_plays(browser, server):
     assert_plays_from(browser, start)
     assert "coffee" in current_line(browser, "transcript").lower()
     wait(browser, lambda d: "?t=22" in d.current_url)
+    # the times in the answer text are links too: "From 00:22 to 00:24."
+    link = turn.find_element(By.CSS_SELECTOR, ".reply a.ts-link")
+    browser.execute_script("document.getElementById('player').currentTime = 50")
+    link.click()
+    assert_plays_from(browser, 22.0)
     browser.execute_script("document.getElementById('player').pause()")
     ARTIFACTS.mkdir(exist_ok=True)
     shot = ARTIFACTS / "web-video.png"
@@ -238,6 +243,8 @@ def test_library_page_thumbnails_and_index_job_progress(browser, server, index_r
     browser.find_element(By.ID, "index-path").send_keys(str(index_root / "broken.mp4"), Keys.ENTER)
     job = wait(browser, lambda d: d.find_element(By.CSS_SELECTOR, ".job.done"), message="no job")
     assert "broken.mp4" in job.text and "1 failed" in job.text
+    failed = wait(browser, lambda d: d.find_element(By.CSS_SELECTOR, ".card.status-failed"))
+    assert "broken.mp4" in failed.text and "failed" in failed.text and "not a video" in failed.text
     browser.find_element(By.ID, "index-path").send_keys("/etc", Keys.ENTER)
     wait(browser, lambda d: "index-root" in d.find_element(By.CSS_SELECTOR, ".jobs").text)
 
@@ -321,3 +328,38 @@ def test_gone_source_file_still_shows_keyframes(browser, tmp_path):
         browser.find_element(By.CSS_SELECTOR, ".tl-seg[data-start='10']").click()
         wait(browser, lambda d: still.get_attribute("src").endswith("/keyframes/1.jpg"))
         assert SLIDE in current_line(browser, "ocr")
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(shutil.which("espeak-ng") is None, reason="needs espeak-ng")
+def test_real_index_ask_and_play(browser, tmp_path):
+    """The whole path with the packaged models: index the generated talk (speech
+    recognition, OCR, frame encoder), then ask in the page and play the cited moment."""
+    from click.testing import CliRunner
+    from web_media import make_talk
+
+    from hourlens.cli import cli
+
+    video, _ = make_talk(tmp_path / "talk.mp4")
+    lib_dir = tmp_path / "lib"
+    res = CliRunner().invoke(
+        cli,
+        ["--library", str(lib_dir), "index", "--json", "--no-progress", str(video)],
+        catch_exceptions=False,
+    )
+    assert res.exit_code == 0, res.output
+    with Library(lib_dir, llm="none") as lib, LiveServer(create_app(lib)) as srv:
+        open_page(browser, f"{srv.url}/#/v/1")
+        wait(browser, lambda d: player_state(d)["ready"] >= 1)
+        lines = browser.find_elements(By.CSS_SELECTOR, "#transcript .line")
+        assert any("coffee" in ln.text.lower() for ln in lines), [ln.text for ln in lines]
+        _, chips = ask(browser, "When is the coffee mentioned?")
+        assert chips
+        start = float(chips[0].get_attribute("data-start"))
+        assert 20.0 <= start <= 25.0, start  # spoken at 0:22
+        chips[0].click()
+        assert_plays_from(browser, start)
+        assert "coffee" in current_line(browser, "transcript").lower()
+        browser.execute_script("document.getElementById('player').pause()")
+        ARTIFACTS.mkdir(exist_ok=True)
+        browser.save_screenshot(str(ARTIFACTS / "web-video-indexed.png"))

@@ -20,14 +20,18 @@ from ..types import Answer, Step
 
 _QUESTION_HELP = """
 \b
-Question types the agent routes in code (fast, precise):
-  "What is said / written / shown at about 12:34?"      lookup by time
-  'When does the narrator say "..."?'                    transcript phrase search
-  'When does the text "..." appear on screen?'           OCR phrase search
-  "At what time is a red motorcycle shown?"              visual retrieval
-  "Which comes first in the video: A or B?"              each option retrieved
-  'How many times does the narrator say the word "x"?'  counted in the transcript
-Anything else goes through the general coarse-to-fine search.
+Ask in your own words. The planner reads the question into a typed plan (intent,
+memories, targets, times) in code, or with the LLM when the wording is unusual:
+  "What is said / written / shown at 12:34?" (or "1 hour 2 minutes in")   lookup by time
+  'When does the narrator say "..."?', "Find the moment the slide says ..."  phrase search
+  "I'm looking for the red motorcycle: when does it appear?"  visual retrieval
+  "Is the cat or the rocket shown first?"       each option retrieved, times compared
+  "Count the times the narrator says 'rocket'"  counted in the transcript
+  "Is there a cat in it?", "How long is the rocket on screen?"   yes/no, duration
+  "What is this video about?", "Summarise 10:00-15:00"          overview, range
+  "And 30 seconds later?" (in chat)             relative to the previous answer
+Times, options and counts come from the evidence; when nothing supports an answer it
+says so and cites the closest moments. --trace shows the plan and every step.
 """
 
 
@@ -58,20 +62,6 @@ def _citations_text(ans: Answer, *, show_video: bool) -> str:
         name = f"{os.path.basename(c.video)} " if show_video else ""
         parts.append(f"{name}{fmt_span(c.start, c.end)}")
     return " ".join(parts)
-
-
-def _answer_json(ans: Answer) -> dict[str, Any]:
-    return {
-        "answer": ans.answer,
-        "confidence": round(float(ans.confidence), 3),
-        "citations": [
-            {"video": c.video, "start": round(c.start, 3), "end": round(c.end, 3), "kind": c.kind}
-            for c in ans.citations
-        ],
-        "steps": [
-            {"node": s.node, "detail": s.detail, "seconds": round(s.seconds, 3)} for s in ans.steps
-        ],
-    }
 
 
 def _print_answer(ans: Answer, *, show_video: bool) -> None:
@@ -157,23 +147,23 @@ def ask_cmd(
     across the whole library. The answer is printed with [MM:SS–MM:SS] citations (and
     the confidence on stderr); --json prints one JSON object instead.
     """
-    from ..agent import ask
+    from ..ask import ask_video
 
     video, question = _split_args(args, all_videos)
     if not question.strip():
         raise click.UsageError("QUESTION is empty.")
     store, videos, config, model, models = _prepare(ctx, video, llm, vlm, budget)
-    ans = ask(
+    ans = ask_video(
         store,
         question,
-        videos=videos,
+        video=videos[0] if len(videos) == 1 and video is not None else None,
         llm=model,
         config=config,
         models=models,
         on_step=_trace_printer if trace else None,
     )
     if as_json:
-        click.echo(json.dumps(_answer_json(ans), ensure_ascii=False))
+        click.echo(json.dumps(ans.to_dict(), ensure_ascii=False))
     else:
         _print_answer(ans, show_video=len(videos) > 1)
 
@@ -215,7 +205,8 @@ def chat_cmd(
     previous answer's time range. /trace toggles the step trace, /clear forgets the
     conversation, /quit (or Ctrl-D) exits; Ctrl-C cancels the current question only.
     """
-    from ..agent import Turn, ask
+    from ..agent import Turn
+    from ..ask import ask_video
 
     if video is None and not all_videos:
         raise click.UsageError("give VIDEO, or --all to chat about the whole library.")
@@ -252,10 +243,10 @@ def chat_cmd(
                 click.echo(f"unknown command {cmd}; try /trace, /clear or /quit", err=True)
             continue
         try:
-            ans = ask(
+            ans = ask_video(
                 store,
                 line,
-                videos=videos,
+                video=videos[0] if video is not None else None,
                 history=history,
                 llm=model,
                 config=config,

@@ -33,18 +33,8 @@ def hit_json(hit: Hit) -> dict[str, Any]:
 
 
 def answer_json(ans: Answer) -> dict[str, Any]:
-    """An answer exactly as ``hourlens ask --json`` prints it."""
-    return {
-        "answer": ans.answer,
-        "confidence": round(float(ans.confidence), 3),
-        "citations": [
-            {"video": c.video, "start": round(c.start, 3), "end": round(c.end, 3), "kind": c.kind}
-            for c in ans.citations
-        ],
-        "steps": [
-            {"node": s.node, "detail": s.detail, "seconds": round(s.seconds, 3)} for s in ans.steps
-        ],
-    }
+    """An answer exactly as ``hourlens ask --json`` prints it (:meth:`Answer.to_dict`)."""
+    return ans.to_dict()
 
 
 def transcript_json(lines: Iterable[TranscriptLine]) -> list[dict[str, Any]]:

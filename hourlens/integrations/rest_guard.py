@@ -22,8 +22,11 @@ from ..errors import HourlensError, NotIndexedError
 log = logging.getLogger("hourlens.rest")
 
 ENV_TOKEN = "HOURLENS_API_TOKEN"
-MAX_BODY_BYTES = 64 * 1024
-MAX_QUERY_BYTES = 4096
+MAX_BODY_BYTES = 1 << 20
+"""Largest request body: every body the schema allows fits (20 history turns of long
+non-ASCII text included)."""
+MAX_QUERY_BYTES = 16 * 1024
+"""Longest query string: every query the schema allows fits, percent-encoded."""
 OPEN_PATHS = frozenset(
     {"/docs", "/docs/oauth2-redirect", "/openapi.json", "/", "/login", "/logout"}
 )
@@ -45,6 +48,19 @@ def _cookie(headers: dict[bytes, bytes], name: str) -> bytes:
         if key == name.encode():
             return value.strip()
     return b""
+
+
+def _same_origin(headers: dict[bytes, bytes]) -> bool:
+    """Whether a browser request comes from the server's own pages (or a typed address).
+
+    The session cookie is SameSite=Strict, yet another port of the same host is the same
+    *site*: ``Sec-Fetch-Site`` and ``Origin`` keep such pages from using the cookie.
+    """
+    site = headers.get(b"sec-fetch-site")
+    if site is not None and site not in (b"same-origin", b"none"):
+        return False
+    origin = headers.get(b"origin")
+    return origin is None or origin.partition(b"://")[2] == headers.get(b"host", b"")
 
 
 _STATUS_CODES = {
@@ -144,7 +160,8 @@ class Guard:
         if scheme.lower() == b"bearer" and hmac.compare_digest(value.strip(), self.token.encode()):
             return True
         cookie = _cookie(headers, COOKIE_NAME)
-        return bool(cookie) and hmac.compare_digest(cookie, session_cookie(self.token).encode())
+        valid = bool(cookie) and hmac.compare_digest(cookie, session_cookie(self.token).encode())
+        return valid and _same_origin(headers)
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         if scope["type"] != "http":

@@ -155,7 +155,7 @@ class LLM(ABC):
         *,
         max_tokens: int = 256,
         temperature: float = 0.0,
-        json_mode: bool = False,
+        json_mode: bool | Mapping[str, Any] = False,
         stop: Sequence[str] | None = None,
     ) -> str:
         """Generate the assistant's reply.
@@ -164,7 +164,8 @@ class LLM(ABC):
             messages: The conversation (``ChatMessage`` objects or role/content mappings).
             max_tokens: Upper bound on generated tokens.
             temperature: 0 for greedy decoding.
-            json_mode: Ask the backend for a JSON object (grammar-constrained where supported).
+            json_mode: Ask the backend for a JSON object (grammar-constrained where supported);
+                a mapping is a JSON schema the object must follow where the backend can.
             stop: Strings that end the reply; they are not included in it.
 
         Returns:
@@ -186,13 +187,18 @@ class LLM(ABC):
         *,
         max_tokens: int,
         temperature: float,
-        json_mode: bool,
+        json_mode: bool | Mapping[str, Any],
         stop: tuple[str, ...],
     ) -> str:
         """Backend generation; ``stop`` may be applied natively or left to the caller."""
 
     def complete_json(
-        self, messages: MessagesLike, *, max_tokens: int = 256, schema_hint: str | None = None
+        self,
+        messages: MessagesLike,
+        *,
+        max_tokens: int = 256,
+        schema_hint: str | None = None,
+        schema: Mapping[str, Any] | None = None,
     ) -> dict[str, Any]:
         """Generate a reply and parse it as one JSON object.
 
@@ -204,6 +210,9 @@ class LLM(ABC):
             messages: The conversation.
             max_tokens: Upper bound on generated tokens per attempt.
             schema_hint: The expected shape, e.g. ``{"tool": str, "args": {...}}``.
+            schema: A JSON schema; backends that can constrain decoding to it do
+                (llama.cpp grammars, ``json_schema`` response formats), the others get
+                JSON mode and the hint.
 
         Returns:
             The decoded object.
@@ -212,7 +221,8 @@ class LLM(ABC):
             HourlensError: Both attempts failed to produce a JSON object.
         """
         msgs = _with_json_instruction(to_messages(messages), schema_hint)
-        text = self.complete(msgs, max_tokens=max_tokens, json_mode=True)
+        mode: bool | Mapping[str, Any] = dict(schema) if schema else True
+        text = self.complete(msgs, max_tokens=max_tokens, json_mode=mode)
         try:
             return extract_json(text)
         except ValueError:
@@ -222,7 +232,7 @@ class LLM(ABC):
             ChatMessage(role="assistant", content=text),
             ChatMessage(role="user", content=JSON_RETRY_NUDGE),
         ]
-        text = self.complete(retry, max_tokens=max_tokens, json_mode=True)
+        text = self.complete(retry, max_tokens=max_tokens, json_mode=mode)
         try:
             return extract_json(text)
         except ValueError as exc:
@@ -275,7 +285,7 @@ class FakeLLM(LLM):
         *,
         max_tokens: int,
         temperature: float,
-        json_mode: bool,
+        json_mode: bool | Mapping[str, Any],
         stop: tuple[str, ...],
     ) -> str:
         self.prompts.append(list(messages))

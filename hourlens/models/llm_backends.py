@@ -10,7 +10,7 @@ from __future__ import annotations
 import importlib.util
 import os
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -108,11 +108,16 @@ class LlamaCppLLM(LLM):
         *,
         max_tokens: int,
         temperature: float,
-        json_mode: bool,
+        json_mode: bool | Mapping[str, Any],
         stop: tuple[str, ...],
     ) -> str:
         self.load()
-        kwargs: dict[str, Any] = {"response_format": {"type": "json_object"}} if json_mode else {}
+        kwargs: dict[str, Any] = {}
+        if json_mode:  # llama.cpp compiles a schema into a grammar
+            fmt: dict[str, Any] = {"type": "json_object"}
+            if isinstance(json_mode, dict):
+                fmt["schema"] = json_mode
+            kwargs["response_format"] = fmt
         out = self._model.create_chat_completion(
             messages=_dicts(messages),
             max_tokens=max_tokens,
@@ -180,7 +185,7 @@ class CTranslate2LLM(LLM):
         *,
         max_tokens: int,
         temperature: float,
-        json_mode: bool,
+        json_mode: bool | Mapping[str, Any],
         stop: tuple[str, ...],
     ) -> str:
         self.load()
@@ -274,7 +279,7 @@ class TransformersLLM(LLM):
         *,
         max_tokens: int,
         temperature: float,
-        json_mode: bool,
+        json_mode: bool | Mapping[str, Any],
         stop: tuple[str, ...],
     ) -> str:
         import torch
@@ -346,7 +351,7 @@ class OpenAICompatLLM(LLM):
         *,
         max_tokens: int,
         temperature: float,
-        json_mode: bool,
+        json_mode: bool | Mapping[str, Any],
         stop: tuple[str, ...],
     ) -> str:
         payload: dict[str, Any] = {
@@ -358,8 +363,15 @@ class OpenAICompatLLM(LLM):
         if stop:
             payload["stop"] = list(stop)
         if json_mode and self.json_grammar:
-            payload["response_format"] = {"type": "json_object"}
+            payload["response_format"] = (
+                {"type": "json_schema", "json_schema": {"name": "reply", "schema": json_mode}}
+                if isinstance(json_mode, dict)
+                else {"type": "json_object"}
+            )
         resp = self._post(payload)
+        if resp.status_code in (400, 422) and isinstance(json_mode, dict) and self.json_grammar:
+            payload["response_format"] = {"type": "json_object"}  # no json_schema support
+            resp = self._post(payload)
         if resp.status_code in (400, 422) and "response_format" in payload:
             self.json_grammar = False
             del payload["response_format"]

@@ -178,6 +178,7 @@ def _stream_gguf_model(gguf: Path, config: Any) -> Any:
     where ``from_pretrained(gguf_file=...)`` first dequantises every tensor to fp32)."""
     import torch
     from gguf import GGUFReader, dequantize
+    from tqdm.auto import tqdm
     from transformers import AutoModelForCausalLM
 
     with torch.device("meta"):
@@ -185,8 +186,10 @@ def _stream_gguf_model(gguf: Path, config: Any) -> Any:
     model.to_empty(device="cpu")
     params = model.state_dict()
     todo = set(params)
+    tensors = GGUFReader(str(gguf)).tensors
+    bar = tqdm(tensors, desc=f"converting {gguf.name} (once)", unit="tensor", leave=False)
     with torch.no_grad():
-        for tensor in GGUFReader(str(gguf)).tensors:
+        for tensor in bar:
             name = _hf_name(tensor.name)
             array = dequantize(tensor.data, tensor.tensor_type)
             value = torch.from_numpy(array if array.flags.writeable else array.copy())

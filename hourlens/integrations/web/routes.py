@@ -21,6 +21,7 @@ from ...config import from_env
 from ...errors import HourlensError, NotIndexedError
 from ..payloads import answer_json, parse_history
 from ..rest_guard import COOKIE_NAME, error_body, session_cookie
+from ..rest_models import error_responses
 from .stream import RangeNotSatisfiable, stream_response, video_file
 
 if TYPE_CHECKING:
@@ -86,6 +87,19 @@ _VIDEO_CONTENT = {
 }  # fmt: skip
 
 
+_SSE_EVENT = {
+    "type": "object",
+    "description": "One Server-Sent Event; `data` is JSON.",
+    "required": ["event", "data"],
+    "properties": {
+        "event": {"type": "string", "enum": ["step", "answer", "error"]},
+        "data": {"type": "string", "contentMediaType": "application/json"},
+        "id": {"type": "string"},
+        "retry": {"type": "integer"},
+    },
+}
+
+
 def assets() -> dict[str, Path]:
     """The packaged static files by URL path below ``/static/`` (a fixed allow-list)."""
     return {
@@ -108,9 +122,7 @@ def _error_event(exc: BaseException) -> dict[str, Any]:
     return error_body(500, "internal error (see the server log)")
 
 
-def build_router(
-    library: "Library", *, token: str | None, config: WebConfig | None = None
-) -> Any:
+def build_router(library: "Library", *, token: str | None, config: WebConfig | None = None) -> Any:
     """The web player's FastAPI router over ``library``.
 
     Args:
@@ -124,7 +136,7 @@ def build_router(
     from fastapi import APIRouter, Body, Header, Request
     from fastapi.responses import FileResponse, JSONResponse, Response, StreamingResponse
 
-    from ..rest import AskRequest
+    from ..rest_models import AskRequest
 
     cfg = config or from_env(WebConfig, prefix="HOURLENS_WEB_")
     files = assets()
@@ -147,7 +159,12 @@ def build_router(
         response_model=None,
         summary="Web login: trade the API token for a session cookie",
         response_class=Response,
-        responses={204: {"description": "Logged in (or no token needed)"}, 401: _err("Wrong")},
+        responses={
+            **error_responses(413),
+            204: {"description": "Logged in (or no token needed)"},
+            400: _err("Malformed body"),
+            401: _err("Wrong token"),
+        },
     )
     async def login(
         request: Request,
@@ -178,7 +195,7 @@ def build_router(
         response_model=None,
         summary="Web logout: drop the session cookie",
         response_class=Response,
-        responses={204: {"description": "Logged out"}},
+        responses={**error_responses(), 204: {"description": "Logged out"}},
     )
     def logout() -> Any:
         """Clears the session cookie."""
@@ -191,6 +208,7 @@ def build_router(
         summary="The video's source file, with HTTP Range requests",
         response_class=StreamingResponse,
         responses={
+            **error_responses(400),
             200: {"description": "The whole file", "content": _VIDEO_CONTENT},
             206: {"description": "The requested byte range", "content": _VIDEO_CONTENT},
             404: _err("Unknown or unfinished video, or its source file is gone"),
@@ -214,7 +232,11 @@ def build_router(
                 headers={"Content-Range": f"bytes */{os.path.getsize(path)}"},
             )
 
-    @router.get("/videos/{video}/ocr", summary="On-screen text items of a video")
+    @router.get(
+        "/videos/{video}/ocr",
+        summary="On-screen text items of a video",
+        responses=error_responses(400, 404),
+    )
     def ocr(video: str) -> list[dict[str, Any]]:
         """``[{start, end, text}]`` in time order: text read from the frames."""
         v = library.video(video)
@@ -228,10 +250,11 @@ def build_router(
         summary="Answer a question, streaming the agent's steps (Server-Sent Events)",
         response_class=StreamingResponse,
         responses={
+            **error_responses(400, 413),
             200: {
                 "description": "Events `step` ({node, detail, seconds}) as the agent works, "
                 "then one `answer` (as POST /ask) or one `error` ({error: {code, message}}).",
-                "content": {"text/event-stream": {"schema": {"type": "string"}}},
+                "content": {"text/event-stream": {"schema": _SSE_EVENT}},
             },
             400: _err("Bad history"),
             404: _err("Unknown video"),

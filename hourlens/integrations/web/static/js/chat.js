@@ -44,6 +44,31 @@ export function chip(c, showVideo) {
   }, label);
 }
 
+const TIME = /\b(?:(\d{1,2}):)?(\d{1,2}):(\d{2})\b/g;
+
+/**
+ * The answer text with its times (MM:SS, H:MM:SS) as links that play that moment, when
+ * the answer is about one video; plain text otherwise.
+ */
+function linkTimes(text, videoId) {
+  if (videoId === null) return [text];
+  const out = [];
+  let at = 0;
+  for (const m of text.matchAll(TIME)) {
+    const [hh, mm, ss] = [Number(m[1] || 0), Number(m[2]), Number(m[3])];
+    if (ss > 59 || (m[1] && mm > 59)) continue;
+    const t = hh * 3600 + mm * 60 + ss;
+    out.push(text.slice(at, m.index));
+    out.push(h('a', {
+      class: 'ts-link', href: `#/v/${encodeURIComponent(videoId)}?t=${t}`, title: `Play from ${m[0]}`,
+      onclick: (e) => { e.preventDefault(); openAt(videoId, t, true); },
+    }, m[0]));
+    at = m.index + m[0].length;
+  }
+  out.push(text.slice(at));
+  return out;
+}
+
 function scroll() {
   const box = document.getElementById('answer');
   box.scrollTop = box.scrollHeight;
@@ -75,8 +100,11 @@ async function submit(question) {
     if (!videoOf(ans.citations[0]?.video ?? '')) await loadVideos().catch(() => null);
     const many = new Set(ans.citations.map((c) => c.video)).size > 1 || !scope;
     progress.remove();
+    const cited = [...new Set(ans.citations.map((c) => c.video))];
+    const one = cited.length === 1 ? videoOf(cited[0]) : null;
+    const replyVideo = one ? one.id : cited.length === 0 && scope ? scope : null;
     turnEl.append(
-      h('div', { class: 'reply' }, ans.answer),
+      h('div', { class: 'reply' }, linkTimes(ans.answer, replyVideo)),
       h('div', { class: 'chips' }, ans.citations.map((c) => chip(c, many))),
       h('details', { class: 'trace small' },
         h('summary', {}, `confidence ${Math.round(ans.confidence * 100)}% · ${ans.steps.length} steps · ${Math.round((performance.now() - t0) / 100) / 10} s`),

@@ -18,9 +18,9 @@ export function h(tag, attrs = {}, ...children) {
   return el;
 }
 
-/** Seconds as m:ss or h:mm:ss. */
+/** Seconds as m:ss or h:mm:ss, rounded like the CLI's times (hourlens.timefmt). */
 export function clock(sec) {
-  const s = Math.max(0, Math.floor(Number(sec) || 0));
+  const s = Math.max(0, Math.round(Number(sec) || 0));
   const hh = Math.floor(s / 3600);
   const mm = Math.floor((s % 3600) / 60);
   const ss = String(s % 60).padStart(2, '0');

@@ -125,7 +125,8 @@ export async function renderLibrary(view, signal) {
       jobs.set(job.id, job);
       pathInput.value = '';
       drawJobs();
-      schedule();
+      if (ACTIVE.has(job.status)) schedule();
+      else await refreshVideos(); // it finished before the first poll
     } catch (e) {
       const msg = e instanceof ApiError && e.code === 'path_not_allowed'
         ? `${e.message} (start the server with --index-root FOLDER to index from the page)`

@@ -4,7 +4,7 @@
 //   #/search?q=...     search results
 import { ApiError, login, logout, onUnauthorized } from './api.js';
 import { initChat, setScopeVideo } from './chat.js';
-import { h, fill } from './dom.js';
+import { fill, h, hideTip } from './dom.js';
 import { renderLibrary } from './library.js';
 import { renderSearch } from './search.js';
 import { currentPlayer, setPlayer } from './state.js';
@@ -36,6 +36,7 @@ async function route() {
   }
   if (controller) controller.abort();
   controller = new AbortController();
+  hideTip();
   setPlayer(null);
   setScopeVideo(null);
   const { signal } = controller;

@@ -20,21 +20,26 @@ export function timedList(items, { id, title, empty, onSeek }) {
   list.addEventListener('mouseleave', () => { hovered = false; });
   let current = -1;
 
+  function keepInView(row) {
+    if (hovered || !row) return;
+    const top = row.offsetTop - list.offsetTop;
+    if (top < list.scrollTop || top + row.offsetHeight > list.scrollTop + list.clientHeight) {
+      list.scrollTop = Math.max(0, top - list.clientHeight / 3);
+    }
+  }
+
+  let near = -1;
   function update(t) {
-    let i = findAt(items, t + 0.05);
-    if (i >= 0 && items[i].end + SLACK < t) i = -1; // between items: none is current
+    const last = findAt(items, t + 0.05); // the last item started by t
+    const i = last >= 0 && items[last].end + SLACK >= t ? last : -1; // ...if still on
+    if (last !== near) {
+      near = last;
+      keepInView(rows[Math.max(last, 0)]); // sparse lists still scroll along
+    }
     if (i === current) return;
     if (current >= 0) rows[current].classList.remove('current');
     current = i;
-    if (i < 0) return;
-    const row = rows[i];
-    row.classList.add('current');
-    if (!hovered) {
-      const top = row.offsetTop - list.offsetTop;
-      if (top < list.scrollTop || top + row.offsetHeight > list.scrollTop + list.clientHeight) {
-        list.scrollTop = Math.max(0, top - list.clientHeight / 3);
-      }
-    }
+    if (i >= 0) rows[i].classList.add('current');
   }
 
   const el = h('section', { class: 'pane' }, h('h2', {}, title, h('span', { class: 'count' }, ` ${items.length}`)), list);

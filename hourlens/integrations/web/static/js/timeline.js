@@ -4,6 +4,8 @@
 import { clock, fill, h, hideTip, showTip, span } from './dom.js';
 import { keyframeUrl } from './state.js';
 
+const MIN_LABEL_FRACTION = 0.04;
+
 function pct(x, duration) {
   return `${(100 * Math.max(0, Math.min(duration, x))) / duration}%`;
 }
@@ -47,7 +49,10 @@ export function timeline(detail, duration, onSeek) {
 
   const chapterRow = h('div', { class: 'tl-chapters' });
   for (const c of chapters) {
-    const el = h('div', { class: 'tl-chapter', onclick: () => onSeek(c.start) }, h('span', {}, c.title || `Chapter ${c.index + 1}`));
+    const title = c.title || `Chapter ${c.index + 1}`;
+    // a label only where there is room for a few characters (about 4% of the bar)
+    const label = (c.end - c.start) / dur >= MIN_LABEL_FRACTION ? h('span', {}, title) : null;
+    const el = h('div', { class: 'tl-chapter', onclick: () => onSeek(c.start) }, label);
     el.style.left = pct(c.start, dur);
     el.style.width = pct(c.end - c.start, dur);
     el.addEventListener('mousemove', (e) => showTip(e, h('div', { class: 'tip-time' }, span(c.start, c.end)),
@@ -70,10 +75,14 @@ export function timeline(detail, duration, onSeek) {
   const ticks = h('div', { class: 'tl-ticks' });
   const step = [30, 60, 120, 300, 600, 900, 1800].find((x) => dur / x <= 12) || 3600;
   for (let x = 0; x <= dur; x += step) {
+    if (x > 0 && dur - x < step / 2) break; // too close to the end label
     const tick = h('span', {}, clock(x));
     tick.style.left = pct(x, dur);
     ticks.append(tick);
   }
+  const endTick = h('span', { class: 'last' }, clock(dur));
+  endTick.style.left = '100%';
+  ticks.append(endTick);
   const bar = h('div', { class: 'tl-bar' }, chapters.length ? chapterRow : null, segRow, head);
   const el = h('section', { class: 'timeline', 'aria-label': 'Timeline' }, bar, ticks);
 

@@ -14,12 +14,14 @@ from types import SimpleNamespace
 from typing import Any
 
 from ..types import Segment, Video
-from .context import Context
 from .evidence import Evidence, EvidenceKind, make_id
 from .memo import VideoMemo, row_text
+from .scope import Scope
 from .textutil import content_words, phrase_match, tokens
 
 #: text-memory kind → (memo attribute, evidence kind)
+#: A phrase is also matched against up to this many consecutive lines (less than 2 s apart).
+MAX_JOINED_LINES = 4
 TEXT_ROWS: dict[str, tuple[str, EvidenceKind]] = {
     "speech": ("transcript", "speech"),
     "ocr": ("ocr", "ocr"),
@@ -27,12 +29,12 @@ TEXT_ROWS: dict[str, tuple[str, EvidenceKind]] = {
 }
 
 
-def scope_id(ctx: Context) -> int | None:
+def scope_id(ctx: Scope) -> int | None:
     """The video id to restrict store queries to (None for library-wide questions)."""
     return ctx.videos[0].id if len(ctx.videos) == 1 else None
 
 
-def keyframe_of(ctx: Context, video_id: int, segment_id: int | None) -> str | None:
+def keyframe_of(ctx: Scope, video_id: int, segment_id: int | None) -> str | None:
     """The stored keyframe JPEG of a segment, if any."""
     if segment_id is None:
         return None
@@ -68,7 +70,7 @@ def row_evidence(
 
 
 def segment_evidence(
-    ctx: Context, memo: VideoMemo, segment_id: int, score: float, source: str
+    ctx: Scope, memo: VideoMemo, segment_id: int, score: float, source: str
 ) -> Evidence | None:
     """Segment-level evidence: the segment's caption, tags, speech and on-screen text."""
     seg = memo.by_id.get(segment_id)
@@ -94,7 +96,7 @@ def segment_evidence(
 
 
 def label_relevance(
-    ctx: Context, query: str, encoder: str, labels: Sequence[tuple[str, float]]
+    ctx: Scope, query: str, encoder: str, labels: Sequence[tuple[str, float]]
 ) -> float:
     """How well classifier labels with probabilities match ``query`` (0-1).
 
@@ -113,7 +115,7 @@ def label_relevance(
 
 
 def memory_evidence(
-    ctx: Context,
+    ctx: Scope,
     vid: int,
     seg: Segment,
     *,
@@ -160,7 +162,7 @@ def memory_evidence(
 
 
 def fts_evidence(
-    ctx: Context,
+    ctx: Scope,
     query: str,
     *,
     k: int,
@@ -216,7 +218,7 @@ def fts_evidence(
 
 
 def text_vector_evidence(
-    ctx: Context, query: str, *, k: int, kinds: Iterable[str] | None = None
+    ctx: Scope, query: str, *, k: int, kinds: Iterable[str] | None = None
 ) -> list[Evidence]:
     """Nearest text memories (speech, OCR, captions, chapters) by sentence embedding."""
     qv = ctx.models.embed([query])
@@ -255,7 +257,7 @@ def text_vector_evidence(
 
 
 def phrase_evidence(
-    ctx: Context,
+    ctx: Scope,
     phrase: str,
     modality: str,
     *,
@@ -268,7 +270,7 @@ def phrase_evidence(
 
     Robust to ASR slips and line splits where FTS ranks by rare words only: every row is
     scored by phrase recall (blended with F1); two neighbouring lines are also tried
-    together, for a sentence that the recogniser split.
+    together (up to :data:`MAX_JOINED_LINES`), for a sentence the recogniser split.
     """
     attr, kind = TEXT_ROWS["ocr" if modality == "ocr" else "speech"]
     out: list[Evidence] = []
@@ -280,28 +282,33 @@ def phrase_evidence(
         scored: list[tuple[float, Any, Any]] = []
         for i, r in enumerate(rows):
             s = phrase_match(phrase, row_text(r))
-            nxt = rows[i + 1] if i + 1 < len(rows) else None
-            if nxt is not None and nxt.start - r.end < 2.0:
-                s2 = phrase_match(phrase, row_text(r) + " " + row_text(nxt))
-                if s2 > s + 0.1:
-                    scored.append((s2, r, nxt))
             scored.append((s, r, None))
-        for s, r, nxt in sorted(scored, key=lambda p: -p[0])[:k]:
+            text, last, best = row_text(r), r, s
+            for nxt in rows[i + 1 : i + MAX_JOINED_LINES]:  # a sentence split over lines
+                if nxt.start - last.end >= 2.0:
+                    break
+                text, last = text + " " + row_text(nxt), nxt
+                s2 = phrase_match(phrase, text)
+                if s2 > best + 0.1:
+                    scored.append((s2, r, (last, text)))
+                    best = s2
+        for s, r, joined in sorted(scored, key=lambda p: -p[0])[:k]:
             if s < min_score:
                 break
             ev = row_evidence(v, r, kind, s, "phrase", option=option)
-            if nxt is not None:
+            if joined is not None:
+                last, text = joined
                 ev = replace(
                     ev,
-                    id=make_id(kind, v.id, r.start, nxt.end),
-                    end=float(nxt.end),
-                    text=row_text(r) + " " + row_text(nxt),
+                    id=make_id(kind, v.id, r.start, last.end),
+                    end=float(last.end),
+                    text=text,
                 )
             out.append(ev)
     return sorted(out, key=lambda e: -e.score)[:k]
 
 
-def time_evidence(ctx: Context, t: float, modality: str, half_window: float) -> list[Evidence]:
+def time_evidence(ctx: Scope, t: float, modality: str, half_window: float) -> list[Evidence]:
     """Memories around time ``t`` of the kind asked for (a lookup, not a similarity search).
 
     Score falls with the distance between ``t`` and the row (1 when the row covers ``t``).
@@ -348,7 +355,7 @@ def text_blocks(rows: Sequence[Any]) -> list[Any]:
 
 
 def window_evidence(
-    ctx: Context, video_id: int, start: float, end: float, modality: str
+    ctx: Scope, video_id: int, start: float, end: float, modality: str
 ) -> list[Evidence]:
     """Everything remembered inside ``[start, end]`` of one video (follow-up questions)."""
     memo = ctx.memo(video_id)
@@ -375,7 +382,7 @@ def _clip_scale(cos: float) -> float:
 
 
 def visual_evidence(
-    ctx: Context,
+    ctx: Scope,
     query: str,
     *,
     k: int,
@@ -452,7 +459,7 @@ def _inside(e: Evidence, window: tuple[float, float]) -> float:
 
 
 def _label_evidence(
-    ctx: Context,
+    ctx: Scope,
     memo: VideoMemo,
     query: str,
     window: tuple[float, float] | None,

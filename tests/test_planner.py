@@ -1,0 +1,225 @@
+"""The question planner: wordings people use → typed plans; the LLM planner validated."""
+
+from __future__ import annotations
+
+import pytest
+from agent_fixtures import make_llm, prompt_text, toy_models, write_lecture
+
+from hourlens.agent import AgentConfig, Turn, ask
+from hourlens.agent.parse import parse_question
+from hourlens.agent.planner import check_plan, make_plan
+from hourlens.agent.timeexpr import find_times
+from hourlens.memory_store import Store
+from hourlens.types import Citation
+
+PREV = Turn(
+    question="When is a cat shown?",
+    answer="From 01:40 to 01:48.",
+    citations=(Citation(video="/v/lecture.mp4", start=100.0, end=108.0, kind="visual"),),
+)
+
+
+def plan_of(question, history=(), duration=3600.0):
+    return parse_question(question, history, duration=duration).plan
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("What is shown at 1 hour 2 minutes?", [("point", 3720.0, 3720.0)]),
+        ("what is said an hour and two minutes in", [("point", 3720.0, 3720.0)]),
+        ("at 0:12:34", [("point", 754.0, 754.0)]),
+        ("12 minutes 34 seconds in", [("point", 754.0, 754.0)]),
+        ("around minute 12", [("point", 720.0, 720.0)]),
+        ("1h02m", [("point", 3720.0, 3720.0)]),
+        ("Summarise 10:00–15:00", [("range", 600.0, 900.0)]),
+        ("what happens between 10:00 and 12:30", [("range", 600.0, 750.0)]),
+        ("the first ten minutes", [("range", 0.0, 600.0)]),
+        ("It has 2 rockets", []),
+    ],
+)
+def test_time_expressions(text, expected):
+    assert [(e.kind, e.start, e.end) for e in find_times(text)] == expected
+
+
+def test_relative_and_from_the_end():
+    (rel,) = find_times("And 30 seconds later?")
+    assert rel.kind == "relative" and rel.offset == 30.0
+    (before,) = find_times("two minutes before that")
+    assert before.offset == -120.0
+    (last,) = find_times("in the last five minutes")
+    assert last.resolve(3600.0) == (3300.0, 3600.0)
+
+
+@pytest.mark.parametrize(
+    "question, intent, modality, target",
+    [
+        # the wordings the regex router got wrong
+        ("Count the times the narrator says 'rocket'.", "count", "speech", "rocket"),
+        ("What words are on screen at 12:34?", "what_at", "ocr", None),
+        ("What is shown at 1 hour 2 minutes?", "what_at", "visual", None),
+        ("Is the cat or the rocket shown first?", "order", "any", None),
+        (
+            "I'm looking for the red motorcycle: when does it appear?",
+            "when",
+            "visual",
+            "the red motorcycle",
+        ),
+        # kinds the templates lack
+        ("What is this video about?", "summarise", "any", None),
+        ("Summarise 10:00–15:00", "summarise", "any", None),
+        ("Is there a cat in it?", "presence", "visual", "a cat"),
+        ("How long is the rocket on screen?", "duration", "visual", "the rocket"),
+        ("Which of my videos shows a rocket?", "which_video", "visual", "a rocket"),
+        ("Did the narrator ever mention the weather?", "presence", "speech", "the weather"),
+        # requests instead of questions, other verbs
+        ("tell me when the astronaut shows up", "when", "visual", "the astronaut"),
+        ('Find the moment the narrator says "goodbye"', "when", "speech", "goodbye"),
+        ('the text "call us" — when is it on screen?', "when", "ocr", "call us"),
+        ("what does the slide say at 4:05", "what_at", "ocr", None),
+        ("When does the man in the car talk about the weather?", "when", "speech", None),
+        ("At what time is a man in a bow tie talking in a car shown?", "when", "visual", None),
+    ],
+)
+def test_everyday_wordings(question, intent, modality, target):
+    p = plan_of(question)
+    assert (p.intent, p.modality) == (intent, modality), p.summary()
+    if target is not None:
+        assert p.target == target
+
+
+def test_options_without_a_colon_and_pairs():
+    p = plan_of("Is the cat or the rocket shown first?")
+    assert [o.text for o in p.options] == ["the cat", "the rocket"]
+    p = plan_of("Does the cat come before the rocket?")
+    assert p.intent == "order" and [o.text for o in p.options] == ["the cat", "the rocket"]
+    p = plan_of("Which appears first, a pagoda or a flower?")
+    assert p.intent == "order" and [o.text for o in p.options] == ["a pagoda", "a flower"]
+
+
+def test_between_two_things_is_a_range_between_them():
+    p = plan_of("What happens between the car and the slide?")
+    assert p.intent == "describe" and p.relation == "between"
+    assert [t.text for t in p.targets] == ["the car", "the slide"]
+
+
+def test_follow_ups_resolve_against_the_previous_answer():
+    p = plan_of("And 30 seconds later?", [PREV])
+    assert p.intent == "what_at" and p.window == (130.5, 145.5)  # 108 + 30 ± 7.5
+    p = plan_of("right before that?", [PREV])
+    assert p.window == (70.0, 100.0) and p.relation == "before"
+    # without a previous answer a relative time is not read as an absolute one (0:30)
+    parsed = parse_question("And 30 seconds later?", (), duration=3600.0)
+    assert not parsed.complete and parsed.plan.window is None
+
+
+def test_times_outside_the_video_are_not_planned():
+    plan, problems = check_plan(plan_of("What is said at 05:32:00?", duration=3600.0), 3600.0)
+    assert problems and plan.window is None
+
+
+# ---- the LLM planner -------------------------------------------------------------------
+
+
+def test_llm_plans_what_the_parser_cannot_read():
+    llm = make_llm(
+        [{"intent": "when", "modality": "visual", "targets": ["a dog on a beach"], "start": None}]
+    )
+    p = make_plan("Hmm, that dog on a beach, got a timestamp?", (), llm=llm, duration=600.0)
+    assert p.source in ("parser", "llm")
+    p = make_plan("the beach dog bit, where?", (), llm=make_llm(
+        [{"intent": "when", "modality": "visual", "targets": ["the beach dog"]}]
+    ), duration=600.0)  # fmt: skip
+    assert p.source == "llm" and p.intent == "when" and p.target == "the beach dog"
+
+
+@pytest.mark.parametrize(
+    "reply",
+    [
+        "this is not JSON at all",
+        {"intent": "when", "modality": "visual", "targets": []},  # nothing to look for
+        {"intent": "what_at", "modality": "speech", "targets": [], "start": "05:32:00"},
+        {
+            "intent": "order",
+            "modality": "visual",
+            "targets": [],
+            "options": ["a unicorn", "a yeti"],
+        },
+        {"intent": "teleport", "modality": "smell", "targets": "x"},
+    ],
+)
+def test_bad_llm_plans_are_rejected_never_a_crash(reply):
+    llm = make_llm([reply, reply])  # a retry after bad JSON gets the same
+    p = make_plan("gimme the bit with the thing", (), llm=llm, duration=600.0)
+    assert p.intent == "general" and p.window is None and not p.options
+
+
+def test_llm_options_must_be_in_the_question():
+    llm = make_llm([{"intent": "order", "modality": "visual", "targets": [],
+                     "options": ["a cat", "a dragon"]}])  # fmt: skip
+    p = make_plan("first one up, cat thing vs rocket thing?", (), llm=llm, duration=600.0)
+    assert "dragon" not in " ".join(o.text for o in p.options)
+
+
+def test_llm_relative_time_is_resolved_against_the_previous_answer():
+    llm = make_llm([{"intent": "describe", "modality": "any", "targets": [],
+                     "relative_to_previous": "after", "offset_seconds": 60}])  # fmt: skip
+    p = make_plan("and a minute on, what's up", [PREV], llm=llm, duration=600.0)
+    assert p.window is not None and 150.0 <= p.time <= 190.0
+
+
+# ---- end to end on the synthetic lecture ------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def library(tmp_path_factory):
+    root = tmp_path_factory.mktemp("plannerlib")
+    store = Store(root / "lib")
+    video = write_lecture(store, root / "videos" / "lecture.mp4")
+    yield store, video
+    store.close()
+
+
+def run(library, question, llm=None, history=None, **kw):
+    store, video = library
+    cfg = AgentConfig(llm="none", rewrite_visual=False, **kw)
+    return ask(store, question, videos=[video], llm=llm, config=cfg, models=toy_models(),
+               history=history)  # fmt: skip
+
+
+def test_chat_follow_up_with_a_relative_time(library):
+    first = run(library, "When does the narrator say 'the coffee is ready'?")
+    assert first.citations[0].start == 100.0
+    later = run(library, "And 30 seconds later, what is said?", history=[Turn.of("q", first)])
+    assert "rocket on the launch pad" in later.answer.lower()
+    assert any(130.0 <= c.start <= 136.0 for c in later.citations)
+
+
+def test_unanswerable_is_an_honest_not_found_with_closest_moments(library):
+    ans = run(library, "When does the narrator say 'the submarine surfaced at dawn'?")
+    assert "could not find" in ans.answer.lower()
+    assert ans.confidence <= 0.3 and ans.citations
+    for c in ans.citations:
+        assert 0.0 <= c.start <= c.end <= 300.0
+
+
+def test_presence_duration_and_summary(library):
+    yes = run(library, "Is there a cat in it?")
+    assert yes.answer.startswith("Yes") and any(60 <= c.start <= 90 for c in yes.citations)
+    no = run(library, "Did the narrator ever mention a submarine?")
+    assert no.answer.startswith("No")
+    how_long = run(library, "How long is the rocket on screen?")
+    assert "seconds" in how_long.answer
+    about = run(library, "What is this video about?")
+    assert "rockets, cats and coffee" in about.answer.lower()
+
+
+def test_llm_answer_with_an_invented_time_is_replaced(library):
+    def judge(messages):
+        assert "Question:" in prompt_text(messages)
+        return {"answer": "It is at 05:32:00.", "confidence": 0.9, "sufficient": True,
+                "evidence": [1]}  # fmt: skip
+
+    ans = run(library, "What is the lecture about?", llm=make_llm([judge]), plan_with_llm=False)
+    assert "05:32:00" not in ans.answer
+    assert any(s.node == "answer" and "reworded" in s.detail for s in ans.steps)
