@@ -111,7 +111,13 @@ def coarse_evidence(
         anchor = replace(hit, score=max(hit.score, 0.7), source="anchor")
         window = anchor_window(anchor, plan.direction, c.follow_window_s)
         if plan.options:
-            ev = [anchor, *_options(ctx, plan.options, window=window)]
+            inside = _options(ctx, plan.options, window=window)
+            away = [  # where each option is seen at other times (for elimination)
+                replace(e, source="elsewhere", score=round(e.score * 0.5, 4))
+                for e in _options(ctx, plan.options, k=2)
+                if not (e.start < window[1] and e.end > window[0])
+            ]
+            ev = [anchor, *inside, *away]
         else:
             ev = [anchor, *_range(ctx, replace(plan, relation=None), history, window)[0]]
         return ev, (
