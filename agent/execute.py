@@ -83,9 +83,11 @@ def coarse_evidence(
         return found, "could not find both ends of the range"
     if kind == "time_lookup" and plan.window is not None:
         a, b = plan.window
-        if b - a > 2 * c.time_window_s:
+        if plan.intent != "what_at" and b - a > 2 * c.time_window_s:
             return _range(ctx, plan, history, (a, b))
-        r = memory.lookup_at(ctx, (a + b) / 2, modality=plan.modality, half_window=c.time_window_s)
+        r = memory.lookup_at(
+            ctx, a, modality=plan.modality, half_window=c.time_window_s, until=b if b > a else None
+        )
         if plan.options:  # "which of these is shown at 12:34?"
             r.evidence.extend(_options(ctx, plan.options, k=2, window=(a - 8, b + 8)))
         return r.evidence, r.detail

@@ -18,7 +18,7 @@ from ..errors import MissingDependencyError, ModelLoadError
 from ..prompts import answer_format, render
 from ..timefmt import fmt_span, fmt_time
 from ..tools.evidence import Evidence, best_first, format_evidence, select_for_prompt
-from ..tools.textutil import phrase_match
+from ..tools.textutil import phrase_match, tokens
 from .compose import draft_intent, not_found
 from .context import Context
 from .plan import Plan
@@ -108,13 +108,23 @@ def draft(plan: Plan, evidence: Sequence[Evidence]) -> Judgement:
         ]
         pool = pool or [e for e in ranked if e.source == "time"] or ranked
         top = pool[0]
+        if mod == "ocr":  # among rows as close to the time: most inside the time, most text
+            close = [e for e in pool if e.score >= top.score - 0.05]
+            lo, hi = plan.window if plan.window else (plan.time, plan.time)
+
+            def inside_share(e: Evidence) -> float:
+                length = max(e.end - e.start, 1e-3)
+                return round(max(0.0, min(e.end, hi) - max(e.start, lo)) / length, 1)
+
+            top = max(close, key=lambda e: (inside_share(e), len(tokens(e.text)), e.score))
         if mod in ("speech", "ocr"):
             return _fallback(top.text, [top], EXACT if top.score >= 0.99 else 0.35 + top.score / 2)
         used = [top]
         if top.kind == "caption":  # add what the frames look like there, if known
             used += [e for e in pool if e.kind == "visual" and e.level == "memory"][:1]
         text = "; ".join(e.text for e in used)
-        return _fallback(f"At {fmt_time(plan.time)}: {text}", used, 0.4 + top.score / 3)
+        at = plan.window[0] if plan.window else plan.time
+        return _fallback(f"At {fmt_time(at)}: {text}", used, 0.4 + top.score / 3)
     if kind in ("speech_when", "ocr_when", "visual_when"):
         want = {"speech_when": ("speech",), "ocr_when": ("ocr",)}.get(kind, ("visual", "caption"))
         pool = [e for e in ranked if e.kind in want]
