@@ -36,7 +36,8 @@ class LMMAnswer:
         return asdict(self)
 
 
-def _prompt(evidence: str, question: str) -> str:
+def answer_prompt(evidence: str, question: str) -> str:
+    """The user text after the context parts: the evidence lines, then the question."""
     ev = evidence.strip()
     return (f"Evidence:\n{ev}\n\n" if ev else "") + f"Question: {question.strip()}"
 
@@ -51,6 +52,7 @@ def lmm_answer(
     images: Sequence[Any] = (),
     max_tokens: int = 160,
     config: KVConfig | None = None,
+    prompt: str | None = None,
 ) -> LMMAnswer:
     """Answer ``question`` with the LMM over the selected segments and the text evidence.
 
@@ -64,12 +66,14 @@ def lmm_answer(
             prefill and for segments that have no stored block.
         max_tokens: Upper bound on the answer's tokens.
         config: Frames and card size of fresh segment parts; default ``HOURLENS_KV_*``.
+        prompt: The whole user text after the context (an already rendered answer
+            prompt); replaces ``evidence`` + ``question``.
 
     Returns:
         The answer; ``via`` says whether stored KV was reused.
     """
     t0 = time.perf_counter()
-    prompt = _prompt(evidence, question)
+    prompt = prompt or answer_prompt(evidence, question)
     found = []
     if store is not None and getattr(lmm, "supports_kv", False) and segment_ids:
         found = store.kv.get(lmm.fingerprint(), list(dict.fromkeys(segment_ids)))

@@ -5,10 +5,12 @@ compressed feature memories + summary tokens, stored in SQLite + FAISS), then se
 ask about the videos with cited time ranges.
 """
 
-from .config import IndexConfig, RayConfig, StoreConfig
+from .config import IndexConfig, KVConfig, RayConfig, StoreConfig
 from .errors import BadVideoError, HourlensError, MissingDependencyError, NotIndexedError
 from .library import Library
+from .models.registry import create_model, list_models
 from .types import (
+    READY_STATUSES,
     Answer,
     Citation,
     Hit,
@@ -24,6 +26,7 @@ from .types import (
 __version__ = "0.1.0"
 
 __all__ = [
+    "READY_STATUSES",
     "Answer",
     "BadVideoError",
     "Citation",
@@ -31,6 +34,7 @@ __all__ = [
     "HourlensError",
     "IndexConfig",
     "IndexResult",
+    "KVConfig",
     "Keyframe",
     "Library",
     "Memory",
@@ -43,4 +47,6 @@ __all__ = [
     "TranscriptLine",
     "Video",
     "__version__",
+    "create_model",
+    "list_models",
 ]

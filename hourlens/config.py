@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any, TypeVar, get_type_hints
 
 from .errors import HourlensError
+from .paths import expand_user
 
 T = TypeVar("T")
 
@@ -25,7 +26,7 @@ def models_cache_dir() -> Path:
     ``$HOURLENS_CACHE/models`` or ``<user cache dir>/hourlens/models`` (created)."""
     env = os.environ.get(ENV_CACHE)
     if env:
-        root = Path(env).expanduser()
+        root = expand_user(env)
     else:
         from platformdirs import user_cache_dir
 
@@ -39,7 +40,7 @@ def default_library_dir() -> Path:
     """Library location: ``$HOURLENS_HOME`` or the per-user data directory."""
     env = os.environ.get(ENV_HOME)
     if env:
-        return Path(env).expanduser()
+        return expand_user(env)
     from platformdirs import user_data_dir
 
     return Path(user_data_dir("hourlens", appauthor=False))
@@ -130,6 +131,13 @@ class IndexConfig:
     """Compression rate of the most static segments."""
     thumb_width: int = 320
     tags_per_memory: int = 10
+    facets: bool = True
+    """Keep cheap pixel facets per feature memory (dominant colours, greyscale, dark or
+    bright, colourfulness, motion, sky/water/vegetation cover, faces) for search by words."""
+    crops: bool = True
+    """Also classify the centre and quadrants of segment keyframes (small things in big
+    frames), on keyframes whose top class is below ``crop_max_top1``."""
+    crop_max_top1: float = 0.6
     asr: str = "auto"
     """Speech model: ``auto`` (packaged Whisper base offline), a faster-whisper size or
     Hugging Face id, a local CTranslate2 folder, or ``none``."""
@@ -145,8 +153,9 @@ class IndexConfig:
     ocr_budget_per_min: float = 4.0
     """OCR work allowed per minute of video, in whole-frame reads: a read of the bands
     whose text changed costs their share of the frame, a frame whose text did not change
-    costs nothing. Bounds the OCR time whatever the content; over budget, the last
-    reading holds until the budget refills. 0: no bound."""
+    costs nothing; the first read of a new segment may borrow one minute's budget.
+    Bounds the OCR time whatever the content; over budget, the last reading holds until
+    the budget refills. 0: no bound."""
     ocr_det_short_side: int = 736
     """The OCR text detector sees frames with their short side scaled up to this many
     pixels (RapidOCR's default); smaller is faster but loses small text. 0: the frame's
@@ -162,6 +171,10 @@ class IndexConfig:
     ``auto`` or ``openai:MODEL@URL``); ``none`` composes them from tags, text and speech."""
     chapter_min_s: float = 60.0
     chapter_max_s: float = 300.0
+    partial_tolerance_s: float = 2.0
+    """A video whose decodable frames end more than this many seconds (beyond one sample
+    interval) before the duration its container declares is indexed as ``partial``: a
+    truncated or broken-off file. What decoded is indexed."""
 
 
 @dataclass(kw_only=True)

@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import dataclasses
 import threading
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 from .config import IndexConfig, RayConfig, StoreConfig, default_library_dir, from_env
+from .paths import expand_user
 from .types import Answer, Hit, IndexResult, TranscriptLine, Video
 
 ENGINES = ("serial", "ray")
@@ -55,7 +56,7 @@ class Library:
         llm: Any = None,
         models: Any = None,
     ) -> None:
-        self.path = Path(path).expanduser() if path is not None else default_library_dir()
+        self.path = expand_user(path) if path is not None else default_library_dir()
         self.index_config = index_config or from_env(IndexConfig)
         self.store_config = store_config or from_env(StoreConfig)
         self._agent_config = agent_config
@@ -183,8 +184,9 @@ class Library:
             if bars is not None:
                 bars.close()
 
-    def videos(self, status: str | None = None) -> list[Video]:
-        """Videos in the library (optionally only ``indexed``/``failed``)."""
+    def videos(self, status: str | Collection[str] | None = None) -> list[Video]:
+        """Videos in the library, optionally only with a status (``indexed``, ``partial``,
+        ``failed``, ``indexing``) or one of several (``READY_STATUSES``: searchable ones)."""
         return self.store.videos(status)
 
     def video(self, ref: str | int) -> Video:
@@ -284,3 +286,29 @@ class Library:
     def remove(self, ref: str | int) -> Video:
         """Forget a video: its rows, vectors and thumbnails."""
         return self.store.remove_video(ref)
+
+    def build_kv(
+        self,
+        ref: str | int,
+        model: str,
+        *,
+        device: str = "cpu",
+        force: bool = False,
+        config: Any = None,
+    ) -> Any:
+        """Prefill every segment of a video through an LMM and store its KV memories.
+
+        Args:
+            ref: The video (id, path or name).
+            model: An LMM registry name, hub id or local path (transformers).
+            device: ``cpu``, ``cuda`` or ``cuda:N``.
+            force: Rebuild even when the stored blocks are current.
+            config: A :class:`hourlens.config.KVConfig` (default from ``HOURLENS_KV_*``).
+
+        Returns:
+            A :class:`hourlens.indexer.kv_build.KVBuildResult`.
+        """
+        from .indexer.kv_build import build_kv
+        from .models.lmm import load_lmm
+
+        return build_kv(self.store, ref, load_lmm(model, device=device), config=config, force=force)

@@ -26,7 +26,7 @@ from .encoders import FrameEncoder
 from .encoders.base import split_threads
 
 T = TypeVar("T")
-TOP_PROBS = 32  # class probabilities kept per frame (sparse)
+TOP_PROBS = 50  # class probabilities kept per frame (sparse)
 
 
 @dataclass
@@ -39,6 +39,7 @@ class FramePass:
     prob_idx: list[np.ndarray] = field(default_factory=list)  # per frame (TOP_PROBS,) int16
     prob_val: list[np.ndarray] = field(default_factory=list)  # per frame (TOP_PROBS,) float16
     ocr_decisions: list[tuple[float, str]] = field(default_factory=list)  # (t, gate decision)
+    facet_stats: list[np.ndarray] = field(default_factory=list)  # per frame, see facets.py
     encoded: int = 0
     reused: int = 0
     seconds: dict[str, float] = field(
@@ -132,6 +133,7 @@ def run_frame_pass(
     on_frames: Callable[[int], None] | None = None,
     ocr_gate: Any = None,
     window: tuple[float, float] | None = None,
+    facet_probe: Callable[[np.ndarray], np.ndarray] | None = None,
 ) -> FramePass:
     """Decode, de-duplicate, encode and spill every sampled frame of one video.
 
@@ -148,6 +150,8 @@ def run_frame_pass(
         window: Only the samples of ``start <= t < end`` (see
             :func:`~hourlens.indexer.decode.sample_frames`); thumbnails keep the
             window-relative frame index.
+        facet_probe: Optional :class:`~hourlens.indexer.facets.FrameProbe`; its statistics
+            of every fresh frame are kept (a reused frame repeats them, without motion).
 
     Returns:
         The per-frame scalars the later stages need.
@@ -192,7 +196,7 @@ def run_frame_pass(
             on_frames(len(pending))
         pending.clear()
 
-    def prepared() -> Iterator[tuple[SampledFrame, bool, str | None, float]]:
+    def prepared() -> Iterator[tuple[SampledFrame, bool, str | None, Any, float]]:
         """Runs in the decode thread: the cheap per-frame work (duplicate test, OCR gate,
         thumbnail JPEG) overlaps the encoder running in the main thread."""
         last = "none"
@@ -217,19 +221,27 @@ def run_frame_pass(
             if ocr_gate is not None:
                 decision = ("none" if last == "none" else "same") if dup else ocr_gate.check(fr.rgb)
                 last = decision
+            stats = None if dup or facet_probe is None else facet_probe(fr.rgb)
             if dup:
                 fr.drop()  # the encoder reuses the last feature: free the decoded picture
             else:
                 (thumbs_dir / f"{fr.index}.jpg").write_bytes(_jpeg(fr.rgb, config.thumb_width))
-            yield fr, dup, decision, time.perf_counter() - t0
+            yield fr, dup, decision, stats, time.perf_counter() - t0
 
     fresh_in_batch = 0
     t_dec = time.perf_counter()
-    for fr, dup, decision, side in prefetch(prepared()):
+    for fr, dup, decision, stats, side in prefetch(prepared()):
         fp.seconds["decode"] += time.perf_counter() - t_dec
-        fp.seconds["thumbs"] += side  # dedup, RGB, OCR gate, JPEG: in the decode thread
+        fp.seconds["thumbs"] += side  # dedup, RGB, OCR gate, facets, JPEG: decode thread
         if decision is not None:
             fp.ocr_decisions.append((fr.t, decision))
+        if facet_probe is not None:
+            if stats is None and fp.facet_stats:  # a reused frame: the same, but still
+                from .facets import still
+
+                stats = still(fp.facet_stats[-1])
+            if stats is not None:
+                fp.facet_stats.append(stats)
         if not dup:
             state["thumb"] = fr.index
             fresh_in_batch += 1

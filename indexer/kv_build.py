@@ -15,6 +15,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
+from pathlib import Path
 from typing import Any
 
 from ..config import KVConfig, from_env
@@ -76,13 +77,14 @@ def segment_card(store: Store, video_id: int, seg: Segment, *, max_chars: int = 
 def segment_part(
     store: Store, video_id: int, seg: Segment, *, frames: int, card_chars: int, vision: bool
 ) -> list[Any]:
-    """One segment as an LMM context part: ``[span, keyframe paths..., card]``."""
-    part: list[Any] = [f"[{fmt_span(seg.start, seg.end)}] "]
+    """One segment as an LMM context part: ``[span, keyframes..., card]`` (keyframes as
+    :class:`~pathlib.Path`: in a part, ``str`` pieces are text and anything else an image)."""
+    part: list[Any] = [f"{fmt_span(seg.start, seg.end)} "]
     if vision and frames > 0:
         kfs = store.keyframes(video_id, seg.id)
         if kfs:
             step = max(1, len(kfs) // frames)
-            part += [k.path for k in kfs[::step][:frames]]
+            part += [Path(k.path) for k in kfs[::step][:frames]]
             part.append(" ")
     part.append(segment_card(store, video_id, seg, max_chars=card_chars) + "\n")
     return part

@@ -27,6 +27,7 @@ from ..config import IndexConfig
 from ._decode_av import decode_tolerant, open_video, seek_seconds
 from .decode import VideoProbe
 from .encoders import FrameEncoder
+from .facets import FrameProbe
 from .frames import FramePass, run_frame_pass
 
 _EPS = 1e-6
@@ -134,6 +135,7 @@ def run_window_pass(
         on_frames=on_frames,
         ocr_gate=gate,
         window=window,
+        facet_probe=FrameProbe() if config.facets else None,
     )
     thumbs = {int(p.stem): p.read_bytes() for p in scratch.glob("*.jpg")}
     dim = encoder.dim

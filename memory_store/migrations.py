@@ -16,6 +16,10 @@ Schema notes:
   with ``rowid = row_id * 8 + kind_code`` (see :data:`TEXT_KIND_CODES`) and a ``weight``
   (the tag score, the OCR confidence, else 1). Migration 1 had ``tags_fts`` over tag
   labels; migration 2 moves those rows into ``texts_fts`` and drops it.
+- A video whose file decodes only in part (truncated, broken off) is stored as
+  ``indexed`` with the reason in ``videos.partial`` (migration 5): every query that
+  reads ``indexed`` videos serves what decoded; :class:`~hourlens.types.Video` reports
+  it as status ``partial`` with the reason in ``error``.
 - Rows are immutable once committed (a re-index replaces the whole video), so there are
   no ``UPDATE`` triggers.
 
@@ -352,10 +356,49 @@ def migration_3(db: Database) -> None:
     _index(db, "kv_blocks", "last_used")
 
 
+def migration_4(db: Database) -> None:
+    """Visual rows: per feature memory (and keyframe crop) top class probabilities and
+    pixel facets (:mod:`hourlens.memory_store.visual_rows`)."""
+    _table(
+        db,
+        "visual_rows",
+        {
+            "video_id": int,
+            "segment_id": int,
+            "memory_id": int,
+            "source": str,
+            "start": float,
+            "end": float,
+            "class_idx": bytes,
+            "class_p": bytes,
+            "facets": str,
+        },
+        refs={
+            "video_id": ("videos", CASCADE),
+            "segment_id": ("segments", CASCADE),
+            "memory_id": ("memories", CASCADE),
+        },
+        nullable=("memory_id",),
+    )
+    _index(db, "visual_rows", "video_id", "start")
+
+
+def migration_5(db: Database) -> None:
+    """``videos.partial``: why an ``indexed`` video covers only part of its file (a
+    truncated or broken-off file: what decoded is indexed); NULL for a complete index."""
+    db.table("videos").add_column("partial", str)
+
+
 Migration = Callable[[Database], None]
 
 #: Migration ``i + 1`` is ``MIGRATIONS[i]``: a function of a database in an open transaction.
-MIGRATIONS: list[Migration] = [migration_1, migration_2, migration_3]
+MIGRATIONS: list[Migration] = [
+    migration_1,
+    migration_2,
+    migration_3,
+    migration_4,
+    migration_5,
+]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

@@ -38,6 +38,7 @@ class Buffers:
     )
     text_keys: list[tuple[str, int]] = field(default_factory=list)
     text_vectors: list[np.ndarray] = field(default_factory=list)
+    visual: list[dict[str, Any]] = field(default_factory=list)
 
 
 @dataclass

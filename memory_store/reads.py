@@ -13,6 +13,7 @@ from . import fts, queries
 from .db import Connections
 from .records import Caption, Chapter, OcrItem
 from .shards import read_manifest
+from .visual_rows import VisualRows, read_visual
 
 
 def _dir_bytes(path: Path) -> int:
@@ -105,6 +106,10 @@ class StoreReads:
         """Chapters in order."""
         return queries.chapters(self._db.get(), self._vid(video))
 
+    def visual_rows(self, video: str | int | Video) -> VisualRows:
+        """Per-memory class probabilities and pixel facets of a video (and its crops)."""
+        return read_visual(self._db.get(), self._vid(video))
+
     def search_text(self, query: str, *, video_id: int | None = None, k: int = 10) -> list[Hit]:
         """BM25 search over tags, speech, OCR, captions and chapters (any input is safe)."""
         return fts.search_text(self._db.get(), query, video_id=video_id, k=k)
@@ -124,6 +129,7 @@ class StoreReads:
             "ocr_items",
             "captions",
             "chapters",
+            "visual_rows",
         ):
             out[table] = db.table(table).count
         vec: dict[str, int] = {}

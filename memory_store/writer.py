@@ -41,6 +41,7 @@ from .persist import (
 )
 from .staging import FrameSpill, TokenLock, fsync_path
 from .text_items import TextMemoriesMixin
+from .visual_rows import buffer_row, insert_visual
 
 if TYPE_CHECKING:
     from .store import Store
@@ -234,6 +235,46 @@ class VideoWriter(TextMemoriesMixin):
                 }
             )
 
+    def add_visual(
+        self,
+        *,
+        segment: int,
+        memory: int | None,
+        source: str,
+        start: float,
+        end: float,
+        class_idx: np.ndarray | None = None,
+        class_p: np.ndarray | None = None,
+        facets: dict[str, float] | None = None,
+    ) -> None:
+        """Attach what the frame encoder and the pixel facets saw to a memory or a crop.
+
+        Args:
+            segment: Provisional segment key.
+            memory: Provisional memory key (None for a row of its own, e.g. a crop).
+            source: ``memory`` or ``crop:<name>``.
+            start: Span start (seconds).
+            end: Span end.
+            class_idx: Top class indices (sparse), or None for a classifier-less encoder.
+            class_p: Their probabilities.
+            facets: Facet name -> value in [0, 1].
+        """
+        self._check_open()
+        seg = self._check_segment(segment)
+        if memory is not None and not 0 <= int(memory) < len(self._buf.memories):
+            raise ValueError(f"unknown memory key {memory}")
+        buffer_row(
+            self._buf,
+            segment=seg,
+            memory=memory,
+            source=source,
+            start=start,
+            end=end,
+            class_idx=class_idx,
+            class_p=class_p,
+            facets=facets,
+        )
+
     def add_keyframe(self, *, segment: int, t: float, jpeg: bytes) -> None:
         """Store a JPEG thumbnail of the frame at ``t`` for a segment."""
         self._check_open()
@@ -254,11 +295,16 @@ class VideoWriter(TextMemoriesMixin):
         encoder: str,
         encoder_dim: int,
         stats: dict[str, Any] | None = None,
+        partial: str | None = None,
     ) -> Video:
         """Publish the video atomically, replacing any previous index of its path.
 
+        Args:
+            partial: Why only part of the file is indexed (None: all of it); the video
+                is then listed as ``partial`` and still searchable.
+
         Returns:
-            The committed video (status ``indexed``).
+            The committed video (status ``indexed``, or ``partial``).
         """
         self._check_open()
         store, staged = self._store, self._dir
@@ -291,6 +337,7 @@ class VideoWriter(TextMemoriesMixin):
                         "width": int(width),
                         "height": int(height),
                         "status": "indexed",
+                        "partial": partial or None,
                         "encoder": encoder,
                         "encoder_dim": int(encoder_dim),
                         "text_encoder": self._text_encoder,
@@ -302,6 +349,7 @@ class VideoWriter(TextMemoriesMixin):
                 ids, lookup = insert_rows(
                     db, self.video_id, self._buf, f"shards/{self.shard_name}/thumbs"
                 )
+                insert_visual(db, self.video_id, self._buf, ids)
                 write_metadata(
                     staged,
                     self._buf,

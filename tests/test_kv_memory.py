@@ -221,3 +221,104 @@ def test_cli_kv_build_stats_drop_from_a_model_folder(tmp_path: Path) -> None:
     assert out.exit_code == 0 and "dropped 3 KV blocks" in out.output
     out = run(cli, [*lib, "kv", "build", "talk.mp4", "--model", "no-such-model-xyz"])
     assert out.exit_code == 1 and out.output.startswith("Error: ")
+
+    from hourlens import Library
+
+    with Library(tmp_path / "lib") as api:
+        assert api.build_kv("talk.mp4", str(model_dir)).built == 3
+        assert api.store.kv.stats()["blocks"] == 3
+
+
+def _packaged_gguf_tokenizer():  # noqa: ANN202
+    from hourlens.errors import MissingDependencyError
+    from hourlens.models.llm_models import packaged_gguf, packaged_parts
+    from hourlens.models.lmm_load import gguf_tokenizer
+
+    for name in ("qwen2.5-coder-0.5b", "qwen2.5-coder-1.5b"):
+        try:
+            packaged_parts(name)
+        except MissingDependencyError:
+            continue
+        return gguf_tokenizer(packaged_gguf(name))
+    pytest.skip("no packaged Qwen2.5 GGUF installed (hourlens[llm] or hourlens[llm-small])")
+
+
+@pytest.mark.slow
+def test_tiny_qwen2_vl_end_to_end_from_a_model_folder(tmp_path: Path) -> None:
+    """Keyframes -> prefill -> store -> load -> answer, through the real classes: a random
+    Qwen2-VL built from a config, the packaged Qwen2.5 tokenizer, the default image
+    processor, saved as a model folder and loaded back like a hub model."""
+    from transformers import Qwen2VLImageProcessor, Qwen2VLProcessor, Qwen2VLVideoProcessor
+
+    tok = _packaged_gguf_tokenizer()
+    ids = {
+        "image_token_id": tok.convert_tokens_to_ids("<|image_pad|>"),
+        "video_token_id": tok.convert_tokens_to_ids("<|video_pad|>"),
+        "vision_start_token_id": tok.convert_tokens_to_ids("<|vision_start|>"),
+    }
+    assert ids["vision_start_token_id"] + 1 == tok.convert_tokens_to_ids("<|vision_end|>")
+    folder = tmp_path / "tiny-qwen2-vl"
+    tiny_qwen2_vl(vocab=len(tok), ids=ids).save_pretrained(folder)
+    Qwen2VLProcessor(
+        image_processor=Qwen2VLImageProcessor(),
+        tokenizer=tok,
+        video_processor=Qwen2VLVideoProcessor(),
+    ).save_pretrained(folder)
+    lmm = TransformersLMM(str(folder)).load()
+    assert lmm.is_vision and lmm.revision().startswith("dir-")
+
+    store, vid = synthetic_library(tmp_path / "lib", n_segments=3)
+    try:
+        res = build_kv(store, vid, lmm)
+        assert res.built == 3
+        recs = store.kv.records(lmm.fingerprint(), video_id=vid)
+        stored = [load_block(tmp_path / "lib" / "kv" / r.path) for r in recs]
+        image_pos = [int((b.positions[1] != b.positions[2]).sum()) for b in stored]
+        assert all(n > 0 for n in image_pos)  # each block holds keyframe tokens (mRoPE h != w)
+
+        segs = store.segments(vid)
+        parts = [segment_part(store, vid, s, frames=2, card_chars=600, vision=True) for s in segs]
+        q = "what is on screen ?"
+        fresh = lmm.answer(
+            [lmm.head(), *lmm.stream(parts, window=1)], f"Question: {q}", max_tokens=8
+        )
+        out = lmm_answer(
+            store, lmm, segment_ids=[s.id for s in segs], evidence="", question=q, max_tokens=8
+        )
+        assert out.via == "kv" and out.text == fresh.text and out.ttft_s > 0
+        no_kv = lmm_answer(
+            None,
+            lmm,
+            segment_ids=[],
+            evidence="",
+            question=q,
+            images=[store.keyframes(vid)[0].path],
+            max_tokens=4,
+        )
+        assert no_kv.via == "prefill"
+    finally:
+        store.close()
+
+
+@pytest.mark.slow
+def test_index_with_kv_model_builds_kv_for_every_segment(tmp_path: Path) -> None:
+    import json
+
+    from click.testing import CliRunner
+    from media import make_scene_video
+
+    from hourlens.cli import cli
+
+    video = tmp_path / "small.mp4"
+    make_scene_video(video, [(5.0, "hopper"), (5.0, "bars"), (5.0, "china")], fps=5)
+    model_dir = tmp_path / "tiny-qwen2"
+    tiny_qwen2().save_pretrained(model_dir)
+    word_tokenizer().save_pretrained(model_dir)
+    lib = ["--library", str(tmp_path / "lib")]
+    args = ["index", "--json", "--no-progress", "--kv-model", str(model_dir), str(video)]
+    out = CliRunner().invoke(cli, [*lib, *args], env={"HOURLENS_ASR": "none"})
+    assert out.exit_code == 0, out.output
+    (line,) = [json.loads(x) for x in out.stdout.splitlines() if x.startswith("{")]
+    assert line["status"] == "indexed" and "kv built" in out.stderr
+    stats = json.loads(CliRunner().invoke(cli, [*lib, "kv", "stats", "--json"]).output)
+    assert stats["blocks"] == line["segments"]

@@ -22,11 +22,19 @@ import numpy as np
 
 from ..indexer.label_space import LabelSpace, label_space
 from ..memory_store import Store
-from ..types import Hit, Video
+from ..types import READY_STATUSES, Hit, Video
 
 log = logging.getLogger("hourlens.search")
 
 RRF_K = 60
+#: Weight of the label-space ranking in the fusion when CLIP ranks the same videos.
+LABEL_WEIGHT_WITH_CLIP = 0.5
+#: Label-space score (sum of relevance x probability) at which its ranking weighs 1; the
+#: weight follows the top score within ``LABEL_WEIGHT_RANGE``.
+LABEL_STRONG = 0.1
+LABEL_WEIGHT_RANGE = (0.5, 1.5)
+#: Weight of the ranking of an LLM's rewrite of the query (never the only ranker).
+REWRITE_WEIGHT = 0.7
 LABEL_MIN_SIM = 0.4
 LABELS_PER_QUERY = 6
 
@@ -175,26 +183,50 @@ def _label_hits(
     return hits[:k]
 
 
-def fuse(rankings: Sequence[Sequence[Hit]], k: int) -> list[Hit]:
+#: Two hits are one moment when their overlap covers this share of the shorter one and the
+#: longer is at most ``MERGE_MAX_RATIO`` times as long (a chapter-long caption does not
+#: swallow the votes for every moment inside it).
+MERGE_MIN_OVERLAP = 0.5
+MERGE_MAX_RATIO = 4.0
+
+
+def same_moment(a: Hit, b: Hit) -> bool:
+    """Whether two hits of one video point at the same moment (see ``MERGE_*``)."""
+    inter = min(a.end, b.end) - max(a.start, b.start)
+    if inter <= 0:
+        return False
+    la, lb = max(a.end - a.start, 1e-3), max(b.end - b.start, 1e-3)
+    short, long_ = min(la, lb), max(la, lb)
+    return inter >= MERGE_MIN_OVERLAP * short and long_ <= MERGE_MAX_RATIO * max(short, 2.0)
+
+
+def fuse(
+    rankings: Sequence[Sequence[Hit]], k: int, weights: Sequence[float] | None = None
+) -> list[Hit]:
     """Reciprocal rank fusion of several ranked lists; overlapping spans of one video merge.
 
     Args:
         rankings: Ranked hit lists, best first.
         k: Number of results.
+        weights: Per ranking, a factor on its RRF terms (default 1 each).
 
     Returns:
         Fused hits, best first, with ``score`` set to the RRF score.
     """
     fused: list[tuple[float, Hit]] = []
-    for ranking in rankings:
+    for j, ranking in enumerate(rankings):
+        wj = 1.0 if weights is None else float(weights[j])
+        credited: set[int] = set()  # a ranking votes once per moment (its best rank)
         for rank, hit in enumerate(ranking):
-            score = 1.0 / (RRF_K + rank + 1)
+            score = wj / (RRF_K + rank + 1)
             for i, (s, other) in enumerate(fused):
-                if other.video == hit.video and hit.start < other.end and other.start < hit.end:
-                    best = other if s >= score else hit
-                    fused[i] = (s + score, best)
+                if other.video == hit.video and same_moment(hit, other):
+                    if i not in credited:
+                        credited.add(i)
+                        fused[i] = (s + score, other if s >= score else hit)
                     break
             else:
+                credited.add(len(fused))
                 fused.append((score, hit))
     fused.sort(key=lambda p: -p[0])
     return [
@@ -218,8 +250,14 @@ def search_video_memory(
     k: int = 10,
     video: str | int | None = None,
     label_expander: LabelExpander | None = None,
+    rewriter: Callable[[str], Sequence[str]] | None = None,
 ) -> list[Hit]:
     """Find the moments of indexed videos that match ``query``.
+
+    Rankers, fused by weighted RRF: CLIP text → image (primary where a video has CLIP
+    features), FTS over the text memories, the label space with pixel facets
+    (:func:`hourlens.tools.visual.visual_rank`; secondary to CLIP), and, with a
+    ``rewriter``, the label space of its rewrite of the query into class names.
 
     Args:
         store: An open library store.
@@ -227,7 +265,9 @@ def search_video_memory(
         k: Number of results.
         video: Restrict to one video (id, path or unique file name).
         label_expander: Replaces :func:`expand_to_labels` (e.g.
-            :meth:`hourlens.agent.Models.labels`).
+            :meth:`hourlens.agent.Models.labels`) for libraries without visual rows.
+        rewriter: ``query -> terms`` in the index's visual vocabulary (e.g.
+            :class:`hourlens.tools.rewrite.VisualRewriter` over the packaged LLM).
 
     Returns:
         Hits ``{video, start, end, score, kind}``, best first.
@@ -241,13 +281,31 @@ def search_video_memory(
         raise ValueError("the search query is empty")
     if k < 1:
         raise ValueError("k must be at least 1")
-    videos = [store.resolve_video(video)] if video is not None else store.videos("indexed")
+    videos = [store.resolve_video(video)] if video is not None else store.videos(READY_STATUSES)
     if not videos:
         return []
     scope = videos[0].id if video is not None else None
+    from .visual import rewrite_rank, visual_rank
+
+    clip = _visual_hits(store, query, videos, k)
+    labels = visual_rank(store, query, videos, k * 2)
+    secondary = LABEL_WEIGHT_WITH_CLIP if clip else 1.0
+    if labels:  # strong label-space evidence (a relevant class seen clearly) counts more
+        strength = labels[0].score / LABEL_STRONG
+        secondary *= min(max(strength, LABEL_WEIGHT_RANGE[0]), LABEL_WEIGHT_RANGE[1])
+    else:  # a library indexed before visual rows: tags looked up by class name
+        labels = _label_hits(store, query, videos, k, label_expander)
     rankings = [
-        _visual_hits(store, query, videos, k),
-        [h for h in store.search_text(query, video_id=scope, k=k * 2)],
-        _label_hits(store, query, videos, k, label_expander),
+        (clip, 1.0),
+        (store.search_text(query, video_id=scope, k=k * 2), 1.0),
+        (labels, secondary),
     ]
-    return fuse([r for r in rankings if r], k)
+    if rewriter is not None:
+        try:
+            terms = list(rewriter(query))
+        except Exception:  # noqa: BLE001 - a failing rewrite leaves the other rankers
+            log.debug("visual rewrite failed", exc_info=True)
+            terms = []
+        rankings.append((rewrite_rank(store, terms, videos, k * 2), REWRITE_WEIGHT * secondary))
+    kept = [(r, w) for r, w in rankings if r]
+    return fuse([r for r, _ in kept], k, [w for _, w in kept])

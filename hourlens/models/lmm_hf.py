@@ -15,8 +15,6 @@ GGUF; text only), or :meth:`TransformersLMM.from_parts` (already built model + t
 
 from __future__ import annotations
 
-import contextlib
-import hashlib
 import threading
 import time
 from collections.abc import Iterator, Sequence
@@ -30,9 +28,11 @@ from hourlens.errors import HourlensError, MissingDependencyError, ModelLoadErro
 
 from .kv_cache import KVBlock, next_position, slice_cache, to_cache
 from .lmm import DEFAULT_SYSTEM, LMM, PROMPT_FORMAT, Image
+from .lmm_load import load_transformers
 
-#: A context part: text pieces and images, in order.
-Part = Sequence[str | Image]
+#: A context part: text pieces (``str``) and images (``Path``, ``HxWx3`` array or PIL image;
+#: a path to an image must be a ``Path``, since every ``str`` is text), in order.
+Part = Sequence[Any]
 _SENTINEL = "\u2063HOURLENS_PART\u2063"
 _END_TOKENS = ("<|im_end|>", "<|endoftext|>", "<|eot_id|>", "<end_of_turn>")
 
@@ -54,46 +54,6 @@ class KVAnswer:
     text: str
     ttft_s: float
     tokens: tuple[int, ...]
-
-
-def _dtype(precision: str, device: str) -> Any:
-    import torch
-
-    if precision == "auto":
-        if device.startswith("cuda"):
-            return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
-        return torch.float32
-    table = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}
-    if precision not in table:
-        raise HourlensError(f"precision must be auto, fp32, bf16 or fp16, got {precision!r}")
-    return table[precision]
-
-
-def gguf_tokenizer(gguf: Path) -> Any:
-    """The tokenizer of a GGUF file, converted once and kept beside it in the cache."""
-    from transformers import AutoTokenizer
-
-    from .llm_models import cache_dir
-
-    st = gguf.stat()
-    saved = cache_dir() / f"{gguf.stem}-{st.st_size}-tokenizer"
-    if (saved / "tokenizer.json").is_file():
-        return AutoTokenizer.from_pretrained(str(saved))
-    tok = AutoTokenizer.from_pretrained(str(gguf.parent), gguf_file=gguf.name)
-    tmp = saved.with_name(saved.name + f".{threading.get_ident()}.tmp")
-    tok.save_pretrained(str(tmp))
-    with contextlib.suppress(OSError):  # another process saved it first
-        tmp.rename(saved)
-    return tok
-
-
-def _stamp(path: Path) -> str:
-    h = hashlib.sha256()
-    files = [path] if path.is_file() else sorted(p for p in path.rglob("*") if p.is_file())
-    for f in files:
-        st = f.stat()
-        h.update(f"{f.name}:{st.st_size}:{int(st.st_mtime)};".encode())
-    return h.hexdigest()[:16]
 
 
 class TransformersLMM(LMM):
@@ -169,43 +129,13 @@ class TransformersLMM(LMM):
         return self
 
     def _load(self) -> None:
-        import transformers as tf
-
-        dtype = _dtype(self.precision, self.device)
-        src = self.source
-        if src.startswith("packaged:"):
-            from .llm_models import PACKAGED, packaged_gguf
-
-            if src[len("packaged:") :] not in PACKAGED:
-                raise HourlensError(f"no packaged model {src!r}; have {', '.join(PACKAGED)}")
-            src = str(packaged_gguf(src[len("packaged:") :]))
-        path = Path(src).expanduser()
-        kwargs: dict[str, Any] = {"dtype": dtype}
-        if self.device_map:
-            kwargs["device_map"] = self.device_map
-        if path.suffix.lower() == ".gguf":
-            if not path.is_file():
-                raise ModelLoadError(f"GGUF file not found: {path}")
-            self._tok = gguf_tokenizer(path)
-            model = tf.AutoModelForCausalLM.from_pretrained(
-                str(path.parent), gguf_file=path.name, **kwargs
-            )
-            self._revision = f"gguf-{_stamp(path)}"
-        else:
-            rev = {"revision": self._revision_arg} if self._revision_arg else {}
-            config = tf.AutoConfig.from_pretrained(src, **rev)
-            if hasattr(config, "vision_config"):
-                model = tf.AutoModelForImageTextToText.from_pretrained(src, **kwargs, **rev)
-                processor = tf.AutoProcessor.from_pretrained(src, **rev)
-                self._tok, self._images = processor.tokenizer, processor.image_processor
-            else:
-                model = tf.AutoModelForCausalLM.from_pretrained(src, **kwargs, **rev)
-                self._tok = tf.AutoTokenizer.from_pretrained(src, **rev)
-            commit = getattr(model.config, "_commit_hash", None)
-            self._revision = commit or (f"dir-{_stamp(path)}" if path.exists() else "unknown")
-        if not self.device_map:
-            model = model.to(self.device)  # type: ignore[arg-type]
-        self._model = model.eval()
+        self._model, self._tok, self._images, self._revision = load_transformers(
+            self.source,
+            device=self.device,
+            precision=self.precision,
+            device_map=self.device_map,
+            revision=self._revision_arg,
+        )
 
     def revision(self) -> str:
         self.load()
@@ -253,11 +183,13 @@ class TransformersLMM(LMM):
     def _text_ids(self, text: str) -> list[int]:
         return list(self.tokenizer.encode(text, add_special_tokens=False))
 
-    def _pil(self, image: Image) -> Any:
+    def _pil(self, image: Any) -> Any:
         from PIL import Image as PILImage
 
         if isinstance(image, np.ndarray):
             img = PILImage.fromarray(np.ascontiguousarray(image.astype(np.uint8)))
+        elif isinstance(image, PILImage.Image):
+            img = image.convert("RGB")
         else:
             img = PILImage.open(image).convert("RGB")
         scale = (self.max_image_pixels / max(1, img.width * img.height)) ** 0.5
@@ -463,5 +395,6 @@ class TransformersLMM(LMM):
         head = self.head()
         blocks = [head]
         if images:
-            blocks.append(self.prefill(list(images), [head]))
+            pics = [Path(im) if isinstance(im, str) else im for im in images]
+            blocks.append(self.prefill(pics, [head]))
         return self.answer(blocks, prompt, max_tokens=max_tokens).text

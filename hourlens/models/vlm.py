@@ -4,8 +4,9 @@ Two back-ends behind one method, ``generate(images, prompt, max_tokens) -> str``
 
 * an OpenAI-compatible chat endpoint (vLLM, Ollama, llama.cpp server, any server that
   accepts ``image_url`` content parts), named by its ``http(s)://.../v1`` base URL;
-* a Hugging Face model id or local folder, run with transformers' ``image-text-to-text``
-  pipeline.
+* a Hugging Face model id, local folder or registry name, run by
+  :class:`hourlens.models.lmm_hf.TransformersLMM` (which also prefills and reuses KV
+  memories, see :mod:`hourlens.agent.lmm_answer`).
 
 Images are JPEG paths (stored keyframes) or ``HxWx3`` uint8 arrays (frames re-read at
 question time).
@@ -24,7 +25,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from ..errors import HourlensError, MissingDependencyError, ModelLoadError
+from ..errors import HourlensError
 
 Image = str | np.ndarray
 
@@ -121,42 +122,6 @@ class OpenAIVisionModel:
             raise HourlensError(f"VLM endpoint {self.base_url} sent no answer") from exc
 
 
-class HFVisionModel:
-    """A Hugging Face image-text-to-text model (e.g. a Qwen2-VL or SmolVLM id).
-
-    Args:
-        model_id: Hub id or local folder.
-        device: ``cpu``, ``cuda`` or ``cuda:N``.
-    """
-
-    def __init__(self, model_id: str, *, device: str = "cpu") -> None:
-        try:
-            from transformers import pipeline
-        except ImportError as exc:
-            raise MissingDependencyError("transformers", purpose="a VLM") from exc
-        try:
-            self._pipe = pipeline("image-text-to-text", model=model_id, device=device)
-        except Exception as exc:  # noqa: BLE001 - any load failure is a user-facing error
-            raise ModelLoadError(f"cannot load VLM {model_id!r}: {exc}") from exc
-        self.name = model_id
-
-    def generate(self, images: Sequence[Image], prompt: str, *, max_tokens: int = 160) -> str:
-        """Run the pipeline on one chat message holding the images and the prompt."""
-        content: list[dict[str, Any]] = [{"type": "image", "image": _pil(im)} for im in images]
-        content.append({"type": "text", "text": prompt})
-        messages: list[dict[str, Any]] = [{"role": "user", "content": content}]
-        out = self._pipe(
-            text=messages,  # type: ignore[arg-type]
-            max_new_tokens=max_tokens,
-            return_full_text=False,
-        )
-        first = out[0] if isinstance(out, list) else out
-        text = first.get("generated_text", "") if isinstance(first, dict) else str(first)
-        if isinstance(text, list):  # some versions return the chat with the reply appended
-            text = text[-1].get("content", "") if text else ""
-        return str(text).strip()
-
-
 _cache: dict[tuple[str, str], VisionModel] = {}
 
 
@@ -165,8 +130,8 @@ def load_vlm(spec: str, *, model: str = "default", device: str = "cpu") -> Visio
 
     Args:
         spec: ``openai:MODEL@http://host:port/v1`` or ``http(s)://host:port/v1`` (an
-            OpenAI-compatible server, the same form as LLM specs), else a Hugging Face id
-            or local folder (``hf:`` prefix optional).
+            OpenAI-compatible server, the same form as LLM specs), else a Hugging Face id,
+            local folder or LMM registry name (``hf:`` prefix optional).
         model: Model name for an OpenAI-compatible server given as a bare URL.
         device: Device for a transformers model.
 
@@ -183,6 +148,8 @@ def load_vlm(spec: str, *, model: str = "default", device: str = "cpu") -> Visio
             _cache[key] = OpenAIVisionModel(url, name or model)
         elif spec.startswith(("http://", "https://")):
             _cache[key] = OpenAIVisionModel(spec, model)
-        else:
-            _cache[key] = HFVisionModel(spec.removeprefix("hf:"), device=device)
+        else:  # transformers, with KV prefill and reuse (hourlens.models.lmm_hf)
+            from .lmm import load_lmm
+
+            _cache[key] = load_lmm(spec, device=device).load()
     return _cache[key]

