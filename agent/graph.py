@@ -117,7 +117,7 @@ def ask(
     if not videos:
         raise NotIndexedError("no indexed videos to ask about: index some with `hourlens index`")
     for v in videos:
-        if v.status != "indexed":
+        if not v.ready:
             raise NotIndexedError(f"{v.path} is not indexed (status: {v.status})")
     cfg = config or from_env(AgentConfig)
     if llm is None:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Sequence
 from typing import Any
@@ -26,25 +27,52 @@ from langgraph.graph import END, START, MessagesState, StateGraph
 from langgraph.prebuilt import ToolNode
 
 SYSTEM = """You answer questions about indexed videos. You cannot watch them: use the tools.
-Tools:
+{library}
+Tools (arguments marked ? are optional: leave them out unless you need them):
 {tools}
 
 Each turn, reply with ONE JSON object:
   {{"tool": "<tool name>", "args": {{...}}}}   to call a tool, or
   {{"answer": "<final answer citing MM:SS time ranges>"}}   when the results suffice.
-Prefer ask_video for direct questions; use search_video_memory to locate moments."""
+Prefer ask_video for direct questions; use search_video_memory to locate moments.
+Pass the user's question to ask_video as it is. If a tool returns an error, read it and
+fix the arguments (or leave them out) instead of answering from the error."""
 
 DECISION_HINT = '{"tool": str, "args": object} or {"answer": str}'
 RESULT_CHARS = 1500
 ANSWER_NOW = 'No more tool calls. Answer now with {"answer": "..."}.'
 
 
+def _arg_type(spec: dict[str, Any]) -> str:
+    """``string`` for ``{"type": "string"}`` and for ``anyOf [string, null]``."""
+    types = [spec.get("type")] + [a.get("type") for a in spec.get("anyOf", [])]
+    named = [t for t in types if t and t != "null"]
+    return str(named[0]) if named else "any"
+
+
 def _tool_list(tools: Sequence[BaseTool]) -> str:
     lines = []
     for t in tools:
-        args = ", ".join(f"{k}: {v.get('type', 'any')}" for k, v in t.args.items())
+        required = set(t.tool_call_schema.model_json_schema().get("required", []))
+        args = ", ".join(
+            f"{k}{'' if k in required else '?'}: {_arg_type(v)}" for k, v in t.args.items()
+        )
         lines.append(f"- {t.name}({args}): {' '.join(t.description.split())}")
     return "\n".join(lines)
+
+
+def library_line(videos: Sequence[Any]) -> str:
+    """What the library holds, for the prompt: the ids and file names the tools accept."""
+    if not videos:
+        return "The library holds no indexed video yet."
+    names = ", ".join(f'id {v.id} "{os.path.basename(v.path)}"' for v in videos[:20])
+    if len(videos) == 1:
+        return f"The library holds one video ({names}): tools need no video argument."
+    more = f" and {len(videos) - 20} more" if len(videos) > 20 else ""
+    return (
+        f"The library holds {len(videos)} videos: {names}{more}. Leave out the video "
+        "argument to use them all, or pass one of these ids or file names."
+    )
 
 
 def _as_chat(messages: Sequence[AnyMessage]) -> list[dict[str, str]]:
@@ -64,19 +92,28 @@ def _as_chat(messages: Sequence[AnyMessage]) -> list[dict[str, str]]:
     return out
 
 
-def build_agent(tools: Sequence[BaseTool], llm: Any, *, max_tool_calls: int = 4) -> Any:
+def build_agent(
+    tools: Sequence[BaseTool],
+    llm: Any,
+    *,
+    max_tool_calls: int = 4,
+    videos: Sequence[Any] | None = None,
+) -> Any:
     """Compile the agent graph.
 
     Args:
         tools: LangChain tools (from :func:`hourlens.integrations.as_langchain_tools`).
         llm: An object with ``complete_json(messages, max_tokens=, schema_hint=)``.
         max_tool_calls: Tool calls allowed before the agent must answer.
+        videos: The library's videos (``Library.videos(READY_STATUSES)``), named in the
+            prompt so the LLM passes real ids or none at all.
 
     Returns:
         A compiled graph; ``invoke({"messages": [HumanMessage(question)]})``.
     """
     names = {t.name for t in tools}
-    system = SYSTEM.format(tools=_tool_list(tools))
+    library = library_line(videos) if videos is not None else ""
+    system = SYSTEM.format(tools=_tool_list(tools), library=library)
 
     def decide(state: MessagesState) -> dict[str, Any]:
         calls = sum(isinstance(m, ToolMessage) for m in state["messages"])
@@ -129,7 +166,7 @@ def run(agent: Any, question: str, *, trace: bool = True) -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Command-line entry point."""
-    from hourlens import Library
+    from hourlens import READY_STATUSES, Library
     from hourlens.integrations import as_langchain_tools
     from hourlens.models.llm import load_llm
 
@@ -144,7 +181,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     args = p.parse_args(argv)
     with Library(args.library, llm=args.llm) as lib:
-        if not lib.videos("indexed"):
+        videos = lib.videos(READY_STATUSES)
+        if not videos:
             print("The library is empty: index videos first (see README).", file=sys.stderr)
             return 1
         tools = as_langchain_tools(lib)
@@ -152,7 +190,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             ask = next(t for t in tools if t.name == "ask_video")
             print(json.loads(ask.invoke({"question": args.question}))["answer"])
             return 0
-        print(run(build_agent(tools, load_llm(args.llm)), args.question))
+        print(run(build_agent(tools, load_llm(args.llm), videos=videos), args.question))
     return 0
 
 

@@ -10,6 +10,7 @@ from .errors import BadVideoError, HourlensError, MissingDependencyError, NotInd
 from .library import Library
 from .models.registry import create_model, list_models
 from .types import (
+    READY_STATUSES,
     Answer,
     Citation,
     Hit,
@@ -25,6 +26,7 @@ from .types import (
 __version__ = "0.1.0"
 
 __all__ = [
+    "READY_STATUSES",
     "Answer",
     "BadVideoError",
     "Citation",

@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from .errors import NotIndexedError
-from .types import Answer, Step, TranscriptLine, Video
+from .types import READY_STATUSES, Answer, Step, TranscriptLine, Video
 
 if TYPE_CHECKING:
     from .memory_store import Store
@@ -42,14 +42,14 @@ def resolve_videos(store: Store, video: str | int | Video | None) -> list[Video]
             video.
     """
     if video is None:
-        videos = store.videos("indexed")
+        videos = store.videos(READY_STATUSES)
         if not videos:
             raise NotIndexedError(
                 "the library has no indexed videos: add some with `hourlens index`"
             )
         return list(videos)
     v = video if isinstance(video, Video) else store.resolve_video(video)
-    if v.status != "indexed":
+    if not v.ready:
         raise NotIndexedError(f"{v.path} is not indexed yet (status: {v.status})")
     return [v]
 

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any, TypeVar, get_type_hints
 
 from .errors import HourlensError
+from .paths import expand_user
 
 T = TypeVar("T")
 
@@ -25,7 +26,7 @@ def models_cache_dir() -> Path:
     ``$HOURLENS_CACHE/models`` or ``<user cache dir>/hourlens/models`` (created)."""
     env = os.environ.get(ENV_CACHE)
     if env:
-        root = Path(env).expanduser()
+        root = expand_user(env)
     else:
         from platformdirs import user_cache_dir
 
@@ -39,7 +40,7 @@ def default_library_dir() -> Path:
     """Library location: ``$HOURLENS_HOME`` or the per-user data directory."""
     env = os.environ.get(ENV_HOME)
     if env:
-        return Path(env).expanduser()
+        return expand_user(env)
     from platformdirs import user_data_dir
 
     return Path(user_data_dir("hourlens", appauthor=False))
@@ -152,8 +153,9 @@ class IndexConfig:
     ocr_budget_per_min: float = 4.0
     """OCR work allowed per minute of video, in whole-frame reads: a read of the bands
     whose text changed costs their share of the frame, a frame whose text did not change
-    costs nothing. Bounds the OCR time whatever the content; over budget, the last
-    reading holds until the budget refills. 0: no bound."""
+    costs nothing; the first read of a new segment may borrow one minute's budget.
+    Bounds the OCR time whatever the content; over budget, the last reading holds until
+    the budget refills. 0: no bound."""
     ocr_det_short_side: int = 736
     """The OCR text detector sees frames with their short side scaled up to this many
     pixels (RapidOCR's default); smaller is faster but loses small text. 0: the frame's
@@ -169,6 +171,10 @@ class IndexConfig:
     ``auto`` or ``openai:MODEL@URL``); ``none`` composes them from tags, text and speech."""
     chapter_min_s: float = 60.0
     chapter_max_s: float = 300.0
+    partial_tolerance_s: float = 2.0
+    """A video whose decodable frames end more than this many seconds (beyond one sample
+    interval) before the duration its container declares is indexed as ``partial``: a
+    truncated or broken-off file. What decoded is indexed."""
 
 
 @dataclass(kw_only=True)
@@ -176,9 +182,16 @@ class StoreConfig:
     """Vector index choices. ``HOURLENS_<FIELD>`` overrides."""
 
     index_type: str = "auto"
-    """``auto``, ``flat``, ``hnsw`` or ``ivf``. ``auto`` is exact (flat) below
-    ``ann_threshold`` vectors and HNSW above."""
+    """``auto``, ``flat``, ``hnsw``, ``ivf``, ``ivfpq`` or ``hnswpq``. ``auto`` is exact
+    (flat) below ``ann_threshold`` vectors, HNSW up to ``compress_threshold`` and
+    ``compressed_type`` above (see :mod:`hourlens.memory_store.ann`)."""
     ann_threshold: int = 200_000
+    compress_threshold: int = 1_000_000
+    """Vectors of one kind past which the library index stores PQ codes instead of
+    floats (an HNSW index of 1 M 1280-d vectors is about 5 GB of RAM)."""
+    compressed_type: str = "ivfpq"
+    """``ivfpq`` (measured: builds an order of magnitude faster at equal recall) or
+    ``hnswpq``; candidates are re-ranked exactly from the shards."""
     use_gpu: bool = False
     """Move FAISS indexes to the GPU when faiss-gpu and a GPU are present."""
 

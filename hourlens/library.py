@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import dataclasses
 import threading
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 from .config import IndexConfig, RayConfig, StoreConfig, default_library_dir, from_env
+from .paths import expand_user
 from .types import Answer, Hit, IndexResult, TranscriptLine, Video
 
 ENGINES = ("serial", "ray")
@@ -55,7 +56,7 @@ class Library:
         llm: Any = None,
         models: Any = None,
     ) -> None:
-        self.path = Path(path).expanduser() if path is not None else default_library_dir()
+        self.path = expand_user(path) if path is not None else default_library_dir()
         self.index_config = index_config or from_env(IndexConfig)
         self.store_config = store_config or from_env(StoreConfig)
         self._agent_config = agent_config
@@ -183,20 +184,50 @@ class Library:
             if bars is not None:
                 bars.close()
 
-    def videos(self, status: str | None = None) -> list[Video]:
-        """Videos in the library (optionally only ``indexed``/``failed``)."""
+    def videos(self, status: str | Collection[str] | None = None) -> list[Video]:
+        """Videos in the library, optionally only with a status (``indexed``, ``partial``,
+        ``failed``, ``indexing``) or one of several (``READY_STATUSES``: searchable ones)."""
         return self.store.videos(status)
 
     def video(self, ref: str | int) -> Video:
         """One video by id, path or unique file name; raises NotIndexedError."""
         return self.store.resolve_video(ref)
 
-    def search(self, query: str, k: int = 10, video: str | int | None = None) -> list[Hit]:
-        """Hybrid search over the library (see :mod:`hourlens.tools.search`)."""
-        from .tools.search import search_video_memory
+    def search(
+        self,
+        query: str,
+        k: int = 10,
+        video: str | int | None = None,
+        *,
+        libraries: Sequence[Library | str | Path] = (),
+    ) -> list[Hit]:
+        """Hybrid search over the library (see :mod:`hourlens.tools.search`).
+
+        Args:
+            query: Free text.
+            k: Number of results.
+            video: Only this video (not with ``libraries``).
+            libraries: Other libraries (shards of one archive: per machine or per
+                collection) searched together with this one, results fused by rank.
+
+        Raises:
+            ValueError: ``video`` together with ``libraries``.
+        """
+        from .tools.search import search_libraries, search_video_memory
 
         expander = self.models.labels if self.models is not None else None
-        return search_video_memory(self.store, query, k=k, video=video, label_expander=expander)
+        if not libraries:
+            return search_video_memory(self.store, query, k=k, video=video, label_expander=expander)
+        if video is not None:
+            raise ValueError("video= searches one library; drop it to search several")
+        others = [x if isinstance(x, Library) else Library(x) for x in libraries]
+        try:
+            stores = [self.store, *(o.store for o in others)]
+            return search_libraries(stores, query, k=k, label_expander=expander)
+        finally:
+            for o, x in zip(others, libraries, strict=True):
+                if o is not x:
+                    o.close()
 
     @property
     def agent_config(self) -> Any:

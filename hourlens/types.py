@@ -10,8 +10,11 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-VideoStatus = Literal["indexing", "indexed", "failed"]
-IndexStatus = Literal["indexed", "skipped", "failed"]
+VideoStatus = Literal["indexing", "indexed", "partial", "failed"]
+IndexStatus = Literal["indexed", "partial", "skipped", "failed"]
+READY_STATUSES: tuple[str, ...] = ("indexed", "partial")
+"""Statuses of videos that can be searched and asked about: ``partial`` videos (a
+truncated file) serve the part that decoded."""
 HitKind = Literal["visual", "tag", "speech", "ocr", "caption", "summary"]
 
 
@@ -23,7 +26,11 @@ class _JSONMixin:
 
 @dataclass(frozen=True, kw_only=True)
 class Video(_JSONMixin):
-    """One video known to the library."""
+    """One video known to the library.
+
+    ``status`` is ``indexing``, ``indexed``, ``partial`` (indexed, but only the part of
+    the file that decodes: ``error`` says why) or ``failed`` (``error`` says why).
+    """
 
     id: int
     path: str
@@ -37,6 +44,11 @@ class Video(_JSONMixin):
     error: str | None = None
     encoder: str | None = None
     indexed_at: str | None = None
+
+    @property
+    def ready(self) -> bool:
+        """Whether the video can be searched and asked about (``indexed`` or ``partial``)."""
+        return self.status in READY_STATUSES
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -118,7 +130,10 @@ class Hit(_JSONMixin):
 
 @dataclass(frozen=True, kw_only=True)
 class IndexResult(_JSONMixin):
-    """Outcome of indexing one file (one JSON line of ``hourlens index --json``)."""
+    """Outcome of indexing one file (one JSON line of ``hourlens index --json``).
+
+    ``status`` ``partial``: what decoded is indexed, ``error`` says what is missing.
+    """
 
     video: str
     status: IndexStatus

@@ -228,9 +228,15 @@ class OcrBudget:
     _tokens: float | None = None
     _t: float | None = None
 
-    def allow(self, t: float, cost: float) -> bool:
+    def allow(self, t: float, cost: float, *, first: bool = False) -> bool:
         """Whether a read costing ``cost`` whole frames may run at video time ``t``;
-        if so, it is paid for."""
+        if so, it is paid for.
+
+        ``first`` marks the first read of a new scene (segment): it may run the bucket
+        into debt of up to one bucket, so a slide shown right after a burst of reads is
+        still read; later reads wait until the debt is refilled. Over any stretch of
+        video the reads stay within ``per_min`` a minute plus two buckets.
+        """
         if self.per_min <= 0:
             self.spent += cost
             return True
@@ -240,7 +246,8 @@ class OcrBudget:
         else:
             self._tokens = min(cap, self._tokens + self.per_min * max(0.0, t - self._t) / 60.0)
         self._t = t
-        if cost > self._tokens + 1e-9:
+        floor = -cap if first else 0.0
+        if cost > self._tokens - floor + 1e-9:
             self.refused += 1
             return False
         self._tokens -= cost

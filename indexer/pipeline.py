@@ -22,6 +22,8 @@ import numpy as np
 from ..config import IndexConfig
 from ..errors import BadVideoError, HourlensError
 from ..memory_store import Store
+from ..paths import resolve_path
+from ..timefmt import fmt_duration
 from ..types import IndexResult
 from .compress import (
     busyness,
@@ -32,7 +34,7 @@ from .compress import (
     summary_token,
 )
 from .decode import VideoProbe, probe_video
-from .discover import content_hash, discover_videos, file_fingerprint
+from .discover import check_regular_file, content_hash, discover, file_fingerprint
 from .encoders import FrameEncoder, load_encoder
 from .facets import FrameProbe
 from .frames import FramePass, pass_threads, run_frame_pass
@@ -42,8 +44,8 @@ from .visual import CropJob, add_memory_rows, classify_crops
 
 log = logging.getLogger("hourlens.indexer")
 
-#: progress events: ("plan", {"files"}), ("start", {"path", "total"}), ("frames", {"n"}),
-#: ("stage", {"name"}), ("done", {"result"})
+#: progress events: ("plan", {"files", "audio_only"}), ("start", {"path", "total"}),
+#: ("frames", {"n"}), ("stage", {"name"}), ("done", {"result"})
 ProgressCallback = Callable[[str, dict[str, Any]], None]
 
 
@@ -110,9 +112,13 @@ class Indexer:
         Yields:
             An :class:`IndexResult` per file, as soon as it is done.
         """
-        files, missing = discover_videos(paths)
+        found = discover(paths)
+        files, missing = found.videos, found.problems
         if progress:
-            progress("plan", {"files": len(files) + len(missing)})
+            progress(
+                "plan",
+                {"files": len(files) + len(missing), "audio_only": len(found.audio_only)},
+            )
         for path, why in missing:
             res = IndexResult(
                 video=str(path),
@@ -133,17 +139,17 @@ class Indexer:
     ) -> IndexResult:
         """Index one file; never raises for a bad file (returns a ``failed`` result)."""
         t0 = time.perf_counter()
-        path = Path(path).expanduser().resolve()
+        real = resolve_path(path)
         fingerprint: dict[str, Any] = {}
         try:
-            res = self._index(path, force, progress, fingerprint, t0)
+            res = self._index(real, force, progress, fingerprint, t0)
         except HourlensError as exc:
-            res = self._failed(path, str(exc), t0, fingerprint)
+            res = self._failed(real, str(exc), t0, fingerprint)
         except (KeyboardInterrupt, SystemExit):
             raise
         except Exception as exc:  # a bug or an unforeseen decoder failure: keep going
-            log.debug("indexing %s failed", path, exc_info=True)
-            res = self._failed(path, f"{path.name}: {type(exc).__name__}: {exc}", t0, fingerprint)
+            log.debug("indexing %s failed", real, exc_info=True)
+            res = self._failed(real, f"{real.name}: {type(exc).__name__}: {exc}", t0, fingerprint)
         if progress:
             progress("done", {"result": res})
         return res
@@ -156,8 +162,9 @@ class Indexer:
         ``fp`` receives ``size``, ``mtime`` and ``hash`` (the content hash).
 
         Raises:
-            BadVideoError: The file is missing or unreadable.
+            BadVideoError: The file is missing, unreadable or not a regular file.
         """
+        check_regular_file(path)  # before any open: a FIFO would block forever
         try:
             fp["size"], fp["mtime"] = file_fingerprint(path)
         except FileNotFoundError as exc:
@@ -249,9 +256,11 @@ class Indexer:
             )
             if not frames.times:
                 raise BadVideoError(f"{path.name}: no decodable video frames")
-            stats, seg_infos = self._segments_and_memories(writer, frames, probe, encoder, thumbs)
+            duration, partial = self._decoded_extent(probe, frames.times)
+            stats, seg_infos = self._segments_and_memories(
+                writer, frames, probe, encoder, thumbs, duration
+            )
             n_segments = len(seg_infos)
-            duration = max(probe.duration, frames.times[-1])
             if progress:
                 progress("stage", {"name": "speech, text and summaries"})
             text = run_text_stage(
@@ -277,16 +286,38 @@ class Indexer:
                 encoder=encoder.name,
                 encoder_dim=encoder.dim,
                 stats=stats,
+                partial=partial,
             )
         self.last_stats = stats
         self._warm_label_space(encoder)
         return IndexResult(
             video=str(path),
-            status="indexed",
+            status="partial" if partial else "indexed",
             duration=round(duration, 3),
             segments=n_segments,
             seconds=round(time.perf_counter() - t0, 3),
+            error=partial,
         )
+
+    def _decoded_extent(self, probe: VideoProbe, times: list[float]) -> tuple[float, str | None]:
+        """``(duration to index, why it is partial or None)``.
+
+        The container's duration is kept unless the decoded frames end well before it (a
+        truncated file whose index is at the front: it opens and declares its full
+        length, but decoding stops where the data does); then the index covers what
+        decoded, up to one sample interval after the last sampled frame.
+        """
+        last = float(times[-1])
+        step = 1.0 / self.config.fps
+        declared = float(probe.duration)
+        if declared - last <= step + self.config.partial_tolerance_s:
+            return max(declared, last), None
+        decoded = min(declared, last + step)
+        why = (
+            f"the file is truncated or broken off: only {fmt_duration(decoded)} of its "
+            f"declared {fmt_duration(declared)} decodes (that part is indexed)"
+        )
+        return decoded, why
 
     def _warm_label_space(self, encoder: FrameEncoder) -> None:
         """Build the encoder's cached label space now, so the first search need not."""
@@ -310,7 +341,13 @@ class Indexer:
         }
 
     def _segments_and_memories(
-        self, writer: Any, frames: FramePass, probe: VideoProbe, encoder: FrameEncoder, thumbs: Path
+        self,
+        writer: Any,
+        frames: FramePass,
+        probe: VideoProbe,
+        encoder: FrameEncoder,
+        thumbs: Path,
+        duration: float,
     ) -> tuple[dict[str, Any], list[SegmentInfo]]:
         c = self.config
         t0 = time.perf_counter()
@@ -319,7 +356,7 @@ class Indexer:
         spans = segment_video(
             times,
             sims,
-            duration=max(probe.duration, float(times[-1])),
+            duration=duration,
             method=c.segmentation,
             min_len=c.min_segment_s,
             max_len=c.max_segment_s,

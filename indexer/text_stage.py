@@ -8,6 +8,7 @@ so the agent can search it by meaning.
 
 from __future__ import annotations
 
+import bisect
 import logging
 import threading
 import time
@@ -179,11 +180,13 @@ def run_ocr(
     budget = OcrBudget(config.ocr_budget_per_min)
     height = min(probe.height, 720) if probe.height else 720
     readings: dict[float, list[tuple[str, float]]] = {}
+    segs = [bisect.bisect_right(segment_starts, t) - 1 for t in wanted]
+    first = {t for i, t in enumerate(wanted) if i == 0 or segs[i] != segs[i - 1]}
     for i in range(0, len(wanted), 8):
         chunk = wanted[i : i + 8]
         for t, rgb in zip(chunk, read_frames_at(path, chunk, height=height), strict=True):
             rows, share = reader.plan(rgb)
-            if budget.allow(t, share):  # else: the last reading holds (as "same")
+            if budget.allow(t, share, first=t in first):  # else the last reading holds
                 readings[t] = [(ln.text, ln.score) for ln in reader.read(rgb, rows)]
     if stats is not None:
         stats.update(reader.reads)

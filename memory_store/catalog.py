@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import difflib
 import os
+import re
 from collections.abc import Callable
 from pathlib import PurePath
 from typing import Any
@@ -13,6 +14,10 @@ from sqlite_utils import Database
 from .db import first_row
 
 Row = dict[str, Any]
+_ID = re.compile(r"[0-9]+")  # ASCII digits only: "١٢" or "１２" is no id
+_MIN_ID, _MAX_ID = -(2**63), 2**63 - 1
+MAX_LISTED = 10
+"""Videos named at most in a "no such video" message."""
 
 
 def visible_rows(db: Database, *, include_shadows: bool = False) -> list[Row]:
@@ -44,8 +49,11 @@ def match_videos(db: Database, ref: str | int, norm: Callable[[str], str]) -> li
         norm: Path normaliser (expanduser + resolve).
     """
     text = str(ref).strip()
-    if isinstance(ref, int) or text.isdigit():
-        row = first_row(db.table("videos"), "id = ?", [int(text)])
+    if isinstance(ref, int) or _ID.fullmatch(text):
+        vid = int(text)
+        # ids are SQLite integers (64-bit): a larger number names no video (and would
+        # not even bind as a parameter)
+        row = first_row(db.table("videos"), "id = ?", [vid]) if _MIN_ID <= vid <= _MAX_ID else None
         if row is not None:
             return [row]
         if isinstance(ref, int):
@@ -81,13 +89,20 @@ def not_indexed_message(db: Database, ref: str | int, rows: list[Row]) -> str:
             return f"{r['path']} could not be indexed: {r['error'] or 'unknown error'}"
         return f"{r['path']} is not indexed"
     all_rows = visible_rows(db)
-    if not all_rows:
-        return f"no video {ref!r}: the library is empty (run `hourlens index PATH` first)"
-    basenames = [os.path.basename(r["path"]) for r in all_rows]
+    ready = [r for r in all_rows if r["status"] == "indexed"]
+    if not ready:
+        what = "is empty" if not all_rows else "holds no indexed video yet"
+        return f"no video {ref!r}: the library {what} (run `hourlens index PATH` first)"
+    basenames = [os.path.basename(r["path"]) for r in ready]
     close = difflib.get_close_matches(os.path.basename(str(ref)), basenames, n=3, cutoff=0.5)
-    hint = (
-        f"; did you mean {', '.join(close)}?"
-        if close
-        else (f"; the library holds {len(all_rows)} other video(s)")
-    )
-    return f"no indexed video matches {ref!r}{hint}"
+    hint = f" (did you mean {', '.join(close)}?)" if close else ""
+    return f"no indexed video matches {ref!r}{hint}. {valid_videos_hint(ready)}"
+
+
+def valid_videos_hint(rows: list[Row], limit: int = MAX_LISTED) -> str:
+    """``"Valid videos: id 1 (talk.mp4), id 3 (demo.mp4)."`` for an error message, so a
+    caller (a person or an LLM agent) can retry with a real id or file name."""
+    names = [f"id {r['id']} ({os.path.basename(r['path'])})" for r in rows[:limit]]
+    more = f" and {len(rows) - limit} more (see list_videos)" if len(rows) > limit else ""
+    single = " (the only one)" if len(rows) == 1 else ""
+    return f"Valid videos: {', '.join(names)}{more}{single}."

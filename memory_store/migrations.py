@@ -16,6 +16,10 @@ Schema notes:
   with ``rowid = row_id * 8 + kind_code`` (see :data:`TEXT_KIND_CODES`) and a ``weight``
   (the tag score, the OCR confidence, else 1). Migration 1 had ``tags_fts`` over tag
   labels; migration 2 moves those rows into ``texts_fts`` and drops it.
+- A video whose file decodes only in part (truncated, broken off) is stored as
+  ``indexed`` with the reason in ``videos.partial`` (migration 5): every query that
+  reads ``indexed`` videos serves what decoded; :class:`~hourlens.types.Video` reports
+  it as status ``partial`` with the reason in ``error``.
 - Rows are immutable once committed (a re-index replaces the whole video), so there are
   no ``UPDATE`` triggers.
 
@@ -379,10 +383,22 @@ def migration_4(db: Database) -> None:
     _index(db, "visual_rows", "video_id", "start")
 
 
+def migration_5(db: Database) -> None:
+    """``videos.partial``: why an ``indexed`` video covers only part of its file (a
+    truncated or broken-off file: what decoded is indexed); NULL for a complete index."""
+    db.table("videos").add_column("partial", str)
+
+
 Migration = Callable[[Database], None]
 
 #: Migration ``i + 1`` is ``MIGRATIONS[i]``: a function of a database in an open transaction.
-MIGRATIONS: list[Migration] = [migration_1, migration_2, migration_3, migration_4]
+MIGRATIONS: list[Migration] = [
+    migration_1,
+    migration_2,
+    migration_3,
+    migration_4,
+    migration_5,
+]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

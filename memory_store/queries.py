@@ -29,8 +29,8 @@ def video_from_row(row: Mapping[str, Any]) -> Video:
         fps=float(row["fps"] or 0.0),
         width=int(row["width"] or 0),
         height=int(row["height"] or 0),
-        status=row["status"],
-        error=row["error"],
+        status="partial" if row["status"] == "indexed" and row.get("partial") else row["status"],
+        error=row.get("partial") or row["error"],
         encoder=row["encoder"],
         indexed_at=row["indexed_at"],
     )

@@ -17,6 +17,7 @@ import functools
 import json
 import os
 import shutil
+from collections.abc import Collection
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +26,7 @@ from sqlite_utils.db import Table
 
 from ..config import StoreConfig, from_env
 from ..errors import HourlensError, NotIndexedError
+from ..paths import resolve_path
 from ..types import Video
 from . import queries
 from .catalog import match_videos, not_indexed_message, visible_rows
@@ -41,7 +43,7 @@ from .writer import VideoWriter
 
 
 def _norm(path: str | os.PathLike[str]) -> str:
-    return str(Path(path).expanduser().resolve())
+    return str(resolve_path(path))
 
 
 def _last_rowid(table: Table) -> int:
@@ -64,7 +66,7 @@ class Store(StoreReads):
     """
 
     def __init__(self, root: str | Path, *, config: StoreConfig | None = None) -> None:
-        self.root = Path(root).expanduser().resolve()
+        self.root = resolve_path(root)
         self.config = config or from_env(StoreConfig)
         for d in (self.root, self.shards_dir, self.staging_dir, self.index_dir):
             d.mkdir(parents=True, exist_ok=True)
@@ -127,14 +129,18 @@ class Store(StoreReads):
             return queries.video_from_row(rows[0])
         raise NotIndexedError(not_indexed_message(db, ref, rows))
 
-    def videos(self, status: str | None = None) -> list[Video]:
-        """Videos ordered by path, optionally with one status.
+    def videos(self, status: str | Collection[str] | None = None) -> list[Video]:
+        """Videos ordered by path, optionally only those with a status (or one of several:
+        :data:`~hourlens.types.READY_STATUSES` gives every searchable video).
 
         An ``indexing`` row that shadows the previous index of the same path (re-index in
-        progress) is listed only when ``status="indexing"``.
+        progress) is listed only when ``indexing`` is asked for.
         """
-        rows = visible_rows(self._db.get(), include_shadows=status == "indexing")
-        return [queries.video_from_row(r) for r in rows if status is None or r["status"] == status]
+        wanted = None if status is None else {status} if isinstance(status, str) else set(status)
+        shadows = wanted is not None and "indexing" in wanted
+        rows = visible_rows(self._db.get(), include_shadows=shadows)
+        videos = [queries.video_from_row(r) for r in rows]
+        return [v for v in videos if wanted is None or v.status in wanted]
 
     def lookup_unchanged(self, path: str | Path, size: int, mtime: float) -> Video | None:
         """The ``indexed`` video of ``path`` if its size and mtime are unchanged."""

@@ -295,11 +295,16 @@ class VideoWriter(TextMemoriesMixin):
         encoder: str,
         encoder_dim: int,
         stats: dict[str, Any] | None = None,
+        partial: str | None = None,
     ) -> Video:
         """Publish the video atomically, replacing any previous index of its path.
 
+        Args:
+            partial: Why only part of the file is indexed (None: all of it); the video
+                is then listed as ``partial`` and still searchable.
+
         Returns:
-            The committed video (status ``indexed``).
+            The committed video (status ``indexed``, or ``partial``).
         """
         self._check_open()
         store, staged = self._store, self._dir
@@ -332,6 +337,7 @@ class VideoWriter(TextMemoriesMixin):
                         "width": int(width),
                         "height": int(height),
                         "status": "indexed",
+                        "partial": partial or None,
                         "encoder": encoder,
                         "encoder_dim": int(encoder_dim),
                         "text_encoder": self._text_encoder,

@@ -121,6 +121,16 @@ def test_budget_bounds_reads_per_minute_of_video():
     b = OcrBudget(per_min=3.0)
     allowed = sum(b.allow(t, 1.0) for t in np.arange(0, 3600, 1.0))
     assert allowed <= 3 * 60 + 3
+    # the first read of a new scene may borrow one bucket; the debt is then repaid
+    b = OcrBudget(per_min=2.0)
+    assert b.allow(0.0, 1.0) and b.allow(0.0, 1.0) and not b.allow(0.0, 1.0)
+    assert b.allow(0.0, 1.0, first=True) and b.allow(0.0, 1.0, first=True)
+    assert not b.allow(0.0, 0.5, first=True)  # at most one bucket of debt
+    assert not b.allow(59.0, 1.0)  # a minute refills the debt only
+    assert b.allow(90.0, 1.0)
+    b = OcrBudget(per_min=3.0)
+    allowed = sum(b.allow(t, 1.0, first=t % 7 == 0) for t in np.arange(0, 3600, 1.0))
+    assert allowed <= 3 * 60 + 2 * 3
     unbounded = OcrBudget(per_min=0)
     assert all(unbounded.allow(t, 1.0) for t in range(100))
 

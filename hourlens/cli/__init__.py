@@ -17,6 +17,7 @@ import click
 
 from ..config import IndexConfig, from_env
 from ..errors import HourlensError
+from ..paths import printable
 from ..timefmt import fmt_duration, fmt_span
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
@@ -29,7 +30,7 @@ class _Group(click.Group):
         try:
             return super().invoke(ctx)
         except HourlensError as exc:
-            click.echo(f"Error: {exc}", err=True)
+            click.echo(f"Error: {printable(exc)}", err=True)
             ctx.exit(1)
         except KeyboardInterrupt:
             click.echo("Interrupted.", err=True)
@@ -121,6 +122,11 @@ def cli(ctx: click.Context, library_path: str | None, verbose: int) -> None:
 )
 @click.option("--device", default=None, help="cpu | cuda | cuda:N [default: cpu].")
 @click.option(
+    "--allow-partial",
+    is_flag=True,
+    help="Exit 0 even if a file was indexed only in part (truncated: what decodes is kept).",
+)
+@click.option(
     "--kv-model",
     default=None,
     envvar="HOURLENS_KV_MODEL",
@@ -155,6 +161,7 @@ def index_cmd(
     encoder: str | None,
     segmentation: str | None,
     device: str | None,
+    allow_partial: bool,
     kv_model: str | None,
     no_progress: bool,
     engine: str,
@@ -165,8 +172,10 @@ def index_cmd(
 
     Unchanged files are skipped (same size and mtime, or same content hash); a changed
     file is re-indexed and replaces its old entry. A file that cannot be indexed is
-    reported on one line and the others are still indexed. Exit status is 0 only if
-    nothing failed.
+    reported on one line and the others are still indexed. A truncated file is indexed
+    as far as it decodes and reported as "partial" (searchable; the reason is kept).
+    Audio-only files found in folders are counted, not indexed. Exit status is 0 only if
+    nothing failed and nothing was partial (--allow-partial: partial is fine).
 
     With --engine ray, videos (and time windows of long videos) are indexed by Ray
     workers, which must see every file at the same path (shared storage); this process
@@ -174,8 +183,8 @@ def index_cmd(
 
     \b
     --json prints one line per video:
-      {"video": path, "status": "indexed"|"skipped"|"failed", "duration": s,
-       "segments": n, "seconds": wall, "error": msg|null}
+      {"video": path, "status": "indexed"|"partial"|"skipped"|"failed",
+       "duration": s, "segments": n, "seconds": wall, "error": msg|null}
     """
     from .progress import TqdmProgress
 
@@ -191,11 +200,19 @@ def index_cmd(
         raise click.UsageError("--address and --workers need --engine ray")
     lib = _library(ctx)
     bars = None if no_progress else TqdmProgress()
-    counts = {"indexed": 0, "skipped": 0, "failed": 0}
+    counts = {"indexed": 0, "partial": 0, "skipped": 0, "failed": 0}
     kv = _KVStep(kv_model, device) if kv_model and kv_model.lower() != "none" else None
+    plan: dict[str, Any] = {}
+
+    def progress(event: str, info: dict[str, Any]) -> None:
+        if event == "plan":
+            plan.update(info)
+        if bars is not None:
+            bars(event, info)
+
     try:
         for res in lib.iter_index(
-            paths, force=force, progress=bars, engine=engine, ray_config=ray_config
+            paths, force=force, progress=progress, engine=engine, ray_config=ray_config
         ):
             counts[res.status] += 1
             if kv is not None and res.status != "failed":
@@ -212,9 +229,17 @@ def index_cmd(
     finally:
         if bars is not None:
             bars.close()
+    audio = int(plan.get("audio_only") or 0)
+    summary = ", ".join(f"{n} {k}" for k, n in counts.items() if n or k != "partial")
+    if audio:
+        summary += (
+            f", {audio} audio-only file{'s' if audio > 1 else ''} not indexed (no video stream)"
+        )
     if not as_json:
-        click.echo(", ".join(f"{n} {k}" for k, n in counts.items()), err=True)
-    if counts["failed"]:
+        click.echo(summary, err=True)
+    elif audio:
+        click.echo(f"note: {summary}", err=True)
+    if counts["failed"] or (counts["partial"] and not allow_partial):
         ctx.exit(1)
 
 
@@ -237,9 +262,13 @@ class _KVStep:
 
 def _index_line(res: Any) -> str:
     if res.status == "failed":
-        return f"failed   {res.error}"
+        return f"failed   {printable(res.error)}"
     dur = fmt_duration(res.duration or 0.0)
-    return f"{res.status:<8} {res.video}  ({dur}, {res.segments} segments, {res.seconds:.1f}s)"
+    line = (
+        f"{res.status:<8} {printable(res.video)}  "
+        f"({dur}, {res.segments} segments, {res.seconds:.1f}s)"
+    )
+    return f"{line}\n         {printable(res.error)}" if res.status == "partial" else line
 
 
 @cli.command("list")
@@ -256,8 +285,11 @@ def list_cmd(ctx: click.Context, as_json: bool) -> None:
         click.echo(f"The library at {lib.path} is empty: add videos with `hourlens index`.")
         return
     for v in videos:
-        extra = f"  ({v.error})" if v.status == "failed" and v.error else ""
-        click.echo(f"{v.id:>4}  {v.status:<8} {fmt_duration(v.duration or 0):>8}  {v.path}{extra}")
+        extra = f"  ({printable(v.error)})" if v.status in ("failed", "partial") and v.error else ""
+        click.echo(
+            f"{v.id:>4}  {v.status:<8} {fmt_duration(v.duration or 0):>8}  "
+            f"{printable(v.path)}{extra}"
+        )
 
 
 @cli.command("show")
@@ -273,7 +305,9 @@ def show_cmd(ctx: click.Context, video: str, as_json: bool) -> None:
     if as_json:
         _emit_json(info)
         return
-    click.echo(f"{info['path']}")
+    click.echo(printable(info["path"]))
+    if info.get("status") == "partial":
+        click.echo(f"  partial: {printable(info.get('error'))}")
     click.echo(
         f"  duration {fmt_duration(info['duration'])}  {info['width']}x{info['height']} "
         f"@ {info['fps']:.2f} fps  encoder {info['encoder']}"
@@ -352,12 +386,23 @@ def transcript_cmd(
     is_flag=True,
     help='A JSON array: [{"video","start","end","score","kind"}].',
 )
+@click.option(
+    "--also",
+    "also",
+    multiple=True,
+    type=click.Path(file_okay=False, exists=True),
+    help="Another library (shard) to search together with this one; repeatable.",
+)
 @click.pass_context
-def search_cmd(ctx: click.Context, query: str, video: str | None, k: int, as_json: bool) -> None:
+def search_cmd(
+    ctx: click.Context, query: str, video: str | None, k: int, as_json: bool, also: tuple[str, ...]
+) -> None:
     """Find moments matching QUERY (CLIP text→image when available; tags and text)."""
     if not query.strip():
         raise click.UsageError("QUERY is empty.")
-    hits = _library(ctx).search(query, k=k, video=video)
+    if also and video is not None:
+        raise click.UsageError("--video and --also cannot be combined.")
+    hits = _library(ctx).search(query, k=k, video=video, libraries=also)
     if as_json:
         _emit_json(
             [
@@ -378,7 +423,7 @@ def search_cmd(ctx: click.Context, query: str, video: str | None, k: int, as_jso
         text = f"  {h.text}" if h.text else ""
         click.echo(
             f"{fmt_span(h.start, h.end)}  {h.score:.4f}  {h.kind:<7} "
-            f"{os.path.basename(h.video)}{text}"
+            f"{printable(os.path.basename(h.video))}{printable(text)}"
         )
 
 
@@ -388,7 +433,7 @@ def search_cmd(ctx: click.Context, query: str, video: str | None, k: int, as_jso
 def remove_cmd(ctx: click.Context, video: str) -> None:
     """Remove a video's index (the video file itself is not touched)."""
     v = _library(ctx).remove(video)
-    click.echo(f"removed {v.path}")
+    click.echo(f"removed {printable(v.path)}")
 
 
 def main() -> None:

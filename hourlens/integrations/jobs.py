@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..errors import HourlensError
+from ..paths import resolve_path
 from ..types import IndexResult
 
 if TYPE_CHECKING:
@@ -44,7 +45,7 @@ def roots_from_env() -> list[Path]:
 
 
 def _real(path: str | Path) -> Path:
-    return Path(os.path.realpath(Path(path).expanduser()))
+    return resolve_path(path)
 
 
 def is_within(path: str | Path, roots: Sequence[Path]) -> bool:
@@ -68,6 +69,8 @@ class Job:
     frames: int = 0
     total_frames: int | None = None
     stage: str | None = None
+    audio_only: int = 0
+    """Audio files found in the requested folders (not indexed: no video stream)."""
     results: list[IndexResult] = field(default_factory=list)
     error: str | None = None
     created_at: float = field(default_factory=time.time)
@@ -91,7 +94,7 @@ class Job:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON of the job: status, progress and the per-video results so far."""
-        counts = {"indexed": 0, "skipped": 0, "failed": 0}
+        counts = {"indexed": 0, "partial": 0, "skipped": 0, "failed": 0}
         for r in self.results:
             counts[r.status] = counts.get(r.status, 0) + 1
         return {
@@ -107,6 +110,7 @@ class Job:
                 "total_frames": self.total_frames,
                 "stage": self.stage,
                 **counts,
+                "audio_only": self.audio_only,
             },
             "results": [r.to_dict() for r in self.results],
             "error": self.error,
@@ -198,9 +202,11 @@ class IndexJobs:
             self._worker.join(timeout)
 
     def _files(self, job: Job) -> list[str]:
-        from ..indexer.discover import discover_videos
+        from ..indexer.discover import discover
 
-        files, missing = discover_videos(job.paths)
+        found = discover(job.paths)
+        files, missing = found.videos, found.problems
+        job.audio_only = sum(is_within(f, self.roots) for f in found.audio_only)
         keep = [str(f) for f in files if is_within(f, self.roots)]
         for f in files:
             if str(f) not in keep:

@@ -16,10 +16,12 @@ Example:
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
-from ..errors import HourlensError, MissingDependencyError
+from ..errors import HourlensError, MissingDependencyError, NotIndexedError
+from ..types import READY_STATUSES
 from .payloads import answer_json, hit_json, transcript_json, video_summary
 
 if TYPE_CHECKING:
@@ -27,11 +29,17 @@ if TYPE_CHECKING:
 
     from ..library import Library
 
+log = logging.getLogger("hourlens.tools")
+
 TOOL_NAMES = ("search_video_memory", "ask_video", "get_video_transcript", "list_videos")
 
-_VIDEO_HELP = (
-    "One video: its id, file name or path as listed by list_videos. "
-    "Omit to use every indexed video."
+VIDEO_HELP = (
+    "Optional: leave it out to use every indexed video (a library of one video never "
+    'needs it). To pick one video, give its number from list_videos\' "id" (e.g. "2") '
+    'or its file name (e.g. "talk.mp4").'
+)
+VIDEO_REQUIRED_HELP = (
+    'The video: its number from list_videos\' "id" (e.g. "2") or its file name (e.g. "talk.mp4").'
 )
 
 SEARCH_DESCRIPTION = """\
@@ -54,7 +62,8 @@ video has no speech)."""
 
 LIST_DESCRIPTION = """\
 List the indexed videos: JSON array of {"id", "path", "duration" (seconds), "status"}.
-Use a video's id or file name as the "video" argument of the other tools."""
+To restrict another tool to one video, pass that video's "id" number or file name as
+its "video" argument."""
 
 
 def _imports() -> tuple[Any, Any, Any, Any]:
@@ -76,7 +85,7 @@ def _schemas(base: Any, field: Any) -> dict[str, Any]:
             min_length=1, max_length=500, description="What to look for, in plain words."
         )
         k: int = field(default=5, ge=1, le=50, description="Number of hits to return.")
-        video: str | None = field(default=None, description=_VIDEO_HELP)
+        video: str | None = field(default=None, description=VIDEO_HELP)
 
     class AskArgs(base):
         """Arguments of ask_video."""
@@ -84,12 +93,12 @@ def _schemas(base: Any, field: Any) -> dict[str, Any]:
         question: str = field(
             min_length=1, max_length=2000, description="The question, in plain words."
         )
-        video: str | None = field(default=None, description=_VIDEO_HELP)
+        video: str | None = field(default=None, description=VIDEO_HELP)
 
     class TranscriptArgs(base):
         """Arguments of get_video_transcript."""
 
-        video: str = field(description="The video: id, file name or path (see list_videos).")
+        video: str = field(min_length=1, description=VIDEO_REQUIRED_HELP)
         start: float | None = field(
             default=None, ge=0, description="From this time (seconds); default start."
         )
@@ -103,14 +112,29 @@ def _schemas(base: Any, field: Any) -> dict[str, Any]:
     return {"search": SearchArgs, "ask": AskArgs, "transcript": TranscriptArgs, "list": NoArgs}
 
 
-def _guard(fn: Callable[..., Any], tool_exception: type[Exception]) -> Callable[..., str]:
+def tool_error_text(exc: BaseException, *, optional_video: bool = False) -> str:
+    """What a tool returns for a failure: the message of a user error (an unknown video
+    names the valid ones; with ``optional_video``, a hint to leave ``video`` out is
+    added), else a one-line internal error (logged, never a traceback to the caller)."""
+    if isinstance(exc, NotIndexedError) and optional_video:
+        return f"{exc} Or leave out the video argument to use every video."
+    if isinstance(exc, HourlensError | ValueError):
+        return str(exc)
+    log.warning("tool call failed: %s: %s", type(exc).__name__, exc)
+    return f"internal error ({type(exc).__name__}: {exc})"
+
+
+def _guard(
+    fn: Callable[..., Any], tool_exception: type[Exception], *, optional_video: bool = False
+) -> Callable[..., str]:
     """Run ``fn``, return its result as JSON text, turn user errors into ToolException."""
 
     def run(**kwargs: Any) -> str:
         try:
             return json.dumps(fn(**kwargs), ensure_ascii=False)
-        except (HourlensError, ValueError) as exc:
-            raise tool_exception(f"Error: {exc}") from exc
+        except Exception as exc:  # noqa: BLE001 - every failure goes back to the agent
+            hint = kwargs.get("video") is not None and optional_video
+            raise tool_exception(f"Error: {tool_error_text(exc, optional_video=hint)}") from exc
 
     run.__name__ = getattr(fn, "__name__", "tool")
     run.__doc__ = fn.__doc__
@@ -151,7 +175,7 @@ def as_langchain_tools(library: Library, *, include: Iterable[str] | None = None
         return transcript_json(library.transcript(video, start, end))
 
     def list_videos() -> Any:
-        return [video_summary(v) for v in library.videos("indexed")]
+        return [video_summary(v) for v in library.videos(READY_STATUSES)]
 
     specs: dict[str, tuple[Callable[..., Any], str, Any]] = {
         "search_video_memory": (search_video_memory, SEARCH_DESCRIPTION, schemas["search"]),
@@ -168,7 +192,9 @@ def as_langchain_tools(library: Library, *, include: Iterable[str] | None = None
         fn, description, schema = specs[name]
         tools.append(
             structured_tool.from_function(
-                func=_guard(fn, tool_exception),
+                func=_guard(
+                    fn, tool_exception, optional_video=name in ("search_video_memory", "ask_video")
+                ),
                 name=name,
                 description=description,
                 args_schema=schema,

@@ -15,14 +15,19 @@ Example (Claude Desktop / any MCP client config)::
 import inspect
 import json
 import os
+import re
 from typing import TYPE_CHECKING, Annotated, Any
 
 from ..errors import HourlensError, MissingDependencyError
+from ..types import READY_STATUSES
 from .langchain import (
     ASK_DESCRIPTION,
     LIST_DESCRIPTION,
     SEARCH_DESCRIPTION,
     TRANSCRIPT_DESCRIPTION,
+    VIDEO_HELP,
+    VIDEO_REQUIRED_HELP,
+    tool_error_text,
 )
 from .payloads import answer_json, hit_json, transcript_json, video_detail, video_summary
 
@@ -30,6 +35,7 @@ if TYPE_CHECKING:
     from ..library import Library
 
 RESOURCE_PREFIX = "hourlens://videos/"
+_ID = re.compile(r"[0-9]+")
 INSTRUCTIONS = """\
 hourlens indexes hour-long videos. Use list_videos (or the hourlens://videos/{id}
 resources) to see what is indexed, search_video_memory to locate moments, ask_video for
@@ -69,7 +75,7 @@ def build_mcp_server(library: "Library", *, name: str = "hourlens") -> Any:
         async def list_resources(self) -> list[Any]:
             import anyio.to_thread
 
-            videos = await anyio.to_thread.run_sync(library.videos, "indexed")
+            videos = await anyio.to_thread.run_sync(library.videos, READY_STATUSES)
             fixed = await super().list_resources()
             return [
                 *fixed,
@@ -88,21 +94,21 @@ def build_mcp_server(library: "Library", *, name: str = "hourlens") -> Any:
     server = HourlensMCP(name, instructions=INSTRUCTIONS, version=__version__, log_level="WARNING")
 
     def user_errors(fn: Any) -> Any:
+        optional_video = "video" in fn.__annotations__ and fn.__name__ != "get_video_transcript"
+
         def run(*args: Any, **kwargs: Any) -> Any:
             try:
                 return fn(*args, **kwargs)
-            except (HourlensError, ValueError) as exc:
-                raise tool_error(str(exc)) from exc
+            except Exception as exc:  # noqa: BLE001 - every failure is a tool error with its reason
+                hint = optional_video and kwargs.get("video") is not None
+                raise tool_error(tool_error_text(exc, optional_video=hint)) from None
 
         run.__name__, run.__doc__ = fn.__name__, fn.__doc__
         run.__annotations__ = fn.__annotations__
         run.__signature__ = inspect.signature(fn)  # type: ignore[attr-defined]
         return run
 
-    video_arg = Annotated[
-        str | None,
-        field(description="One video: id, file name or path (see list_videos); omit for all."),
-    ]
+    video_arg = Annotated[str | None, field(min_length=1, description=VIDEO_HELP)]
 
     def search_video_memory(
         query: Annotated[
@@ -123,14 +129,14 @@ def build_mcp_server(library: "Library", *, name: str = "hourlens") -> Any:
         return answer_json(library.ask(question, video=video))
 
     def get_video_transcript(
-        video: Annotated[str, field(description="The video: id, file name or path.")],
+        video: Annotated[str, field(min_length=1, description=VIDEO_REQUIRED_HELP)],
         start: Annotated[float | None, field(ge=0, description="From (seconds).")] = None,
         end: Annotated[float | None, field(ge=0, description="Up to (seconds).")] = None,
     ) -> list[dict[str, Any]]:
         return transcript_json(library.transcript(video, start, end))
 
     def list_videos() -> list[dict[str, Any]]:
-        return [video_summary(v) for v in library.videos("indexed")]
+        return [video_summary(v) for v in library.videos(READY_STATUSES)]
 
     for fn, description in (
         (search_video_memory, SEARCH_DESCRIPTION),
@@ -141,18 +147,18 @@ def build_mcp_server(library: "Library", *, name: str = "hourlens") -> Any:
         server.add_tool(user_errors(fn), name=fn.__name__, description=description)
 
     @server.resource(
-        RESOURCE_PREFIX + "{video_id}",
+        RESOURCE_PREFIX + "{id}",
         name="video",
-        description="One indexed video: segments, chapters, tags, keyframes.",
+        description="One indexed video (id from list_videos): segments, chapters, tags, keyframes.",
         mime_type="application/json",
     )
-    def read_video(video_id: str) -> str:
-        if not video_id.isdigit():
-            raise not_found(f"no video {video_id!r}: use the id from list_videos")
+    def read_video(id: str) -> str:  # noqa: A002 - the URI template's name
+        if not _ID.fullmatch(id):
+            raise not_found(f"no video {id!r}: use a numeric id from list_videos")
         try:
-            return json.dumps(video_detail(library, int(video_id)), ensure_ascii=False)
+            return json.dumps(video_detail(library, int(id)), ensure_ascii=False)
         except HourlensError as exc:
-            raise not_found(str(exc)) from exc
+            raise not_found(str(exc)) from None
 
     return server
 

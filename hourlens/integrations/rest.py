@@ -20,12 +20,19 @@ from collections.abc import AsyncIterator, Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from pydantic import BaseModel, Field
-
 from ..errors import MissingDependencyError
 from .jobs import IndexJobs
 from .payloads import answer_json, hit_json, parse_history, transcript_json, video_detail
 from .rest_guard import MAX_BODY_BYTES, Guard, check_bind, install_error_handlers
+from .rest_models import (
+    KEYFRAME_PATTERN,
+    MAX_QUERY_CHARS,
+    MAX_REF_CHARS,
+    NOT_BLANK,
+    AskRequest,
+    IndexRequest,
+    error_responses,
+)
 from .web import install_web
 
 if TYPE_CHECKING:
@@ -33,10 +40,8 @@ if TYPE_CHECKING:
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8765
-MAX_QUERY_CHARS = 500
-MAX_QUESTION_CHARS = 2000
-MAX_INDEX_PATHS = 64
-_KEYFRAME_NAME = re.compile(r"^(\d{1,6})\.jpg$")
+_KEYFRAME_NAME = re.compile(KEYFRAME_PATTERN[1:-1])  # fullmatch: no trailing newline
+VIDEO_REF = "An id, a file name or a path (see GET /videos)."
 
 
 def _fastapi() -> Any:
@@ -45,35 +50,6 @@ def _fastapi() -> Any:
     except ImportError as exc:
         raise MissingDependencyError("fastapi", extra="serve", purpose="the REST API") from exc
     return fastapi
-
-
-class HistoryTurn(BaseModel):
-    """An earlier question and its answer (as returned by ``POST /ask``)."""
-
-    question: str = Field(max_length=MAX_QUESTION_CHARS)
-    answer: str = Field(max_length=8000)
-    citations: list[dict[str, Any]] = Field(default_factory=list, max_length=16)
-
-
-class AskRequest(BaseModel):
-    """A question about one video (``video``) or the whole library."""
-
-    question: str = Field(
-        min_length=1, max_length=MAX_QUESTION_CHARS, examples=["What is said at about 01:27?"]
-    )
-    video: str | None = Field(
-        default=None, max_length=4096, description="Id, file name or path; omit for all videos."
-    )
-    history: list[HistoryTurn] = Field(
-        default_factory=list, max_length=20, description="Earlier turns, for follow-ups."
-    )
-
-
-class IndexRequest(BaseModel):
-    """Files or folders to index; each must lie under a configured index root."""
-
-    paths: list[str] = Field(min_length=1, max_length=MAX_INDEX_PATHS)
-    force: bool = Field(default=False, description="Re-index unchanged files too.")
 
 
 def _keyframe_file(library: Library, video: str, name: str) -> str:
@@ -85,13 +61,14 @@ def _keyframe_file(library: Library, video: str, name: str) -> str:
     """
     from fastapi import HTTPException
 
-    m = _KEYFRAME_NAME.match(name)
+    m = _KEYFRAME_NAME.fullmatch(name)
     v = library.video(video)
     frames = library.store.keyframes(v.id)
-    if m is None or int(m.group(1)) >= len(frames):
+    n = int(name[: -len(".jpg")]) if m is not None else -1
+    if not 0 <= n < len(frames):
         raise HTTPException(404, f"no keyframe {name!r} for video {v.id}")
     root = os.path.realpath(library.store.root)
-    real = os.path.realpath(frames[int(m.group(1))].path)
+    real = os.path.realpath(frames[n].path)
     if not real.startswith(root + os.sep) or not os.path.isfile(real):
         raise HTTPException(404, f"no keyframe {name!r} for video {v.id}")
     return real
@@ -119,6 +96,7 @@ def create_app(
         MissingDependencyError: fastapi is not installed.
     """
     fastapi = _fastapi()
+    from fastapi import Path as Path_
     from fastapi import Query
     from fastapi.responses import FileResponse
 
@@ -140,62 +118,101 @@ def create_app(
     install_error_handlers(app)
     install_web(app, library, token=token)
 
-    @app.get("/videos", summary="List the videos of the library")
+    video_path = Path_(..., min_length=1, max_length=MAX_REF_CHARS, description=VIDEO_REF)
+
+    @app.get("/videos", summary="List the videos of the library", responses=error_responses())
     def list_videos(
-        status: str | None = Query(None, pattern="^(indexing|indexed|failed)$"),
+        status: str | None = Query(None, pattern="^(indexing|indexed|partial|failed)$"),
     ) -> list[dict[str, Any]]:
-        """Every video, like ``hourlens list --json``."""
+        """Every video, like ``hourlens list --json`` (``partial``: a truncated file,
+        indexed as far as it decodes and searchable; ``error`` says why)."""
         return [v.to_dict() for v in library.videos(status)]
 
-    @app.get("/videos/{video}", summary="One video: segments, chapters, tags, keyframes")
-    def get_video(video: str) -> dict[str, Any]:
+    @app.get(
+        "/videos/{video}",
+        summary="One video: segments, chapters, tags, keyframes",
+        responses=error_responses(400, 404),
+    )
+    def get_video(video: str = video_path) -> dict[str, Any]:
         """``hourlens show --json`` plus ``chapters`` and ``keyframes`` (``n``, ``t``)."""
         return video_detail(library, video)
 
-    @app.get("/videos/{video}/transcript", summary="What is said, optionally in a range")
+    @app.get(
+        "/videos/{video}/transcript",
+        summary="What is said, optionally in a range",
+        responses=error_responses(400, 404),
+    )
     def get_transcript(
-        video: str, start: float | None = Query(None, ge=0), end: float | None = Query(None, ge=0)
+        video: str = video_path,
+        start: float | None = Query(None, ge=0, description="From (seconds); at most end."),
+        end: float | None = Query(
+            None, ge=0, description="Up to (seconds); at least start (else 400)."
+        ),
     ) -> list[dict[str, Any]]:
-        """Transcript lines ``{start, end, text}`` overlapping ``[start, end]`` seconds."""
+        """Transcript lines ``{start, end, text}`` overlapping ``[start, end]`` seconds
+        (``start`` must not be after ``end``: 400)."""
         return transcript_json(library.transcript(video, start, end))
 
     @app.get(
         "/videos/{video}/keyframes/{name}",
         summary="Keyframe thumbnail n (JPEG)",
         response_class=FileResponse,
-        responses={200: {"content": {"image/jpeg": {}}}},
+        responses={
+            200: {"content": {"image/jpeg": {}}, "description": "The JPEG"},
+            **error_responses(400, 404),
+        },
     )
-    def get_keyframe(video: str, name: str) -> Any:
+    def get_keyframe(
+        video: str = video_path,
+        name: str = Path_(..., pattern=KEYFRAME_PATTERN, description="<n>.jpg, n from 0"),
+    ) -> Any:
         """The ``n``-th keyframe (time order, from 0) as ``/videos/{video}/keyframes/{n}.jpg``."""
         return FileResponse(_keyframe_file(library, video, name), media_type="image/jpeg")
 
-    @app.get("/search", summary="Find moments matching a description or phrase")
+    @app.get(
+        "/search",
+        summary="Find moments matching a description or phrase",
+        responses=error_responses(400, 404),
+    )
     def search(
-        q: str = Query(..., min_length=1, max_length=MAX_QUERY_CHARS),
+        q: str = Query(..., min_length=1, max_length=MAX_QUERY_CHARS, pattern=NOT_BLANK),
         k: int = Query(10, ge=1, le=100),
-        video: str | None = Query(None, max_length=4096),
+        video: str | None = Query(None, min_length=1, max_length=MAX_REF_CHARS),
     ) -> list[dict[str, Any]]:
         """Hits ``{video, start, end, score, kind, text}``, best first."""
         return [hit_json(h) for h in library.search(q, k=k, video=video)]
 
-    @app.post("/ask", summary="Answer a question, citing time ranges")
+    @app.post(
+        "/ask",
+        summary="Answer a question, citing time ranges",
+        responses=error_responses(400, 404, 413),
+    )
     def ask(body: AskRequest) -> dict[str, Any]:
         """The JSON of ``hourlens ask --json``: ``{answer, confidence, citations, steps}``."""
         history = parse_history([t.model_dump() for t in body.history])
         return answer_json(library.ask(body.question, video=body.video, history=history))
 
-    @app.post("/index", status_code=202, summary="Start indexing files or folders")
+    @app.post(
+        "/index",
+        status_code=202,
+        summary="Start indexing files or folders",
+        responses=error_responses(400, 403, 413),
+    )
     def index(body: IndexRequest) -> dict[str, Any]:
         """Queue a background job; poll ``GET /jobs/{id}`` for its progress."""
         return jobs.submit(body.paths, force=body.force).to_dict()
 
-    @app.get("/jobs", summary="Indexing jobs, oldest first")
+    @app.get("/jobs", summary="Indexing jobs, oldest first", responses=error_responses())
     def list_jobs() -> list[dict[str, Any]]:
         """Every kept job with its status and progress."""
         return [j.to_dict() for j in jobs.all()]
 
-    @app.get("/jobs/{job_id}", summary="Progress and results of an indexing job")
-    def get_job(job_id: str) -> dict[str, Any]:
+    @app.get(
+        "/jobs/{job_id}",
+        summary="Progress and results of an indexing job",
+        responses=error_responses(404),
+    )
+    def get_job(job_id: str = Path_(..., min_length=1, max_length=64)) -> dict[str, Any]:
         """``{id, status, progress: {files, done, current, frames, ...}, results}``."""
         job = jobs.get(job_id)
         if job is None:

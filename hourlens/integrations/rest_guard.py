@@ -22,10 +22,13 @@ from ..errors import HourlensError, NotIndexedError
 log = logging.getLogger("hourlens.rest")
 
 ENV_TOKEN = "HOURLENS_API_TOKEN"
-MAX_BODY_BYTES = 64 * 1024
-MAX_QUERY_BYTES = 4096
+MAX_BODY_BYTES = 1 << 20
+"""Largest request body: every body the schema allows fits (20 history turns of long
+non-ASCII text included)."""
+MAX_QUERY_BYTES = 16 * 1024
+"""Longest query string: every query the schema allows fits, percent-encoded."""
 OPEN_PATHS = frozenset(
-    {"/docs", "/docs/oauth2-redirect", "/openapi.json", "/", "/login", "/logout"}
+    {"/docs", "/docs/oauth2-redirect", "/openapi.json", "/", "/login", "/logout", "/session"}
 )
 """Served without a token: the API description and the web player's shell and login hold
 no library data."""

@@ -21,6 +21,7 @@ from ...config import from_env
 from ...errors import HourlensError, NotIndexedError
 from ..payloads import answer_json, parse_history
 from ..rest_guard import COOKIE_NAME, error_body, session_cookie
+from ..rest_models import error_responses
 from .stream import RangeNotSatisfiable, stream_response, video_file
 
 if TYPE_CHECKING:
@@ -93,7 +94,16 @@ _SSE_EVENT = {
     "properties": {
         "event": {"type": "string", "enum": ["step", "answer", "error"]},
         "data": {"type": "string", "contentMediaType": "application/json"},
+        "id": {"type": "string"},
+        "retry": {"type": "integer"},
     },
+}
+
+
+_LOGIN_STATE = {
+    "type": "object",
+    "required": ["auth_required", "logged_in"],
+    "properties": {"auth_required": {"type": "boolean"}, "logged_in": {"type": "boolean"}},
 }
 
 
@@ -133,7 +143,7 @@ def build_router(library: "Library", *, token: str | None, config: WebConfig | N
     from fastapi import APIRouter, Body, Header, Request
     from fastapi.responses import FileResponse, JSONResponse, Response, StreamingResponse
 
-    from ..rest import AskRequest
+    from ..rest_models import AskRequest
 
     cfg = config or from_env(WebConfig, prefix="HOURLENS_WEB_")
     files = assets()
@@ -157,6 +167,7 @@ def build_router(library: "Library", *, token: str | None, config: WebConfig | N
         summary="Web login: trade the API token for a session cookie",
         response_class=Response,
         responses={
+            **error_responses(413),
             204: {"description": "Logged in (or no token needed)"},
             400: _err("Malformed body"),
             401: _err("Wrong token"),
@@ -185,13 +196,31 @@ def build_router(library: "Library", *, token: str | None, config: WebConfig | N
         )
         return res
 
+    @router.get(
+        "/session",
+        summary="Web login state: is a token needed, and does this browser have a session?",
+        responses={
+            200: {
+                "description": "The login state",
+                "content": {"application/json": {"schema": _LOGIN_STATE}},
+            }
+        },
+    )
+    def login_state(request: Request) -> dict[str, bool]:
+        """``{auth_required, logged_in}`` (served without a token; it holds no data)."""
+        if not token:
+            return {"auth_required": False, "logged_in": True}
+        cookie = request.cookies.get(COOKIE_NAME, "")
+        valid = hmac.compare_digest(cookie.encode(), session_cookie(token).encode())
+        return {"auth_required": True, "logged_in": valid and bool(cookie)}
+
     @router.post(
         "/logout",
         status_code=204,
         response_model=None,
         summary="Web logout: drop the session cookie",
         response_class=Response,
-        responses={204: {"description": "Logged out"}},
+        responses={**error_responses(), 204: {"description": "Logged out"}},
     )
     def logout() -> Any:
         """Clears the session cookie."""
@@ -204,6 +233,7 @@ def build_router(library: "Library", *, token: str | None, config: WebConfig | N
         summary="The video's source file, with HTTP Range requests",
         response_class=StreamingResponse,
         responses={
+            **error_responses(400),
             200: {"description": "The whole file", "content": _VIDEO_CONTENT},
             206: {"description": "The requested byte range", "content": _VIDEO_CONTENT},
             404: _err("Unknown or unfinished video, or its source file is gone"),
@@ -227,7 +257,11 @@ def build_router(library: "Library", *, token: str | None, config: WebConfig | N
                 headers={"Content-Range": f"bytes */{os.path.getsize(path)}"},
             )
 
-    @router.get("/videos/{video}/ocr", summary="On-screen text items of a video")
+    @router.get(
+        "/videos/{video}/ocr",
+        summary="On-screen text items of a video",
+        responses=error_responses(400, 404),
+    )
     def ocr(video: str) -> list[dict[str, Any]]:
         """``[{start, end, text}]`` in time order: text read from the frames."""
         v = library.video(video)
@@ -241,6 +275,7 @@ def build_router(library: "Library", *, token: str | None, config: WebConfig | N
         summary="Answer a question, streaming the agent's steps (Server-Sent Events)",
         response_class=StreamingResponse,
         responses={
+            **error_responses(400, 413),
             200: {
                 "description": "Events `step` ({node, detail, seconds}) as the agent works, "
                 "then one `answer` (as POST /ask) or one `error` ({error: {code, message}}).",
