@@ -14,6 +14,7 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Any
 
 from ..config import KVConfig, from_env
@@ -62,8 +63,9 @@ def lmm_answer(
         segment_ids: The selected segments (any order; KV blocks are used in time order).
         evidence: Text evidence (formatted lines) shown with the question.
         question: The question, with any answer-format instructions.
-        images: Keyframes (paths or arrays) of the selected segments, for the fallback
-            prefill and for segments that have no stored block.
+        images: Keyframes (paths) and re-read frames (arrays) of the selected segments:
+            all of them go into the fallback prefill; with stored KV, only the arrays
+            (stored keyframes are already in the blocks).
         max_tokens: Upper bound on the answer's tokens.
         config: Frames and card size of fresh segment parts; default ``HOURLENS_KV_*``.
         prompt: The whole user text after the context (an already rendered answer
@@ -104,6 +106,9 @@ def lmm_answer(
                     )
         if fresh:
             blocks.append(lmm.prefill(fresh, blocks))
+    frames = [im for im in images if not isinstance(im, str | Path)]  # re-read, not stored
+    if frames:
+        blocks.append(lmm.prefill(frames, blocks))
     t_ready = time.perf_counter() - t0
     out = lmm.answer(blocks, prompt, max_tokens=max_tokens)
     return LMMAnswer(

@@ -20,6 +20,7 @@ from ..types import Answer, Step
 from .compose import check_answer
 from .context import Context
 from .execute import coarse_evidence
+from .lmm_answer import lmm_answer
 from .nodes_answer import draft, judge
 from .nodes_backtrack import backtrack, can_go_finer
 from .nodes_select import select_segments
@@ -153,7 +154,8 @@ def _vlm_answer(ctx: Context, state: State, j: Judgement, used: list[Evidence]) 
                 continue
             images.append(img)
             names.append(f"{e.start:.0f}s")
-    if not images:
+    segments = list(dict.fromkeys(e.segment_id for e in pool if e.segment_id is not None))
+    if not images and not segments:
         return None
     assert state.plan is not None
     prompt = render(
@@ -166,8 +168,18 @@ def _vlm_answer(ctx: Context, state: State, j: Judgement, used: list[Evidence]) 
             state.plan.kind, state.plan.modality, has_options=bool(state.plan.options)
         ),
     )
-    try:
-        return ctx.vlm.generate(images, prompt, max_tokens=c.answer_max_tokens).strip() or None
+    try:  # stored KV of the selected segments when the LMM has it, else one prefill
+        out = lmm_answer(
+            ctx.store,
+            ctx.vlm,
+            segment_ids=segments[: c.max_segments],
+            evidence="",
+            question=state.question,
+            images=images,
+            max_tokens=c.answer_max_tokens,
+            prompt=prompt,
+        )
+        return out.text.strip() or None
     except Exception as exc:  # noqa: BLE001 - the text answer stands
         log.warning("VLM answer failed (%s); answering from text evidence", exc)
         return None

@@ -123,6 +123,7 @@ def build_kv(
     kv = store.kv
     fp = lmm.fingerprint()
     stale = kv.drop_stale(fp)
+    kv.collect_garbage()  # files of removed or re-indexed videos (their rows cascaded away)
     segs: Sequence[Segment] = store.segments(v.id)
     have = {r.segment_id for r in kv.records(fp, video_id=v.id) if r.window == cfg.window}
     if not force and segs and all(s.id in have for s in segs):

@@ -322,3 +322,31 @@ def test_index_with_kv_model_builds_kv_for_every_segment(tmp_path: Path) -> None
     assert line["status"] == "indexed" and "kv built" in out.stderr
     stats = json.loads(CliRunner().invoke(cli, [*lib, "kv", "stats", "--json"]).output)
     assert stats["blocks"] == line["segments"]
+
+
+def test_agent_answer_step_loads_the_stored_kv(vl: TransformersLMM, tmp_path: Path) -> None:
+    from agent_fixtures import toy_models
+
+    from hourlens.agent import AgentConfig
+    from hourlens.agent.graph import ask
+
+    store, vid = synthetic_library(tmp_path / "lib", n_segments=4)
+    try:
+        build_kv(store, vid, vl)
+        fp = vl.fingerprint()
+        before = {r.segment_id: r.last_used for r in store.kv.records(fp)}
+        config = AgentConfig(llm="none", plan_with_llm=False, rewrite_visual=False)
+        ans = ask(
+            store,
+            "What is written on screen when the green cat runs?",
+            videos=[store.resolve_video(vid)],
+            llm=None,
+            config=config,
+            models=toy_models(),
+            vlm=vl,
+        )
+        after = {r.segment_id: r.last_used for r in store.kv.records(fp)}
+        assert any(after[s] > before[s] for s in before)  # blocks loaded at question time
+        assert [s for s in ans.steps if s.node == "answer"][0].detail.startswith("vlm")
+    finally:
+        store.close()

@@ -250,6 +250,7 @@ def test_openapi_declares_the_web_endpoints(api):
     assert any(p["name"] == "range" and p["in"] == "header" for p in stream["parameters"])
     assert "text/event-stream" in paths["/ask/stream"]["post"]["responses"]["200"]["content"]
     assert {"/login", "/logout", "/videos/{video}/ocr"} <= set(paths)
+    assert set(paths["/login"]) == {"post"} and set(paths["/session"]) == {"get"}
     assert "/" not in paths and not any(p.startswith("/static") for p in paths)
 
 
@@ -261,6 +262,7 @@ def test_token_login_sets_an_httponly_strict_cookie(auth_api):
     assert auth_api.get("/static/js/main.js").status_code == 200
     assert auth_api.get("/videos").status_code == 401
     assert auth_api.get("/videos/1/stream").status_code == 401
+    assert auth_api.get("/session").json() == {"auth_required": True, "logged_in": False}
     assert auth_api.post("/login", json={"token": "wrong"}).status_code == 401
     res = auth_api.post("/login", json={"token": TOKEN})
     assert res.status_code == 204
@@ -285,6 +287,7 @@ def test_token_login_sets_an_httponly_strict_cookie(auth_api):
             assert res.status_code == 401, cross
         own = {"Origin": base, "Sec-Fetch-Site": "same-origin"}
         assert c.get("/videos", headers=own).status_code == 200
+        assert c.get("/session").json() == {"auth_required": True, "logged_in": True}
     with httpx.Client(base_url=base, cookies={COOKIE_NAME: "forged"}) as c:
         assert c.get("/videos").status_code == 401
     bearer = {"Authorization": f"Bearer {TOKEN}"}
@@ -296,3 +299,4 @@ def test_token_login_sets_an_httponly_strict_cookie(auth_api):
 def test_login_without_a_server_token_is_a_no_op(api):
     res = api.post("/login", json={"token": "anything"})
     assert res.status_code == 204 and "set-cookie" not in res.headers
+    assert api.get("/session").json() == {"auth_required": False, "logged_in": True}

@@ -21,6 +21,7 @@ pytest.importorskip("fastapi")
 pytest.importorskip("uvicorn")
 pytest.importorskip("selenium", reason="needs the web-test extra (selenium)")
 
+import httpx  # noqa: E402
 from agent_fixtures import toy_models  # noqa: E402
 from live_server import LiveServer  # noqa: E402
 from selenium import webdriver  # noqa: E402
@@ -245,8 +246,18 @@ def test_library_page_thumbnails_and_index_job_progress(browser, server, index_r
     assert "broken.mp4" in job.text and "1 failed" in job.text
     failed = wait(browser, lambda d: d.find_element(By.CSS_SELECTOR, ".card.status-failed"))
     assert "broken.mp4" in failed.text and "failed" in failed.text and "not a video" in failed.text
+    # a job started elsewhere (here: by another HTTP client) shows up on its own
+    other = index_root / "other.mp4"
+    other.write_bytes(b"not a video either")
+    res = httpx.post(f"{server.url}/index", json={"paths": [str(other)]}, timeout=10)
+    assert res.status_code == 202
+    wait(browser, lambda d: "other.mp4" in d.find_element(By.CSS_SELECTOR, ".jobs").text)
+    wait(
+        browser,
+        lambda d: d.find_elements(By.CSS_SELECTOR, ".card.status-failed[title$='other.mp4']"),
+    )
     browser.find_element(By.ID, "index-path").send_keys("/etc", Keys.ENTER)
-    wait(browser, lambda d: "index-root" in d.find_element(By.CSS_SELECTOR, ".jobs").text)
+    wait(browser, lambda d: "index-root" in d.find_element(By.CSS_SELECTOR, ".form-msg").text)
 
 
 def test_search_result_opens_the_video_at_the_hit(browser, server):
@@ -306,10 +317,11 @@ def test_token_login_once_then_cookie(browser, talk):
         open_page(browser, f"{srv.url}/#/v/1?t=22")  # no second prompt; the video streams
         wait(browser, lambda d: player_state(d)["ready"] >= 1)
         assert not browser.find_element(By.ID, "login").is_displayed()
-        open_page(browser, f"{srv.url}/#/")
-        browser.delete_all_cookies()
-        open_page(browser, f"{srv.url}/#/")
+        logout = wait(browser, lambda d: d.find_element(By.ID, "logout"))
+        wait(browser, lambda d: logout.is_displayed(), message="no Log out after a reload")
+        logout.click()
         wait(browser, lambda d: d.find_element(By.ID, "login").is_displayed())
+        assert not [c for c in browser.get_cookies() if c["name"] == "hourlens_session"]
 
 
 def test_gone_source_file_still_shows_keyframes(browser, tmp_path):

@@ -28,7 +28,7 @@ non-ASCII text included)."""
 MAX_QUERY_BYTES = 16 * 1024
 """Longest query string: every query the schema allows fits, percent-encoded."""
 OPEN_PATHS = frozenset(
-    {"/docs", "/docs/oauth2-redirect", "/openapi.json", "/", "/login", "/logout"}
+    {"/docs", "/docs/oauth2-redirect", "/openapi.json", "/", "/login", "/logout", "/session"}
 )
 """Served without a token: the API description and the web player's shell and login hold
 no library data."""

@@ -1,9 +1,9 @@
 """The web player served by ``hourlens serve`` at ``/``: library, video page, search and an
 ask/chat panel, as plain ES modules and CSS shipped in the package (no CDN, no Node).
 
-Routes (see :mod:`.routes`): ``/`` and ``/static/*`` (the page), ``POST /login`` and
-``POST /logout`` (session cookie), ``GET /videos/{video}/stream`` (HTTP Range),
-``GET /videos/{video}/ocr`` and ``POST /ask/stream`` (Server-Sent Events).
+Routes (see :mod:`.routes`): ``/`` and ``/static/*`` (the page); ``POST /login``,
+``POST /logout`` and ``GET /session`` (the session cookie); ``GET /videos/{video}/stream``
+(HTTP Range); ``GET /videos/{video}/ocr``; ``POST /ask/stream`` (Server-Sent Events).
 """
 
 from __future__ import annotations

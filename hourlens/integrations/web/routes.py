@@ -100,6 +100,13 @@ _SSE_EVENT = {
 }
 
 
+_LOGIN_STATE = {
+    "type": "object",
+    "required": ["auth_required", "logged_in"],
+    "properties": {"auth_required": {"type": "boolean"}, "logged_in": {"type": "boolean"}},
+}
+
+
 def assets() -> dict[str, Path]:
     """The packaged static files by URL path below ``/static/`` (a fixed allow-list)."""
     return {
@@ -188,6 +195,24 @@ def build_router(library: "Library", *, token: str | None, config: WebConfig | N
             secure=request.url.scheme == "https",
         )
         return res
+
+    @router.get(
+        "/session",
+        summary="Web login state: is a token needed, and does this browser have a session?",
+        responses={
+            200: {
+                "description": "The login state",
+                "content": {"application/json": {"schema": _LOGIN_STATE}},
+            }
+        },
+    )
+    def login_state(request: Request) -> dict[str, bool]:
+        """``{auth_required, logged_in}`` (served without a token; it holds no data)."""
+        if not token:
+            return {"auth_required": False, "logged_in": True}
+        cookie = request.cookies.get(COOKIE_NAME, "")
+        valid = hmac.compare_digest(cookie.encode(), session_cookie(token).encode())
+        return {"auth_required": True, "logged_in": valid and bool(cookie)}
 
     @router.post(
         "/logout",

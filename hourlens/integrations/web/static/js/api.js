@@ -52,6 +52,13 @@ export async function login(token) {
   return true;
 }
 
+/** {auth_required, logged_in} of this browser (GET /session, open without a token). */
+export async function loginState() {
+  const res = await request('GET', '/session');
+  if (!res.ok) throw await failure(res);
+  return res.json();
+}
+
 export async function logout() {
   await request('POST', '/logout');
 }

@@ -4,7 +4,8 @@ import { ApiError, api } from './api.js';
 import { basename, clock, fill, h } from './dom.js';
 import { forgetDetails, keyframeUrl, loadVideos } from './state.js';
 
-const POLL_MS = 1000;
+const POLL_MS = 1000; // a running job's progress
+const DISCOVER_MS = 5000; // looking for jobs started elsewhere
 const ACTIVE = new Set(['queued', 'running']);
 
 function card(v) {
@@ -60,6 +61,7 @@ export async function renderLibrary(view, signal) {
   const grid = h('div', { class: 'grid' });
   const jobsBox = h('div', { class: 'jobs' });
   const note = h('p', { class: 'small muted' });
+  const formMsg = h('div', { class: 'form-msg' });
   const pathInput = h('input', {
     id: 'index-path', type: 'text', placeholder: 'Folder or file to index (under an index root)',
     autocomplete: 'off', 'aria-label': 'Path to index',
@@ -69,9 +71,10 @@ export async function renderLibrary(view, signal) {
     h('label', { class: 'small' }, force, ' re-index'), h('button', { type: 'submit' }, 'Index'));
   fill(view,
     h('section', { class: 'library' },
-      h('div', { class: 'section-head' }, h('h1', {}, 'Library'), form), note, jobsBox, grid));
+      h('div', { class: 'section-head' }, h('h1', {}, 'Library'), form), formMsg, note, jobsBox, grid));
 
   const jobs = new Map();
+  const openedAt = Date.now() / 1000 - 1;
   let timer = null;
 
   async function refreshVideos() {
@@ -108,10 +111,32 @@ export async function renderLibrary(view, signal) {
     schedule();
   }
 
-  function schedule() {
-    if (!timer && !signal.aborted && [...jobs.values()].some((j) => ACTIVE.has(j.status))) {
-      timer = setTimeout(poll, POLL_MS);
+  async function discover() {
+    // jobs started elsewhere (another tab, curl) show up too
+    timer = null;
+    if (signal.aborted) return;
+    let ended = false;
+    try {
+      for (const job of await api('/jobs', { signal })) {
+        if (jobs.has(job.id)) continue;
+        if (ACTIVE.has(job.status)) jobs.set(job.id, job);
+        else if ((job.finished_at || 0) >= openedAt) {
+          jobs.set(job.id, job); // started and finished between two looks
+          ended = true;
+        }
+      }
+    } catch (e) {
+      if (signal.aborted) return;
     }
+    drawJobs();
+    if (ended) await refreshVideos();
+    schedule();
+  }
+
+  function schedule() {
+    if (timer || signal.aborted) return;
+    const active = [...jobs.values()].some((j) => ACTIVE.has(j.status));
+    timer = active ? setTimeout(poll, POLL_MS) : setTimeout(discover, DISCOVER_MS);
   }
 
   signal.addEventListener('abort', () => timer && clearTimeout(timer));
@@ -120,18 +145,22 @@ export async function renderLibrary(view, signal) {
     event.preventDefault();
     const path = pathInput.value.trim();
     if (!path) return;
+    fill(formMsg);
     try {
       const job = await api('/index', { method: 'POST', body: { paths: [path], force: force.checked } });
       jobs.set(job.id, job);
       pathInput.value = '';
       drawJobs();
-      if (ACTIVE.has(job.status)) schedule();
-      else await refreshVideos(); // it finished before the first poll
+      if (ACTIVE.has(job.status)) {
+        clearTimeout(timer); // poll now-ish rather than after the discovery wait
+        timer = null;
+        schedule();
+      } else await refreshVideos(); // it finished before the first poll
     } catch (e) {
       const msg = e instanceof ApiError && e.code === 'path_not_allowed'
         ? `${e.message} (start the server with --index-root FOLDER to index from the page)`
         : e.message;
-      fill(jobsBox, h('div', { class: 'banner error' }, msg));
+      fill(formMsg, h('div', { class: 'banner error' }, msg));
     }
   });
 

@@ -2,7 +2,7 @@
 //   #/                 library
 //   #/v/{id}?t=123     a video at a time (deep link)
 //   #/search?q=...     search results
-import { ApiError, login, logout, onUnauthorized } from './api.js';
+import { ApiError, login, loginState, logout, onUnauthorized } from './api.js';
 import { initChat, setScopeVideo } from './chat.js';
 import { fill, h, hideTip } from './dom.js';
 import { renderLibrary } from './library.js';
@@ -102,4 +102,10 @@ document.getElementById('search-form').addEventListener('submit', (event) => {
 onUnauthorized(askLogin);
 initChat();
 window.addEventListener('hashchange', route);
-route();
+loginState()
+  .then((state) => {
+    document.getElementById('logout').hidden = !(state.auth_required && state.logged_in);
+    if (state.auth_required && !state.logged_in) askLogin();
+    else route();
+  })
+  .catch(() => route());
