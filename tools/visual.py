@@ -22,16 +22,22 @@ further list (never the only one).
 from __future__ import annotations
 
 import logging
+import math
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from ..memory_store import Store
 from ..memory_store.visual_rows import VisualRows
 from ..types import Hit, Video
+from .evidence import Evidence, make_id
+
+if TYPE_CHECKING:
+    from .scope import Scope
 
 log = logging.getLogger("hourlens.search")
 
@@ -169,17 +175,26 @@ def _nouns(words: list[str], wn: object) -> list[tuple[str, tuple[int, ...]]]:
 
 @lru_cache(maxsize=4)
 def _class_synsets(encoder_name: str) -> tuple[int, ...] | None:
-    """WordNet offsets of an ImageNet-1k classifier's classes (EfficientNet-Lite0), or None."""
+    """WordNet offsets of an ImageNet-1k classifier's classes (EfficientNet-Lite0), or None.
+
+    Read from timm's bundled ``imagenet_synsets.txt`` without importing timm (and torch):
+    the query path stays light.
+    """
+    import importlib.util
+    from pathlib import Path
+
     if not encoder_name.startswith("efficientnet"):
         return None
-    try:
-        from timm.data import ImageNetInfo
-
-        info = ImageNetInfo()
-        return tuple(int(info.index_to_label_name(i)[1:]) for i in range(1000))
-    except Exception:  # noqa: BLE001 - no synset ids: text similarity only
-        log.debug("no ImageNet synset ids", exc_info=True)
-        return None
+    spec = importlib.util.find_spec("timm")
+    roots = list(spec.submodule_search_locations or []) if spec else []
+    for root in roots:
+        path = Path(root) / "data" / "_info" / "imagenet_synsets.txt"
+        if path.is_file():
+            ids = [ln.strip() for ln in path.read_text().splitlines() if ln.strip()]
+            if len(ids) == 1000 and all(i.startswith("n") for i in ids):
+                return tuple(int(i[1:]) for i in ids)
+    log.debug("no ImageNet synset ids in timm")
+    return None
 
 
 def _wordnet():
@@ -438,3 +453,44 @@ def rewrite_rank(
         return 0.9 * np.max(np.stack(rels), axis=0) if rels else None
 
     return _rank(store, videos, k, relevance, dict)
+
+
+def visual_rows_evidence(
+    ctx: Scope,
+    v: Video,
+    query: str,
+    *,
+    k: int,
+    window: tuple[float, float] | None,
+    option: str | None,
+) -> list[Evidence]:
+    """Agent evidence from :func:`visual_rank` for one video (empty without visual rows).
+
+    Scores are ``sqrt(score / VISUAL_FULL)`` capped at 1, like tag evidence's
+    ``sqrt(probability)``.
+    """
+    out = []
+    for h in visual_rank(ctx.store, query, [v], k=max(4 * k, 32)):
+        if window is not None and not (h.start < window[1] and h.end > window[0]):
+            continue
+        out.append(
+            Evidence(
+                id=make_id("visual", v.id, h.start, h.end),
+                video_id=v.id,
+                video=v.path,
+                start=h.start,
+                end=h.end,
+                kind="visual",
+                text=h.text or "looks like the description",
+                score=round(min(1.0, math.sqrt(max(h.score, 0.0) / VISUAL_FULL)), 4),
+                level="memory",
+                segment_id=h.segment_id,
+                source="labels",
+                option=option,
+            )
+        )
+    return out
+
+
+#: A label-space score (sum of probability × relevance) at which visual evidence is certain.
+VISUAL_FULL = 0.3
