@@ -81,9 +81,11 @@ def _timed(cmd: list[str]) -> float:
 
 
 def _torch_imported(args: list[str]) -> bool:
-    out = subprocess.run(
-        [sys.executable, "-c", PROBE, *args], capture_output=True, text=True, check=False
+    out = subprocess.run(  # -I: the current folder (a checkout) must not shadow the install
+        [sys.executable, "-I", "-c", PROBE, *args], capture_output=True, text=True, check=False
     )
+    if "TORCH_IMPORTED=" not in out.stderr:
+        sys.exit(f"torch probe failed: {out.stderr.strip()[-500:]}")
     return "TORCH_IMPORTED=True" in out.stderr
 
 

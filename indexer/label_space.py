@@ -90,6 +90,7 @@ def _write(path: Path, space: LabelSpace | None) -> None:
     try:
         with os.fdopen(fd, "wb") as f:
             np.savez(f, **arrays)  # type: ignore[arg-type]
+        os.chmod(tmp, 0o644)  # mkstemp's 0600 would hide the cache from other users
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):
