@@ -18,6 +18,7 @@ from .evidence import Evidence, EvidenceKind, make_id
 from .memo import VideoMemo, row_text
 from .scope import Scope
 from .textutil import content_words, phrase_match, tokens
+from .visual import visual_rows_evidence
 
 #: text-memory kind → (memo attribute, evidence kind)
 #: A phrase is also matched against up to this many consecutive lines (less than 2 s apart).
@@ -438,8 +439,9 @@ def visual_evidence(
                                 option=option,
                             )
                         )
-        elif enc:
-            out.extend(_label_evidence(ctx, memo, query, window, option))
+        elif enc:  # the label space and pixel facets; tags for libraries without them
+            ranked = visual_rows_evidence(ctx, v, query, k=k, window=window, option=option)
+            out.extend(ranked or _label_evidence(ctx, memo, query, window, option))
         for c in memo.captions if window is None else memo.within(memo.captions, *window):
             if getattr(c, "level", "segment") == "video":
                 continue
