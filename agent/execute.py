@@ -83,9 +83,11 @@ def coarse_evidence(
         return found, "could not find both ends of the range"
     if kind == "time_lookup" and plan.window is not None:
         a, b = plan.window
-        if b - a > 2 * c.time_window_s:
+        if plan.intent != "what_at" and b - a > 2 * c.time_window_s:
             return _range(ctx, plan, history, (a, b))
-        r = memory.lookup_at(ctx, (a + b) / 2, modality=plan.modality, half_window=c.time_window_s)
+        r = memory.lookup_at(
+            ctx, a, modality=plan.modality, half_window=c.time_window_s, until=b if b > a else None
+        )
         if plan.options:  # "which of these is shown at 12:34?"
             r.evidence.extend(_options(ctx, plan.options, k=2, window=(a - 8, b + 8)))
         return r.evidence, r.detail
@@ -111,7 +113,13 @@ def coarse_evidence(
         anchor = replace(hit, score=max(hit.score, 0.7), source="anchor")
         window = anchor_window(anchor, plan.direction, c.follow_window_s)
         if plan.options:
-            ev = [anchor, *_options(ctx, plan.options, window=window)]
+            inside = _options(ctx, plan.options, window=window)
+            away = [  # where each option is seen at other times (for elimination)
+                replace(e, source="elsewhere", score=round(e.score * 0.5, 4))
+                for e in _options(ctx, plan.options, k=2)
+                if not (e.start < window[1] and e.end > window[0])
+            ]
+            ev = [anchor, *inside, *away]
         else:
             ev = [anchor, *_range(ctx, replace(plan, relation=None), history, window)[0]]
         return ev, (

@@ -18,7 +18,7 @@ from ..errors import MissingDependencyError, ModelLoadError
 from ..prompts import answer_format, render
 from ..timefmt import fmt_span, fmt_time
 from ..tools.evidence import Evidence, best_first, format_evidence, select_for_prompt
-from ..tools.textutil import phrase_match
+from ..tools.textutil import phrase_match, tokens
 from .compose import draft_intent, not_found
 from .context import Context
 from .plan import Plan
@@ -47,12 +47,30 @@ def _fallback(answer: str, used: Sequence[Evidence], confidence: float) -> Judge
     )
 
 
-def _best_option(plan: Plan, evidence: Sequence[Evidence]) -> dict[str, Evidence]:
+def _best_option(
+    plan: Plan, evidence: Sequence[Evidence], *, elsewhere: bool = False
+) -> dict[str, Evidence]:
+    """Each option's best item (``elsewhere``: among the items found outside the window
+    the question points at, kept for elimination)."""
     best: dict[str, Evidence] = {}
     for e in best_first(evidence):
-        if e.option and e.option not in best:
+        if e.option and e.option not in best and (e.source == "elsewhere") == elsewhere:
             best[e.option] = e
     return best
+
+
+def _by_elimination(
+    plan: Plan, evidence: Sequence[Evidence], anchor: list[Evidence]
+) -> Judgement | None:
+    """Nothing matched inside the window: the option least seen anywhere else, if the others
+    are clearly seen at other times (a low-confidence answer by elimination)."""
+    away = _best_option(plan, evidence, elsewhere=True)
+    scores = {o.letter: (away[o.letter].score if o.letter in away else 0.0) for o in plan.options}
+    order = sorted(plan.options, key=lambda o: scores[o.letter])
+    if len(order) < 2 or scores[order[1].letter] < 2 * max(scores[order[0].letter], 0.1):
+        return None
+    seen = [away[o.letter] for o in order[1:] if o.letter in away]
+    return _fallback(order[0].text, [*anchor, *seen[:1]], 0.25)
 
 
 def draft(plan: Plan, evidence: Sequence[Evidence]) -> Judgement:
@@ -90,13 +108,23 @@ def draft(plan: Plan, evidence: Sequence[Evidence]) -> Judgement:
         ]
         pool = pool or [e for e in ranked if e.source == "time"] or ranked
         top = pool[0]
+        if mod == "ocr":  # among rows as close to the time: most inside the time, most text
+            close = [e for e in pool if e.score >= top.score - 0.05]
+            lo, hi = plan.window if plan.window else (plan.time, plan.time)
+
+            def inside_share(e: Evidence) -> float:
+                length = max(e.end - e.start, 1e-3)
+                return round(max(0.0, min(e.end, hi) - max(e.start, lo)) / length, 1)
+
+            top = max(close, key=lambda e: (inside_share(e), len(tokens(e.text)), e.score))
         if mod in ("speech", "ocr"):
             return _fallback(top.text, [top], EXACT if top.score >= 0.99 else 0.35 + top.score / 2)
         used = [top]
         if top.kind == "caption":  # add what the frames look like there, if known
             used += [e for e in pool if e.kind == "visual" and e.level == "memory"][:1]
         text = "; ".join(e.text for e in used)
-        return _fallback(f"At {fmt_time(plan.time)}: {text}", used, 0.4 + top.score / 3)
+        at = plan.window[0] if plan.window else plan.time
+        return _fallback(f"At {fmt_time(at)}: {text}", used, 0.4 + top.score / 3)
     if kind in ("speech_when", "ocr_when", "visual_when"):
         want = {"speech_when": ("speech",), "ocr_when": ("ocr",)}.get(kind, ("visual", "caption"))
         pool = [e for e in ranked if e.kind in want]
@@ -114,6 +142,13 @@ def draft(plan: Plan, evidence: Sequence[Evidence]) -> Judgement:
         best = _best_option(plan, evidence)
         opts = {o.letter: o for o in plan.options}
         found = [(best[k], opts[k]) for k in opts if k in best and best[k].score >= 0.2]
+        anchor = [x for x in ranked if x.source == "anchor"][:1]
+        if (
+            not found
+            and kind == "cross_modal"
+            and (guess := _by_elimination(plan, evidence, anchor))
+        ):
+            return guess
         if not found:
             return _fallback("I could not find the options in the video.", ranked[:1], 0.1)
         if kind == "order":
@@ -123,7 +158,6 @@ def draft(plan: Plan, evidence: Sequence[Evidence]) -> Judgement:
         ordered = sorted(found, key=lambda p: -p[0].score)
         e, o = ordered[0]
         margin = e.score - (ordered[1][0].score if len(ordered) > 1 else 0.0)
-        anchor = [x for x in ranked if x.source == "anchor"][:1]
         return _fallback(o.text, [e, *anchor], 0.45 + min(0.4, margin))
     if kind == "count" and (
         plan.count_word or any(e.source.startswith("count:") for e in evidence)

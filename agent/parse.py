@@ -633,8 +633,8 @@ def parse_question(
         window = (
             (a, b) if absolute.kind == "range" else (max(0.0, a - time_window_s), a + time_window_s)
         )
-        if absolute.kind == "point":
-            window = (a, a)
+        if absolute.kind == "point":  # "minute 53" is any time of that minute
+            window = (a, a + min(absolute.precision, 60.0) if absolute.precision > 1 else a)
     library = bool(_WHICH_VIDEO.search(masked))
 
     def plan(intent: Intent, **kw: object) -> Plan:

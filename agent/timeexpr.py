@@ -81,6 +81,8 @@ class TimeExpr:
         offset: Seconds relative to the previous answer (``relative``).
         span: ``(begin, end)`` character positions of the expression in the text.
         from_end: The range is the last ``end - start`` seconds of the video.
+        precision: Seconds the expression leaves open: 1 for ``12:34``, 60 for "minute
+            12" or "12 minutes in" (any time of that minute).
     """
 
     kind: Kind
@@ -89,6 +91,7 @@ class TimeExpr:
     offset: float = 0.0
     span: tuple[int, int] = (0, 0)
     from_end: bool = False
+    precision: float = 1.0
 
     def resolve(self, duration: float | None) -> tuple[float, float]:
         """The ``(start, end)`` window in seconds (a range from the end needs ``duration``)."""
@@ -102,9 +105,9 @@ def _unit_seconds(unit: str) -> float:
     return 3600.0 if unit.startswith("h") else 60.0 if unit.startswith("m") else 1.0
 
 
-def _points(low: str) -> list[tuple[float, tuple[int, int]]]:
-    """Every absolute time in ``low`` with its character span, in text order."""
-    found: list[tuple[float, tuple[int, int]]] = []
+def _points(low: str) -> list[tuple[float, tuple[int, int], float]]:
+    """Every absolute time in ``low`` with its character span and precision, in text order."""
+    found: list[tuple[float, tuple[int, int], float]] = []
     taken: list[tuple[int, int]] = []
 
     def free(a: int, b: int) -> bool:
@@ -112,11 +115,11 @@ def _points(low: str) -> list[tuple[float, tuple[int, int]]]:
 
     for m in _HMS.finditer(low):
         h, mi, s = (int(g) for g in m.groups())
-        found.append((float(h * 3600 + mi * 60 + s), m.span()))
+        found.append((float(h * 3600 + mi * 60 + s), m.span(), 1.0))
         taken.append(m.span())
     for m in _MS.finditer(low):
         if free(*m.span()):
-            found.append((float(int(m.group(1)) * 60 + int(m.group(2))), m.span()))
+            found.append((float(int(m.group(1)) * 60 + int(m.group(2))), m.span(), 1.0))
             taken.append(m.span())
     for m in _SPELLED.finditer(low):
         if not m.group(0).strip() or not any(m.group(i) for i in (1, 2, 3)):
@@ -124,11 +127,12 @@ def _points(low: str) -> list[tuple[float, tuple[int, int]]]:
         if not free(*m.span()):
             continue
         hh, mm, ss = (float(m.group(i)) if m.group(i) else 0.0 for i in (1, 2, 3))
-        found.append((hh * 3600 + mm * 60 + ss, m.span()))
+        prec = 1.0 if m.group(3) else 60.0 if m.group(2) else 3600.0 if m.group(1) else 1.0
+        found.append((hh * 3600 + mm * 60 + ss, m.span(), prec))
         taken.append(m.span())
     for m in _MINUTE_N.finditer(low):
         if free(*m.span()):
-            found.append((float(m.group(1)) * 60, m.span()))
+            found.append((float(m.group(1)) * 60, m.span(), 60.0))
             taken.append(m.span())
     return sorted(found, key=lambda p: p[1][0])
 
@@ -155,12 +159,12 @@ def find_times(text: str) -> list[TimeExpr]:
         last = m.group(1) in ("last", "final", "closing")
         out.append(TimeExpr("range", 0.0, length, span=m.span(), from_end=last))
         used.append(m.span())
-    pts = [(t, sp) for t, sp in _points(low) if all(sp[1] <= a or sp[0] >= b for a, b in used)]
+    pts = [p for p in _points(low) if all(p[1][1] <= a or p[1][0] >= b for a, b in used)]
     i = 0
     while i < len(pts):
-        t, (a, b) = pts[i]
+        t, (a, b), prec = pts[i]
         if i + 1 < len(pts):
-            t2, (c, d) = pts[i + 1]
+            t2, (c, d), _ = pts[i + 1]
             between = low[b:c]
             lead = low[max(0, a - 14) : a]
             if re.fullmatch(_RANGE_SEP, between) and (
@@ -171,7 +175,7 @@ def find_times(text: str) -> list[TimeExpr]:
                 out.append(TimeExpr("range", min(t, t2), max(t, t2), span=(a, d)))
                 i += 2
                 continue
-        out.append(TimeExpr("point", t, t, span=(a, b)))
+        out.append(TimeExpr("point", t, t, span=(a, b), precision=prec))
         i += 1
     return sorted(out, key=lambda e: e.span[0])
 

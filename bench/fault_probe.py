@@ -431,10 +431,13 @@ def schemathesis_probe(
     text = out.stdout + out.stderr
     generated = failures = 0
     for ln in text.splitlines():
-        if " generated" in ln and "found" in ln:
-            words = ln.split()
-            generated = int(words[0])
-            failures = int(words[words.index("found") + 1]) if "found" in words else 0
+        words = ln.split()
+        if len(words) > 1 and words[0].isdigit() and words[1].rstrip(",") == "generated":
+            generated = int(words[0])  # "489 generated, 1 found 1 unique failure" or
+            if "found" in words:  # "489 generated, 489 passed"
+                failures = int(words[words.index("found") + 1])
+    if not generated:
+        raise RuntimeError(f"schemathesis did not run: {text[-300:]!r}")
     area = t.areas.setdefault("OpenAPI (schemathesis cases)", {"tried": 0, "held": 0, "failed": []})
     area["tried"] += generated
     area["held"] += generated - failures

@@ -182,9 +182,16 @@ class StoreConfig:
     """Vector index choices. ``HOURLENS_<FIELD>`` overrides."""
 
     index_type: str = "auto"
-    """``auto``, ``flat``, ``hnsw`` or ``ivf``. ``auto`` is exact (flat) below
-    ``ann_threshold`` vectors and HNSW above."""
+    """``auto``, ``flat``, ``hnsw``, ``ivf``, ``ivfpq`` or ``hnswpq``. ``auto`` is exact
+    (flat) below ``ann_threshold`` vectors, HNSW up to ``compress_threshold`` and
+    ``compressed_type`` above (see :mod:`hourlens.memory_store.ann`)."""
     ann_threshold: int = 200_000
+    compress_threshold: int = 1_000_000
+    """Vectors of one kind past which the library index stores PQ codes instead of
+    floats (an HNSW index of 1 M 1280-d vectors is about 5 GB of RAM)."""
+    compressed_type: str = "ivfpq"
+    """``ivfpq`` (measured: builds an order of magnitude faster at equal recall) or
+    ``hnswpq``; candidates are re-ranked exactly from the shards."""
     use_gpu: bool = False
     """Move FAISS indexes to the GPU when faiss-gpu and a GPU are present."""
 

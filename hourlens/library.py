@@ -193,12 +193,41 @@ class Library:
         """One video by id, path or unique file name; raises NotIndexedError."""
         return self.store.resolve_video(ref)
 
-    def search(self, query: str, k: int = 10, video: str | int | None = None) -> list[Hit]:
-        """Hybrid search over the library (see :mod:`hourlens.tools.search`)."""
-        from .tools.search import search_video_memory
+    def search(
+        self,
+        query: str,
+        k: int = 10,
+        video: str | int | None = None,
+        *,
+        libraries: Sequence[Library | str | Path] = (),
+    ) -> list[Hit]:
+        """Hybrid search over the library (see :mod:`hourlens.tools.search`).
+
+        Args:
+            query: Free text.
+            k: Number of results.
+            video: Only this video (not with ``libraries``).
+            libraries: Other libraries (shards of one archive: per machine or per
+                collection) searched together with this one, results fused by rank.
+
+        Raises:
+            ValueError: ``video`` together with ``libraries``.
+        """
+        from .tools.search import search_libraries, search_video_memory
 
         expander = self.models.labels if self.models is not None else None
-        return search_video_memory(self.store, query, k=k, video=video, label_expander=expander)
+        if not libraries:
+            return search_video_memory(self.store, query, k=k, video=video, label_expander=expander)
+        if video is not None:
+            raise ValueError("video= searches one library; drop it to search several")
+        others = [x if isinstance(x, Library) else Library(x) for x in libraries]
+        try:
+            stores = [self.store, *(o.store for o in others)]
+            return search_libraries(stores, query, k=k, label_expander=expander)
+        finally:
+            for o, x in zip(others, libraries, strict=True):
+                if o is not x:
+                    o.close()
 
     @property
     def agent_config(self) -> Any:

@@ -95,6 +95,9 @@ class OnnxSentenceModel:
         opts = ort.SessionOptions()
         opts.intra_op_num_threads = max(1, threads or os.cpu_count() or 1)
         opts.inter_op_num_threads = 1
+        # no busy-waiting between calls: a query embeds a few words, and spinning threads
+        # would hold the cores the rest of a search (FAISS, numpy, SQLite) needs
+        opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
         self._session = ort.InferenceSession(
             str(folder / "model.onnx"), opts, providers=["CPUExecutionProvider"]
         )

@@ -29,6 +29,15 @@ import numpy as np
 
 from ..config import StoreConfig
 from ..errors import MissingDependencyError
+from .ann import (
+    COMPRESSED,
+    CompressedParams,
+    RowReader,
+    build_compressed,
+    compressed_params,
+    rerank,
+    set_search_params,
+)
 from .records import VectorHit
 from .shards import CODE_TO_TEXT_KIND, KindArrays, kind_dim, normalise, read_kind
 
@@ -71,6 +80,9 @@ class _Built:
     arrays: KindArrays
     index_type: str
     on_gpu: bool = False
+    params: CompressedParams | None = None  # compressed kinds: re-ranked from the shards
+    offsets: np.ndarray | None = None  # first global row of each shard, then the total
+    reader: RowReader | None = None
 
 
 def _hits(
@@ -178,6 +190,12 @@ class VectorIndex:
             return []
         faiss = require_faiss()
         kk = min(k, int(built.index.ntotal))
+        if built.params is not None:  # PQ candidates, re-scored exactly
+            assert built.offsets is not None and built.reader is not None
+            wide = min(max(built.params.rerank, k), int(built.index.ntotal))
+            _, cand = built.index.search(q, wide)
+            scores, rows = rerank(q[0], cand[0], built.offsets, built.reader.rows, kk)
+            return _hits(kind, scores, rows, built.video_ids, built.arrays)
         params = None
         if built.index_type == "hnsw" and not built.on_gpu:
             params = faiss.SearchParametersHNSW(efSearch=max(64, 2 * kk))
@@ -191,16 +209,24 @@ class VectorIndex:
         if wanted == "auto":
             if n < self.config.ann_threshold:
                 return "flat"
-            return "ivf" if gpu else "hnsw"
-        if wanted not in {"flat", "hnsw", "ivf"}:
-            raise ValueError(f"unknown index_type {wanted!r}; expected auto, flat, hnsw or ivf")
+            if n < self.config.compress_threshold:
+                return "ivf" if gpu else "hnsw"
+            wanted = self.config.compressed_type
+        if wanted not in {"flat", "hnsw", "ivf", *COMPRESSED}:
+            raise ValueError(
+                f"unknown index_type {wanted!r}; expected auto, flat, hnsw, ivf, ivfpq or hnswpq"
+            )
         return wanted
 
     def _get_index(self, kind: str, dim: int, shards: list[ShardRef]) -> _Built | None:
         faiss = require_faiss()
         gpu = bool(self.config.use_gpu) and faiss.get_num_gpus() > 0
         ident = "|".join(f"{s.video_id}:{s.name}" for s in shards)
-        base = f"{kind}|{dim}|{self.config.index_type}|{self.config.ann_threshold}|{gpu}"
+        c = self.config
+        base = (
+            f"{kind}|{dim}|{c.index_type}|{c.ann_threshold}|{c.compress_threshold}|"
+            f"{c.compressed_type}|{gpu}"
+        )
         key = hashlib.sha1(f"{base}|{ident}".encode()).hexdigest()[:16]
         with self._lock:
             if key in self._built:
@@ -250,6 +276,10 @@ class VectorIndex:
             else None,
         )
         path = self.root / "index" / f"{kind}-d{dim}-{key}.faiss"
+        if index_type in COMPRESSED:
+            return self._build_compressed(
+                faiss, kind, dim, kept, metas, vids, arrays, path, index_type, complete
+            )
         index = None
         if index_type != "flat" and path.exists():
             try:
@@ -284,6 +314,68 @@ class VectorIndex:
             except (RuntimeError, AttributeError) as exc:  # pragma: no cover - GPU only
                 log.warning("keeping the %s index on the CPU: %s", index_type, exc)
         built = _Built(index, kind, np.concatenate(vids), arrays, index_type, on_gpu)
+        return built, complete
+
+    def _build_compressed(
+        self,
+        faiss: Any,
+        kind: str,
+        dim: int,
+        kept: list[ShardRef],
+        metas: list[KindArrays],
+        vids: list[np.ndarray],
+        arrays: KindArrays,
+        path: Path,
+        index_type: str,
+        complete: bool,
+    ) -> tuple[_Built | None, bool]:
+        """A PQ index added shard by shard; the float vectors stay in the shards."""
+        sizes = [len(m.ids) for m in metas]
+        n = int(sum(sizes))
+        params = compressed_params(index_type, n, dim)
+
+        def vectors(s: int) -> np.ndarray:
+            a = read_kind(kept[s].folder, kind)
+            if a is None or a.vectors is None:  # removed meanwhile: retry next query
+                raise FileNotFoundError(kept[s].folder)
+            return a.vectors
+
+        index = None
+        if path.exists():
+            try:
+                index = faiss.read_index(str(path))
+                if index.ntotal != n or index.d != dim:
+                    index = None
+            except RuntimeError:
+                log.warning("ignoring unreadable vector index %s", path)
+                index = None
+        if index is None:
+            try:
+                index = build_compressed(
+                    faiss,
+                    params,
+                    dim,
+                    sizes,
+                    lambda s, rows: np.asarray(vectors(s)[rows]),
+                    lambda s: np.asarray(vectors(s)),
+                )
+            except FileNotFoundError:
+                return None, False
+            if complete:
+                self._save(faiss, index, path, kind, dim)
+        set_search_params(faiss, index, params)
+        offsets = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
+        reader = RowReader([s.folder / f"{kind}.f16.npy" for s in kept])
+        built = _Built(
+            index,
+            kind,
+            np.concatenate(vids),
+            arrays,
+            index_type,
+            params=params,
+            offsets=offsets,
+            reader=reader,
+        )
         return built, complete
 
     @staticmethod

@@ -121,3 +121,21 @@ def test_computed_answers_do_not_ask_the_llm_by_default(library):
     ans = run(library, "At what time is a hot drink shown?", llm, judge_computed=False)
     assert not llm.prompts and "low confidence" in ans.answer
     assert ans.citations
+
+
+def test_cross_modal_answer_by_elimination_when_nothing_matches_in_the_window():
+    from dataclasses import replace
+
+    r = route_question(
+        'What is shown right after the narrator says "hi": a cat, a rocket or a dog?'
+    )
+    anchor = replace(ev(None, 50.0, 0.9), kind="speech", source="anchor", id="speech:1:50")
+    away = [
+        replace(ev("A", 300.0, 0.8), source="elsewhere"),
+        replace(ev("B", 400.0, 0.7), source="elsewhere"),
+        replace(ev("C", 500.0, 0.05), source="elsewhere"),
+    ]
+    d = draft(r, [anchor, *away])
+    assert d.answer == "a dog" and d.confidence <= 0.3
+    weak = [replace(e, score=0.06) for e in away]  # nothing is clearly seen elsewhere either
+    assert draft(r, [anchor, *weak]).answer.startswith("I could not find")

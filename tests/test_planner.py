@@ -223,3 +223,10 @@ def test_llm_answer_with_an_invented_time_is_replaced(library):
     ans = run(library, "What is the lecture about?", llm=make_llm([judge]), plan_with_llm=False)
     assert "05:32:00" not in ans.answer
     assert any(s.node == "answer" and "reworded" in s.detail for s in ans.steps)
+
+
+def test_an_imprecise_time_is_its_whole_minute():
+    (e,) = find_times("around minute 12")
+    assert e.precision == 60.0
+    assert plan_of("What is written on screen around minute 12?").window == (720.0, 780.0)
+    assert plan_of("What is written on screen at 12:34?").window == (754.0, 754.0)

@@ -80,7 +80,12 @@ def _check_window(window: Window) -> Window:
 
 
 def lookup_at(
-    scope: Scope, time: float, *, modality: Modality = "any", half_window: float = 12.0
+    scope: Scope,
+    time: float,
+    *,
+    modality: Modality = "any",
+    half_window: float = 12.0,
+    until: float | None = None,
 ) -> ToolResult:
     """What is said, written or shown around ``time`` (a lookup by time, not similarity).
 
@@ -89,10 +94,11 @@ def lookup_at(
         time: Seconds from the start.
         modality: ``speech``, ``ocr``, ``visual`` or ``any``.
         half_window: Rows within this many seconds count (score falls with distance).
+        until: The end of an imprecise time ("minute 53": 3180 until 3240).
     """
     if time < 0:
         raise ValueError("time must be >= 0")
-    ev = best_first(scope.keep(time_evidence(scope, time, modality, half_window)))
+    ev = best_first(scope.keep(time_evidence(scope, time, modality, half_window, until=until)))
     return ToolResult(
         tool="lookup_at", evidence=ev, detail=f"{len(ev)} memories around {time:.0f}s ({modality})"
     )

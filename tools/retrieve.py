@@ -18,6 +18,7 @@ from .evidence import Evidence, EvidenceKind, make_id
 from .memo import VideoMemo, row_text
 from .scope import Scope
 from .textutil import content_words, phrase_match, tokens
+from .visual import visual_rows_evidence
 
 #: text-memory kind → (memo attribute, evidence kind)
 #: A phrase is also matched against up to this many consecutive lines (less than 2 s apart).
@@ -308,23 +309,28 @@ def phrase_evidence(
     return sorted(out, key=lambda e: -e.score)[:k]
 
 
-def time_evidence(ctx: Scope, t: float, modality: str, half_window: float) -> list[Evidence]:
+def time_evidence(
+    ctx: Scope, t: float, modality: str, half_window: float, *, until: float | None = None
+) -> list[Evidence]:
     """Memories around time ``t`` of the kind asked for (a lookup, not a similarity search).
 
-    Score falls with the distance between ``t`` and the row (1 when the row covers ``t``).
+    Score falls with the distance between the row and ``[t, until]`` (the time asked
+    about; ``until`` for an imprecise time such as "minute 53" = 53:00-53:59); 1 when
+    the row overlaps it.
     """
     kinds = {"speech": ["speech"], "ocr": ["ocr"], "visual": ["caption"]}.get(
         modality, ["speech", "ocr", "caption"]
     )
     out: list[Evidence] = []
-    lo, hi = t - half_window, t + half_window
+    end = t if until is None else max(t, until)
+    lo, hi = t - half_window, end + half_window
     for v in ctx.videos:
         memo = ctx.memo(v.id)
         for tk in kinds:
             attr, kind = TEXT_ROWS[tk]
             rows = memo.within(getattr(memo, attr), lo, hi)
             for r in text_blocks(rows) if tk == "ocr" else rows:
-                dist = max(0.0, r.start - t, t - r.end)
+                dist = max(0.0, r.start - end, t - r.end)
                 out.append(row_evidence(v, r, kind, 1.0 / (1.0 + dist / 3.0), "time"))
         if modality in ("visual", "any"):
             seg = memo.segment_at(t)
@@ -433,8 +439,9 @@ def visual_evidence(
                                 option=option,
                             )
                         )
-        elif enc:
-            out.extend(_label_evidence(ctx, memo, query, window, option))
+        elif enc:  # the label space and pixel facets; tags for libraries without them
+            ranked = visual_rows_evidence(ctx, v, query, k=k, window=window, option=option)
+            out.extend(ranked or _label_evidence(ctx, memo, query, window, option))
         for c in memo.captions if window is None else memo.within(memo.captions, *window):
             if getattr(c, "level", "segment") == "video":
                 continue

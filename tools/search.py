@@ -309,3 +309,38 @@ def search_video_memory(
         rankings.append((rewrite_rank(store, terms, videos, k * 2), REWRITE_WEIGHT * secondary))
     kept = [(r, w) for r, w in rankings if r]
     return fuse([r for r, _ in kept], k, [w for _, w in kept])
+
+
+def search_libraries(
+    stores: Sequence[Store],
+    query: str,
+    *,
+    k: int = 10,
+    label_expander: LabelExpander | None = None,
+) -> list[Hit]:
+    """One search over several libraries (shards: one per machine or per collection).
+
+    Each library is searched with :func:`search_video_memory` (in parallel threads) and
+    the rankings are fused by reciprocal rank, as the modalities of one library are.
+
+    Args:
+        stores: Open library stores.
+        query: Free text.
+        k: Number of results.
+        label_expander: As in :func:`search_video_memory`.
+
+    Returns:
+        Hits of every library, best first (``video`` is the path in its library).
+    """
+    from concurrent.futures import ThreadPoolExecutor
+
+    if len(stores) == 1:
+        return search_video_memory(stores[0], query, k=k, label_expander=label_expander)
+    with ThreadPoolExecutor(max_workers=min(8, len(stores))) as pool:
+        rankings = list(
+            pool.map(
+                lambda st: search_video_memory(st, query, k=k, label_expander=label_expander),
+                stores,
+            )
+        )
+    return fuse([r for r in rankings if r], k)

@@ -22,16 +22,22 @@ further list (never the only one).
 from __future__ import annotations
 
 import logging
+import math
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from ..memory_store import Store
 from ..memory_store.visual_rows import VisualRows
 from ..types import Hit, Video
+from .evidence import Evidence, make_id
+
+if TYPE_CHECKING:
+    from .scope import Scope
 
 log = logging.getLogger("hourlens.search")
 
@@ -169,17 +175,26 @@ def _nouns(words: list[str], wn: object) -> list[tuple[str, tuple[int, ...]]]:
 
 @lru_cache(maxsize=4)
 def _class_synsets(encoder_name: str) -> tuple[int, ...] | None:
-    """WordNet offsets of an ImageNet-1k classifier's classes (EfficientNet-Lite0), or None."""
+    """WordNet offsets of an ImageNet-1k classifier's classes (EfficientNet-Lite0), or None.
+
+    Read from timm's bundled ``imagenet_synsets.txt`` without importing timm (and torch):
+    the query path stays light.
+    """
+    import importlib.util
+    from pathlib import Path
+
     if not encoder_name.startswith("efficientnet"):
         return None
-    try:
-        from timm.data import ImageNetInfo
-
-        info = ImageNetInfo()
-        return tuple(int(info.index_to_label_name(i)[1:]) for i in range(1000))
-    except Exception:  # noqa: BLE001 - no synset ids: text similarity only
-        log.debug("no ImageNet synset ids", exc_info=True)
-        return None
+    spec = importlib.util.find_spec("timm")
+    roots = list(spec.submodule_search_locations or []) if spec else []
+    for root in roots:
+        path = Path(root) / "data" / "_info" / "imagenet_synsets.txt"
+        if path.is_file():
+            ids = [ln.strip() for ln in path.read_text().splitlines() if ln.strip()]
+            if len(ids) == 1000 and all(i.startswith("n") for i in ids):
+                return tuple(int(i[1:]) for i in ids)
+    log.debug("no ImageNet synset ids in timm")
+    return None
 
 
 def _wordnet():
@@ -277,6 +292,18 @@ def query_facets(query: str) -> dict[str, float]:
     return out
 
 
+def strip_facet_words(query: str) -> str:
+    """The query without the words that name facets ("people by the water" → "by the"),
+    reduced to its content words; empty when only facets are asked for."""
+    q = " ".join(_WORDS.findall(query.lower()))
+    for phrase in sorted(FACET_WORDS, key=len, reverse=True):
+        q = re.sub(rf"\b{re.escape(phrase)}\b", " ", q)
+    words = [w for w in q.split() if w not in _STOP]
+    from .search import MODIFIERS
+
+    return " ".join(words) if any(w not in MODIFIERS for w in words) else ""
+
+
 @dataclass
 class _Scored:
     video: Video
@@ -303,6 +330,7 @@ def _score_video(
     rel: np.ndarray | None,
     facets: dict[str, float],
     labels: Sequence[str],
+    naming: np.ndarray | None = None,
 ) -> list[_Scored]:
     n = len(rows)
     label = np.zeros(n, np.float32)
@@ -325,7 +353,7 @@ def _score_video(
             facet += w * vals / total
     # Facets sharpen what the label space found ("an orange flower": orange flowers
     # first); they rank on their own only when no class is relevant ("a dark scene").
-    named = rel is not None and float(rel.max()) >= NAMED_CLASS
+    named = rel is not None and float((rel if naming is None else naming).max()) >= NAMED_CLASS
     score = label * (1.0 + FACET_WEIGHT * facet) if named else label + facet
     out = []
     for i in np.argsort(-score):
@@ -359,6 +387,7 @@ def _rank(
     k: int,
     relevance: Callable[[str], np.ndarray | None],
     facets: Callable[[], dict[str, float]],
+    naming_of: Callable[[str], np.ndarray] | None = None,
 ) -> list[Hit]:
     from .search import _label_matrix
 
@@ -377,7 +406,8 @@ def _rank(
             rel = relevance(v.encoder or "") if mat is not None else None
         if rel is None and not wanted:
             continue
-        scored += _score_video(store, v, rows, rel, wanted, mat[0] if mat else ())
+        naming = naming_of(v.encoder or "") if naming_of is not None and rel is not None else None
+        scored += _score_video(store, v, rows, rel, wanted, mat[0] if mat else (), naming)
     scored.sort(key=lambda s: -s.score)
     hits: list[Hit] = []
     for s in scored:  # one hit per span: a crop repeats its memory's span
@@ -416,8 +446,17 @@ def visual_rank(store: Store, query: str, videos: Sequence[Video], k: int = 10) 
     Returns:
         ``kind="visual"`` hits with a ``looks like: ...`` explanation, best first.
     """
+    rest = strip_facet_words(query)
+
+    # A query of facet words only ("people by the water") names no class, whatever
+    # WordNet relates "people" or "water" to: its facets rank alone.
     return _rank(
-        store, videos, k, lambda enc: class_relevance(query, enc), lambda: query_facets(query)
+        store,
+        videos,
+        k,
+        lambda enc: class_relevance(query, enc),
+        lambda: query_facets(query),
+        None if rest else (lambda enc: np.zeros(1, np.float32)),
     )
 
 
@@ -438,3 +477,44 @@ def rewrite_rank(
         return 0.9 * np.max(np.stack(rels), axis=0) if rels else None
 
     return _rank(store, videos, k, relevance, dict)
+
+
+def visual_rows_evidence(
+    ctx: Scope,
+    v: Video,
+    query: str,
+    *,
+    k: int,
+    window: tuple[float, float] | None,
+    option: str | None,
+) -> list[Evidence]:
+    """Agent evidence from :func:`visual_rank` for one video (empty without visual rows).
+
+    Scores are ``sqrt(score / VISUAL_FULL)`` capped at 1, like tag evidence's
+    ``sqrt(probability)``.
+    """
+    out = []
+    for h in visual_rank(ctx.store, query, [v], k=max(4 * k, 32)):
+        if window is not None and not (h.start < window[1] and h.end > window[0]):
+            continue
+        out.append(
+            Evidence(
+                id=make_id("visual", v.id, h.start, h.end),
+                video_id=v.id,
+                video=v.path,
+                start=h.start,
+                end=h.end,
+                kind="visual",
+                text=h.text or "looks like the description",
+                score=round(min(1.0, math.sqrt(max(h.score, 0.0) / VISUAL_FULL)), 4),
+                level="memory",
+                segment_id=h.segment_id,
+                source="labels",
+                option=option,
+            )
+        )
+    return out
+
+
+#: A label-space score (sum of probability × relevance) at which visual evidence is certain.
+VISUAL_FULL = 0.3

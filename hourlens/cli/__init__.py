@@ -386,12 +386,23 @@ def transcript_cmd(
     is_flag=True,
     help='A JSON array: [{"video","start","end","score","kind"}].',
 )
+@click.option(
+    "--also",
+    "also",
+    multiple=True,
+    type=click.Path(file_okay=False, exists=True),
+    help="Another library (shard) to search together with this one; repeatable.",
+)
 @click.pass_context
-def search_cmd(ctx: click.Context, query: str, video: str | None, k: int, as_json: bool) -> None:
+def search_cmd(
+    ctx: click.Context, query: str, video: str | None, k: int, as_json: bool, also: tuple[str, ...]
+) -> None:
     """Find moments matching QUERY (CLIP text→image when available; tags and text)."""
     if not query.strip():
         raise click.UsageError("QUERY is empty.")
-    hits = _library(ctx).search(query, k=k, video=video)
+    if also and video is not None:
+        raise click.UsageError("--video and --also cannot be combined.")
+    hits = _library(ctx).search(query, k=k, video=video, libraries=also)
     if as_json:
         _emit_json(
             [
