@@ -213,7 +213,8 @@ class KVConfig:
     card_chars: int = 600
     """Characters of a segment's text card (caption, speech, on-screen text, tags)."""
     device: str = "cpu"
-    """Device of the LMM that builds and reuses KV: ``cpu``, ``cuda`` or ``cuda:N``."""
+    """Device of the transformers LMM (KV builds and ``--vlm`` answers): ``cpu``, ``cuda``
+    or ``cuda:N``."""
 
 
 @dataclass(kw_only=True)

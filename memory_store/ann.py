@@ -58,8 +58,9 @@ def compressed_params(kind: str, n: int, dim: int) -> CompressedParams:
 
     PCA to 256 dimensions above 512 (the codes then cover the variance that matters; the
     exact re-ranking restores the order), 8 dimensions per PQ code byte, about
-    ``2 * sqrt(n)`` IVF lists (a power of two, 256..16384), 1/64 of them probed (at least
-    16), 200 candidates re-ranked.
+    ``2 * sqrt(n)`` IVF lists (a power of two, 256..16384), a quarter of them probed, 1,000
+    candidates re-ranked exactly after PCA (500 without): recall@10 0.98 / 0.995 on 50 k
+    real-shaped 1280-d / 384-d vectors, against 0.73 / 0.83 with 1/32 probed and 200.
     """
     if kind not in COMPRESSED:
         raise ValueError(f"unknown compressed index {kind!r}; expected one of {COMPRESSED}")
@@ -75,9 +76,9 @@ def compressed_params(kind: str, n: int, dim: int) -> CompressedParams:
         pca=pca,
         nlist=nlist,
         pq_m=pq_m,
-        nprobe=max(16, nlist // 64),
+        nprobe=max(16, nlist // 4),
         ef_search=128,
-        rerank=200,
+        rerank=1000 if pca else 500,
     )
 
 

@@ -93,7 +93,7 @@ def test_compressed_index_is_reused_from_disk(library, monkeypatch):
 def test_compressed_params_follow_size_and_dim():
     small, big = compressed_params("ivfpq", 10_000, 1280), compressed_params("ivfpq", 9e6, 1280)
     assert small.pca == big.pca == 256 and small.pq_m == 32
-    assert small.nlist == 256 and big.nlist == 8192 and big.nprobe == 128
+    assert small.nlist == 256 and big.nlist == 8192 and big.nprobe == 2048
     text = compressed_params("ivfpq", 12_800_000, 384)
     assert text.pca == 0 and 384 % text.pq_m == 0
     assert "IVF8192_HNSW32,PQ32" in big.factory

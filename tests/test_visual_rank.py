@@ -94,6 +94,8 @@ def test_query_facets_vocabulary():
     got = visual.query_facets("an old black and white film")
     assert "greyscale" in got and "black" not in got and "white" not in got
     assert visual.query_facets("a tabby cat") == {}
+    assert visual.strip_facet_words("people by the water") == ""
+    assert visual.strip_facet_words("a red motorcycle at night") == "motorcycle"
 
 
 def test_rewrite_terms_rank_as_their_own_list(toy):

@@ -292,6 +292,18 @@ def query_facets(query: str) -> dict[str, float]:
     return out
 
 
+def strip_facet_words(query: str) -> str:
+    """The query without the words that name facets ("people by the water" → "by the"),
+    reduced to its content words; empty when only facets are asked for."""
+    q = " ".join(_WORDS.findall(query.lower()))
+    for phrase in sorted(FACET_WORDS, key=len, reverse=True):
+        q = re.sub(rf"\b{re.escape(phrase)}\b", " ", q)
+    words = [w for w in q.split() if w not in _STOP]
+    from .search import MODIFIERS
+
+    return " ".join(words) if any(w not in MODIFIERS for w in words) else ""
+
+
 @dataclass
 class _Scored:
     video: Video
@@ -318,6 +330,7 @@ def _score_video(
     rel: np.ndarray | None,
     facets: dict[str, float],
     labels: Sequence[str],
+    naming: np.ndarray | None = None,
 ) -> list[_Scored]:
     n = len(rows)
     label = np.zeros(n, np.float32)
@@ -340,7 +353,7 @@ def _score_video(
             facet += w * vals / total
     # Facets sharpen what the label space found ("an orange flower": orange flowers
     # first); they rank on their own only when no class is relevant ("a dark scene").
-    named = rel is not None and float(rel.max()) >= NAMED_CLASS
+    named = rel is not None and float((rel if naming is None else naming).max()) >= NAMED_CLASS
     score = label * (1.0 + FACET_WEIGHT * facet) if named else label + facet
     out = []
     for i in np.argsort(-score):
@@ -374,6 +387,7 @@ def _rank(
     k: int,
     relevance: Callable[[str], np.ndarray | None],
     facets: Callable[[], dict[str, float]],
+    naming_of: Callable[[str], np.ndarray] | None = None,
 ) -> list[Hit]:
     from .search import _label_matrix
 
@@ -392,7 +406,8 @@ def _rank(
             rel = relevance(v.encoder or "") if mat is not None else None
         if rel is None and not wanted:
             continue
-        scored += _score_video(store, v, rows, rel, wanted, mat[0] if mat else ())
+        naming = naming_of(v.encoder or "") if naming_of is not None and rel is not None else None
+        scored += _score_video(store, v, rows, rel, wanted, mat[0] if mat else (), naming)
     scored.sort(key=lambda s: -s.score)
     hits: list[Hit] = []
     for s in scored:  # one hit per span: a crop repeats its memory's span
@@ -431,8 +446,17 @@ def visual_rank(store: Store, query: str, videos: Sequence[Video], k: int = 10) 
     Returns:
         ``kind="visual"`` hits with a ``looks like: ...`` explanation, best first.
     """
+    rest = strip_facet_words(query)
+
+    # A query of facet words only ("people by the water") names no class, whatever
+    # WordNet relates "people" or "water" to: its facets rank alone.
     return _rank(
-        store, videos, k, lambda enc: class_relevance(query, enc), lambda: query_facets(query)
+        store,
+        videos,
+        k,
+        lambda enc: class_relevance(query, enc),
+        lambda: query_facets(query),
+        None if rest else (lambda enc: np.zeros(1, np.float32)),
     )
 
 

@@ -125,7 +125,7 @@ class OpenAIVisionModel:
 _cache: dict[tuple[str, str], VisionModel] = {}
 
 
-def load_vlm(spec: str, *, model: str = "default", device: str = "cpu") -> VisionModel:
+def load_vlm(spec: str, *, model: str = "default", device: str | None = None) -> VisionModel:
     """The VLM named by ``spec`` (cached).
 
     Args:
@@ -133,7 +133,8 @@ def load_vlm(spec: str, *, model: str = "default", device: str = "cpu") -> Visio
             OpenAI-compatible server, the same form as LLM specs), else a Hugging Face id,
             local folder or LMM registry name (``hf:`` prefix optional).
         model: Model name for an OpenAI-compatible server given as a bare URL.
-        device: Device for a transformers model.
+        device: Device for a transformers model; default ``HOURLENS_KV_DEVICE`` (the
+            LMM device, :class:`hourlens.config.KVConfig`), else ``cpu``.
 
     Raises:
         ModelLoadError: The model cannot be loaded.
@@ -149,7 +150,9 @@ def load_vlm(spec: str, *, model: str = "default", device: str = "cpu") -> Visio
         elif spec.startswith(("http://", "https://")):
             _cache[key] = OpenAIVisionModel(spec, model)
         else:  # transformers, with KV prefill and reuse (hourlens.models.lmm_hf)
+            from ..config import KVConfig, from_env
             from .lmm import load_lmm
 
-            _cache[key] = load_lmm(spec, device=device).load()
+            dev = device or from_env(KVConfig, prefix="HOURLENS_KV_").device
+            _cache[key] = load_lmm(spec, device=dev).load()
     return _cache[key]
