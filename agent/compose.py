@@ -29,7 +29,8 @@ VISUAL_FOUND = 0.35
 PHRASE_FOUND = 0.7
 
 
-def _j(answer: str, used: Sequence[Evidence], confidence: float) -> Judgement:
+def computed(answer: str, used: Sequence[Evidence], confidence: float) -> Judgement:
+    """A computed answer as a ``fallback`` judgement (sufficient from 0.6 confidence)."""
     conf = round(max(0.0, min(1.0, confidence)), 3)
     return Judgement(
         sufficient=conf >= 0.6,
@@ -56,9 +57,9 @@ def _found(plan: Plan, e: Evidence) -> bool:
 def not_found(what: str, closest: Sequence[Evidence]) -> Judgement:
     """An honest "not found", with the closest moments as citations and a low confidence."""
     if not closest:
-        return _j(f"I could not find {what} in the video's memories.", [], 0.05)
+        return computed(f"I could not find {what} in the video's memories.", [], 0.05)
     spans = ", ".join(fmt_span(e.start, e.end) for e in closest[:3])
-    return _j(
+    return computed(
         f"I could not find {what} for certain; the closest moments are {spans}.",
         closest[:3],
         min(0.25, max(e.score for e in closest[:3])),
@@ -74,7 +75,7 @@ def presence(plan: Plan, evidence: Sequence[Evidence]) -> Judgement:
         j = not_found(target, pool)
         return replace(j, answer="No: " + j.answer[0].lower() + j.answer[1:])
     spans = ", ".join(fmt_span(e.start, e.end) for e in sorted(hits[:3], key=lambda e: e.start))
-    return _j(f"Yes: {target} at {spans}.", hits[:3], 0.5 + hits[0].score / 2)
+    return computed(f"Yes: {target} at {spans}.", hits[:3], 0.5 + hits[0].score / 2)
 
 
 def duration(plan: Plan, evidence: Sequence[Evidence], *, gap: float = 4.0) -> Judgement:
@@ -94,7 +95,7 @@ def duration(plan: Plan, evidence: Sequence[Evidence], *, gap: float = 4.0) -> J
                 lo, hi, changed = min(lo, e.start), max(hi, e.end), True
     used = [e for e in keep if e.start >= lo - 1e-6 and e.end <= hi + 1e-6]
     secs = max(1, round(hi - lo))
-    return _j(
+    return computed(
         f"About {secs} seconds, from {fmt_time(lo)} to {fmt_time(hi)}.",
         used or [best],
         0.4 + best.score / 2,
@@ -115,7 +116,7 @@ def which_video(plan: Plan, evidence: Sequence[Evidence]) -> Judgement:
         f"{e.video.replace(chr(92), '/').rsplit('/', 1)[-1]} {fmt_span(e.start, e.end)}"
         for e in items[:5]
     )
-    return _j(f"{names}.", items[:5], 0.4 + items[0].score / 2)
+    return computed(f"{names}.", items[:5], 0.4 + items[0].score / 2)
 
 
 def summarise(plan: Plan, evidence: Sequence[Evidence]) -> Judgement:
@@ -146,7 +147,7 @@ def summarise(plan: Plan, evidence: Sequence[Evidence]) -> Judgement:
     if not parts:
         what = "anything" if plan.window is None else f"anything in {fmt_span(*plan.window)}"
         return not_found(what, ranked[:3])
-    return _j(" ".join(parts), used, 0.55)
+    return computed(" ".join(parts), used, 0.55)
 
 
 def draft_intent(plan: Plan, evidence: Sequence[Evidence]) -> Judgement | None:

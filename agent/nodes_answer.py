@@ -19,7 +19,7 @@ from ..prompts import answer_format, render
 from ..timefmt import fmt_span, fmt_time
 from ..tools.evidence import Evidence, best_first, format_evidence, select_for_prompt
 from ..tools.textutil import phrase_match, tokens
-from .compose import draft_intent, not_found
+from .compose import computed, draft_intent, not_found
 from .context import Context
 from .plan import Plan
 from .state import Judgement, Turn
@@ -37,14 +37,7 @@ def _when(e: Evidence) -> str:
 
 
 def _fallback(answer: str, used: Sequence[Evidence], confidence: float) -> Judgement:
-    conf = round(max(0.0, min(1.0, confidence)), 3)
-    return Judgement(
-        sufficient=conf >= 0.6,
-        confidence=conf,
-        answer=answer,
-        used=tuple(e.id for e in used),
-        source="fallback",
-    )
+    return computed(answer, used, confidence)
 
 
 def _best_option(

@@ -14,7 +14,6 @@ import logging
 import os
 from collections.abc import Sequence
 from dataclasses import replace
-from typing import Any
 
 import numpy as np
 
@@ -29,7 +28,7 @@ from ..tools.retrieve import (
     text_vector_evidence,
     visual_evidence,
 )
-from ..tools.textutil import STOPWORDS, phrase_match, tokens
+from ..tools.textutil import phrase_match
 from ..types import Segment
 from .context import Context
 from .plan import Plan
@@ -237,43 +236,14 @@ def frame_evidence(
 
 
 def rewrite_visual(ctx: Context, target: str) -> list[str]:
-    """The LLM's rewrite of a visual target into classifier vocabulary (may be empty)."""
-    from ..models.llm import ChatMessage
-    from ..prompts import render
+    """The LLM's rewrite of a visual target into classifier vocabulary (may be empty):
+    :class:`hourlens.tools.rewrite.VisualRewriter`, counted in the question's LLM budget."""
+    from ..tools.rewrite import VisualRewriter
 
     llm = ctx.llm_for_call()
     if llm is None:
         return []
-    try:
-        raw: Any = llm.complete_json(
-            [ChatMessage(role="user", content=render("rewrite_visual", target=target))],
-            max_tokens=48,
-        )
-    except Exception as exc:  # noqa: BLE001 - invalid JSON: keep the original query
-        log.debug("visual rewrite failed: %s", exc)
-        return []
-    terms = raw.get("terms") if isinstance(raw, dict) else None
-    if not isinstance(terms, list):
-        return []
-    return useful_terms(target, [str(t) for t in terms if isinstance(t, str | int)])
-
-
-def useful_terms(target: str, terms: Sequence[str], limit: int = 5) -> list[str]:
-    """Rewrite terms worth a search: not the target again, not a repeat, and naming a
-    thing (a bare colour or size such as "red" matches whatever is red)."""
-    from ..tools.search import MODIFIERS
-
-    def norm(text: str) -> str:
-        return " ".join(w for w in tokens(text) if w not in STOPWORDS)
-
-    seen = {norm(target)}
-    out: list[str] = []
-    for t in terms:
-        if not norm(t) or norm(t) in seen or all(w in MODIFIERS for w in norm(t).split()):
-            continue
-        seen.add(norm(t))
-        out.append(t.strip())
-    return out[:limit]
+    return VisualRewriter(llm)(target)
 
 
 def _can_rewrite(ctx: Context, plan: Plan, round_no: int) -> bool:

@@ -93,7 +93,7 @@ def test_without_trust_every_judgement_asks_the_llm(library):
 
 
 def test_rewrite_terms_drop_repeats_and_bare_modifiers():
-    from hourlens.agent.nodes_backtrack import useful_terms
+    from hourlens.tools.rewrite import useful_terms
 
     terms = ["red motorcycle", "motorcycle", "red", "Motorcycle", "moped", "the big"]
     assert useful_terms("a red motorcycle", terms) == ["motorcycle", "moped"]
