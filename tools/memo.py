@@ -8,8 +8,9 @@ lookups, phrase matching and counting in memory instead of many small queries.
 from __future__ import annotations
 
 import bisect
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from functools import cached_property
+from types import SimpleNamespace
 from typing import Any
 
 from ..types import Segment, Tag, TranscriptLine, Video
@@ -177,3 +178,21 @@ class VideoMemo:
         if len(text) > max_chars:
             text = text[: max_chars - 1].rstrip() + "…"
         return text, parts[0][0]
+
+
+def text_blocks(rows: Sequence[Any]) -> list[Any]:
+    """Time-ordered OCR rows with the lines of one block joined: consecutive rows shown over
+    the same span (within 0.5 s), like the two lines of one slide, become one row."""
+    out: list[Any] = []
+    for r in rows:
+        prev = out[-1] if out else None
+        if prev is not None and abs(r.start - prev.start) <= 0.5 and abs(r.end - prev.end) <= 0.5:
+            out[-1] = SimpleNamespace(
+                start=prev.start,
+                end=prev.end,
+                text=f"{row_text(prev)} {row_text(r)}",
+                segment_id=getattr(prev, "segment_id", None),
+            )
+        else:
+            out.append(r)
+    return out

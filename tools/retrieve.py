@@ -10,12 +10,11 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import replace
-from types import SimpleNamespace
 from typing import Any
 
 from ..types import Segment, Video
 from .evidence import Evidence, EvidenceKind, make_id
-from .memo import VideoMemo, row_text
+from .memo import VideoMemo, row_text, text_blocks
 from .scope import Scope
 from .textutil import content_words, phrase_match, tokens
 from .visual import visual_rows_evidence
@@ -339,24 +338,6 @@ def time_evidence(
                 if ev is not None:
                     out.append(ev)
                 out += memory_evidence(ctx, v.id, seg, window=(t, t), score=0.85, source="time")
-    return out
-
-
-def text_blocks(rows: Sequence[Any]) -> list[Any]:
-    """Time-ordered OCR rows with the lines of one block joined: consecutive rows shown over
-    the same span (within 0.5 s), like the two lines of one slide, become one row."""
-    out: list[Any] = []
-    for r in rows:
-        prev = out[-1] if out else None
-        if prev is not None and abs(r.start - prev.start) <= 0.5 and abs(r.end - prev.end) <= 0.5:
-            out[-1] = SimpleNamespace(
-                start=prev.start,
-                end=prev.end,
-                text=f"{row_text(prev)} {row_text(r)}",
-                segment_id=getattr(prev, "segment_id", None),
-            )
-        else:
-            out.append(r)
     return out
 
 
