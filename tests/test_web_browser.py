@@ -301,8 +301,13 @@ def test_token_login_once_then_cookie(browser, talk):
         LiveServer(create_app(lib, token=TOKEN)) as srv,
     ):
         open_page(browser, f"{srv.url}/#/")
-        dialog = wait(browser, lambda d: d.find_element(By.ID, "login"))
-        wait(browser, lambda d: dialog.is_displayed(), message="no login dialog")
+        wait(browser, lambda d: d.find_element(By.ID, "login"))
+        # re-found on every poll: the page may re-render the dialog while it loads
+        wait(
+            browser,
+            lambda d: d.find_element(By.ID, "login").is_displayed(),
+            message="no login dialog",
+        )
         browser.find_element(By.ID, "token").send_keys("wrong", Keys.ENTER)
         wait(browser, lambda d: d.find_element(By.ID, "login-error").is_displayed())
         field = browser.find_element(By.ID, "token")
@@ -317,9 +322,13 @@ def test_token_login_once_then_cookie(browser, talk):
         open_page(browser, f"{srv.url}/#/v/1?t=22")  # no second prompt; the video streams
         wait(browser, lambda d: player_state(d)["ready"] >= 1)
         assert not browser.find_element(By.ID, "login").is_displayed()
-        logout = wait(browser, lambda d: d.find_element(By.ID, "logout"))
-        wait(browser, lambda d: logout.is_displayed(), message="no Log out after a reload")
-        logout.click()
+        wait(browser, lambda d: d.find_element(By.ID, "logout"))
+        wait(
+            browser,
+            lambda d: d.find_element(By.ID, "logout").is_displayed(),
+            message="no Log out after a reload",
+        )
+        browser.find_element(By.ID, "logout").click()
         wait(browser, lambda d: d.find_element(By.ID, "login").is_displayed())
         assert not [c for c in browser.get_cookies() if c["name"] == "hourlens_session"]
 
