@@ -186,7 +186,9 @@ def _print(row: dict) -> None:
             )
     print("    (decode = time the encoder waited for frames; thumbs = duplicate test, RGB")
     print("     conversion of new frames, OCR gate and JPEGs, in the decode thread, overlapped")
-    print("     with encoding; asr runs beside ocr, so shares can add up to more than 100%)")
+    print("     with encoding; ocr is the OCR worker's busy time beside the frame pass and")
+    print("     ocr_wait what was left after it; asr runs beside both, from the start; so")
+    print("     shares can add up to more than 100%)")
     if row.get("ocr_reads"):
         print(f"  ocr reads {row['ocr_reads']}")
     print(

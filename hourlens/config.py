@@ -160,6 +160,16 @@ class IndexConfig:
     """The OCR text detector sees frames with their short side scaled up to this many
     pixels (RapidOCR's default); smaller is faster but loses small text. 0: the frame's
     own size."""
+    ocr_online: bool = True
+    """Read on-screen text during the frame pass, in a worker thread beside decoding and
+    encoding (False: after the pass, as one more stage)."""
+    ocr_scene_change: float = 30.0
+    """Reading text during the frame pass: a frame whose picture changed at once by at
+    least this mean absolute grey difference (0-255, on 32x32 thumbnails) since the frame
+    before opens a new scene (a cut, a new slide); its text is read once the picture
+    settles, without waiting for ``ocr_min_interval_s``, and may borrow from the budget."""
+    ocr_threads: int = 0
+    """ONNX Runtime threads of the OCR models (0: half the cores, at least one)."""
     text_embedder: str = "auto"
     """Sentence embedder for text memories: ``auto`` (packaged all-MiniLM-L6-v2), a
     sentence-transformers id or path, or ``none``."""

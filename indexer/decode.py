@@ -171,9 +171,10 @@ def sample_frames(
         threads: Decoder threads; None lets FFmpeg choose (about one per core, the
             fastest when nothing else runs).
         lazy: Hand PyAV frames out before their RGB conversion (see
-            :class:`SampledFrame`). The caller must then read ``rgb`` or call ``drop()``
-            on each frame before advancing the iterator: a decoded picture must not
-            outlive its decoder.
+            :class:`SampledFrame`), keeping the decoded picture for
+            :meth:`SampledFrame.at_height`. The caller must then call ``release()`` or
+            ``drop()`` on each frame before advancing the iterator: a decoded picture must
+            not outlive its decoder.
         window: ``(start, end)`` seconds: only the samples of ``start <= t < end``, the
             same frames a whole pass emits there when ``start`` is on the sample grid
             (``k / fps``); decoding starts at the keyframe before ``start`` (PyAV).
@@ -279,6 +280,10 @@ def _sample_pyav(
     def convert(frame: av.VideoFrame) -> np.ndarray:
         return frame_to_rgb(frame, size, rotation)
 
+    def rescale(frame: av.VideoFrame, height: int) -> np.ndarray:
+        width = max(2, round(size[0] * height / max(1, size[1]) / 2) * 2)
+        return frame_to_rgb(frame, (width, height), rotation)
+
     with open_video(path) as h:
         if threads is not None:
             h.stream.codec_context.thread_count = threads
@@ -290,7 +295,7 @@ def _sample_pyav(
             if t + _EPS < next_t:
                 continue
             if lazy:
-                yield SampledFrame(index, t, frame=frame, convert=convert)
+                yield SampledFrame(index, t, frame=frame, convert=convert, rescale=rescale)
             else:
                 yield SampledFrame(index, t, convert(frame))
             index += 1

@@ -25,6 +25,8 @@ class FrameDeduper:
         size: Side of the grey thumbnail compared.
         reused: Frames reported as duplicates so far.
         checked: Frames checked so far.
+        change: Mean absolute grey difference (0-255) of the last frame checked to the
+            frame checked before it (0 for the first): a cheap scene-change signal.
     """
 
     def __init__(self, threshold: float = 2.0, size: int = 32) -> None:
@@ -43,7 +45,9 @@ class FrameDeduper:
         self.size = int(size)
         self.reused = 0
         self.checked = 0
+        self.change = 0.0
         self._ref: np.ndarray | None = None
+        self._prev: np.ndarray | None = None
         self._index_cache: dict[tuple[int, int], tuple[np.ndarray, np.ndarray]] = {}
 
     def thumbnail(self, rgb: np.ndarray) -> np.ndarray:
@@ -100,6 +104,8 @@ class FrameDeduper:
 
     def _check(self, thumb: np.ndarray) -> bool:
         self.checked += 1
+        prev, self._prev = self._prev, thumb
+        self.change = float(np.abs(thumb - prev).mean()) if prev is not None else 0.0
         if self.threshold <= 0:
             return False
         ref = self._ref
@@ -111,4 +117,4 @@ class FrameDeduper:
 
     def reset(self) -> None:
         """Forget the reference frame (e.g. at a new video); counters are kept."""
-        self._ref = None
+        self._ref = self._prev = None

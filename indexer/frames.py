@@ -134,6 +134,7 @@ def run_frame_pass(
     ocr_gate: Any = None,
     window: tuple[float, float] | None = None,
     facet_probe: Callable[[np.ndarray], np.ndarray] | None = None,
+    ocr_sink: Callable[[float, str, SampledFrame, float], Any] | None = None,
 ) -> FramePass:
     """Decode, de-duplicate, encode and spill every sampled frame of one video.
 
@@ -152,6 +153,10 @@ def run_frame_pass(
             window-relative frame index.
         facet_probe: Optional :class:`~hourlens.indexer.facets.FrameProbe`; its statistics
             of every fresh frame are kept (a reused frame repeats them, without motion).
+        ocr_sink: Optional receiver of ``(t, gate decision, frame, change)`` for every
+            frame, in the decode thread while the frame still holds its decoded picture
+            (e.g. :meth:`~hourlens.indexer.ocr_online.OnlineOcr.offer`); ``change`` is
+            :attr:`FrameDeduper.change`. Needs ``ocr_gate``.
 
     Returns:
         The per-frame scalars the later stages need.
@@ -222,10 +227,14 @@ def run_frame_pass(
                 decision = ("none" if last == "none" else "same") if dup else ocr_gate.check(fr.rgb)
                 last = decision
             stats = None if dup or facet_probe is None else facet_probe(fr.rgb)
+            if ocr_sink is not None and decision is not None:
+                ocr_sink(fr.t, decision, fr, dedup.change)
             if dup:
                 fr.drop()  # the encoder reuses the last feature: free the decoded picture
             else:
-                (thumbs_dir / f"{fr.index}.jpg").write_bytes(_jpeg(fr.rgb, config.thumb_width))
+                rgb = fr.rgb
+                fr.release()  # the RGB pixels stay for the encoder
+                (thumbs_dir / f"{fr.index}.jpg").write_bytes(_jpeg(rgb, config.thumb_width))
             yield fr, dup, decision, stats, time.perf_counter() - t0
 
     fresh_in_batch = 0

@@ -190,6 +190,11 @@ class RegionReader:
         self._last = (grey, cells, lines)
         return lines
 
+    def read_whole(self, rgb: np.ndarray) -> list[Line]:
+        """Read a whole frame out of turn (e.g. an earlier frame): the frame later reads
+        are compared with stays the last one read by :meth:`read`."""
+        return self._read_full(rgb)
+
     def keep(self) -> list[Line]:
         """The last reading, for a frame whose read was refused (budget spent)."""
         return list(self._last[2]) if self._last is not None else []

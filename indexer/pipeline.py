@@ -13,11 +13,8 @@ import logging
 import tempfile
 import time
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-
-import numpy as np
 
 from ..config import IndexConfig
 from ..errors import BadVideoError, HourlensError
@@ -25,35 +22,19 @@ from ..memory_store import Store
 from ..paths import resolve_path
 from ..timefmt import fmt_duration
 from ..types import IndexResult
-from .compress import (
-    busyness,
-    compression_rates,
-    medoid,
-    memory_bank_compress,
-    memory_budget,
-    summary_token,
-)
 from .decode import VideoProbe, probe_video
 from .discover import check_regular_file, content_hash, discover, file_fingerprint
 from .encoders import FrameEncoder, load_encoder
 from .facets import FrameProbe
 from .frames import FramePass, pass_threads, run_frame_pass
-from .segment import SegmentSpan, segment_video
-from .text_stage import SegmentInfo, run_text_stage
-from .visual import CropJob, add_memory_rows, classify_crops
+from .memories import segments_and_memories
+from .text_stage import run_text_stage, start_speech
 
 log = logging.getLogger("hourlens.indexer")
 
 #: progress events: ("plan", {"files", "audio_only"}), ("start", {"path", "total"}),
 #: ("frames", {"n"}), ("stage", {"name"}), ("done", {"result"})
 ProgressCallback = Callable[[str, dict[str, Any]], None]
-
-
-@dataclass
-class _Written:
-    info: SegmentInfo
-    n_memories: int
-    crop: CropJob | None = None
 
 
 class Indexer:
@@ -79,6 +60,7 @@ class Indexer:
         self.config = config or IndexConfig()
         self._encoder = encoder
         self._frame_pass = frame_pass or run_frame_pass
+        self._live = frame_pass is None  # the pass decodes here: text can be read during it
         self.last_stats: dict[str, Any] = {}
 
     @property
@@ -238,34 +220,55 @@ class Indexer:
             # per-frame thumbnails live in the writer's scratch dir: cleaned on commit,
             # abort and crash recovery
             thumbs = Path(tempfile.mkdtemp(prefix="thumbs-", dir=writer.scratch_dir))
-            gate = None
+            gate = online = None
+            extra: dict[str, Any] = {}
             if self.config.ocr:
                 from .ocr import OcrGate
 
                 gate = OcrGate()
-            frames = self._frame_pass(
-                path,
-                probe,
-                config=self.config,
-                encoder=encoder,
-                append=writer.append_frames,
-                thumbs_dir=thumbs,
-                on_frames=on_frames,
-                ocr_gate=gate,
-                facet_probe=FrameProbe() if self.config.facets else None,
-            )
-            if not frames.times:
-                raise BadVideoError(f"{path.name}: no decodable video frames")
-            duration, partial = self._decoded_extent(probe, frames.times)
-            stats, seg_infos = self._segments_and_memories(
-                writer, frames, probe, encoder, thumbs, duration
-            )
+                if self.config.ocr_online and self._live:
+                    from .ocr_online import OnlineOcr
+
+                    online = OnlineOcr(path, probe, self.config)
+                    extra["ocr_sink"] = online.offer
+            speech = start_speech(path, probe, self.config)  # beside the frame pass
+            try:
+                frames = self._frame_pass(
+                    path,
+                    probe,
+                    config=self.config,
+                    encoder=encoder,
+                    append=writer.append_frames,
+                    thumbs_dir=thumbs,
+                    on_frames=on_frames,
+                    ocr_gate=gate,
+                    facet_probe=FrameProbe() if self.config.facets else None,
+                    **extra,
+                )
+                if not frames.times:
+                    raise BadVideoError(f"{path.name}: no decodable video frames")
+                duration, partial = self._decoded_extent(probe, frames.times)
+                stats, seg_infos = segments_and_memories(
+                    writer, frames, probe, encoder, thumbs, duration, self.config
+                )
+                if progress:
+                    progress("stage", {"name": "speech, text and summaries"})
+                text = run_text_stage(
+                    writer,
+                    path,
+                    probe,
+                    seg_infos,
+                    frames.ocr_decisions,
+                    self.config,
+                    duration,
+                    speech=speech,
+                    online_ocr=online,
+                )
+            except BaseException:
+                if online is not None:
+                    online.close()  # the OCR worker stops; it holds no files
+                raise
             n_segments = len(seg_infos)
-            if progress:
-                progress("stage", {"name": "speech, text and summaries"})
-            text = run_text_stage(
-                writer, path, probe, seg_infos, frames.ocr_decisions, self.config, duration
-            )
             stats.update(self._frame_stats(frames, duration, t0))
             stats["seconds"].update(text.seconds)
             stats.update(
@@ -339,150 +342,3 @@ class Indexer:
             "duration": duration,
             "seconds": {**frames.seconds, "total": time.perf_counter() - t0},
         }
-
-    def _segments_and_memories(
-        self,
-        writer: Any,
-        frames: FramePass,
-        probe: VideoProbe,
-        encoder: FrameEncoder,
-        thumbs: Path,
-        duration: float,
-    ) -> tuple[dict[str, Any], list[SegmentInfo]]:
-        c = self.config
-        t0 = time.perf_counter()
-        times = np.asarray(frames.times)
-        sims = np.asarray(frames.sims, dtype=np.float64)
-        spans = segment_video(
-            times,
-            sims,
-            duration=duration,
-            method=c.segmentation,
-            min_len=c.min_segment_s,
-            max_len=c.max_segment_s,
-            std_factor=c.depth_std_factor,
-            fixed_window=c.fixed_window_s,
-        )
-        t_seg = time.perf_counter() - t0
-        busy = np.asarray([busyness(sims[s.first : s.last - 1]) for s in spans])
-        alphas = compression_rates(busy, 1.0 - sims, alpha_min=c.alpha_min, alpha_max=c.alpha_max)
-        t1 = time.perf_counter()
-        infos = [
-            self._write_segment(writer, frames, span, float(alpha), encoder, thumbs)
-            for span, alpha in zip(spans, alphas, strict=True)
-        ]
-        t2 = time.perf_counter()
-        jobs = [i.crop for i in infos if i.crop is not None]
-        crops = classify_crops(writer, encoder, jobs, c.batch_size) if jobs else 0
-        stats = {
-            "segments": len(spans),
-            "memories": sum(i.n_memories for i in infos),
-            "crops": crops,
-            "seconds_segment": t_seg,
-            "seconds_compress": t2 - t1,
-            "seconds_crops": time.perf_counter() - t2,
-        }
-        return stats, [i.info for i in infos]
-
-    def _write_segment(
-        self,
-        writer: Any,
-        frames: FramePass,
-        span: SegmentSpan,
-        alpha: float,
-        encoder: FrameEncoder,
-        thumbs: Path,
-    ) -> _Written:
-        c = self.config
-        times = frames.times
-        feats = writer.frame_features(span.first, span.last)
-        k = memory_budget(span.n_frames, alpha)
-        comp = memory_bank_compress(feats, k)
-        seg = writer.add_segment(
-            index=span.index,
-            start=span.start,
-            end=span.end,
-            n_frames=span.n_frames,
-            depth=span.depth,
-            alpha=alpha,
-            budget=len(comp.vectors),
-        )
-        labels = encoder.labels
-
-        def tags_of(first: int, last: int) -> list[tuple[str, float]]:
-            if not labels or not frames.prob_idx:
-                return []
-            mean = frames.sparse_mean(first, last, len(labels))
-            top = np.argsort(-mean)[: c.tags_per_memory]
-            return [(labels[i], round(float(mean[i]), 4)) for i in top if mean[i] >= 0.01]
-
-        rows: list[tuple[int, int, int, float, float]] = []
-        for (g0, g1), vec, count in zip(comp.groups, comp.vectors, comp.counts, strict=True):
-            a, b = span.first + int(g0), span.first + int(g1)
-            start = span.start if g0 == 0 else (times[a - 1] + times[a]) / 2
-            end = span.end if b == span.last else (times[b - 1] + times[b]) / 2
-            mkey = writer.add_memory(
-                segment=seg,
-                kind="feature",
-                start=float(start),
-                end=float(end),
-                n_frames=int(count),
-                vector=vec,
-                tags=tags_of(a, b),
-            )
-            rows.append((mkey, a, b, float(start), float(end)))
-        seg_tags = tags_of(span.first, span.last)
-        summary = summary_token(comp)
-        writer.add_memory(
-            segment=seg,
-            kind="summary",
-            start=span.start,
-            end=span.end,
-            n_frames=span.n_frames,
-            vector=summary,
-            tags=[],
-        )
-        if seg_tags:
-            writer.add_segment_tags(seg, seg_tags)
-        key = span.first + medoid(feats)
-        thumb = thumbs / f"{frames.thumb_of[key]}.jpg"
-        if thumb.exists():
-            writer.add_keyframe(segment=seg, t=float(times[key]), jpeg=thumb.read_bytes())
-        crop = self._visual_rows(writer, frames, seg, rows, key, thumb, len(labels or ()))
-        info = SegmentInfo(
-            key=seg,
-            start=span.start,
-            end=span.end,
-            tags=[lab for lab, _ in seg_tags],
-            summary=summary,
-            keyframe=thumb if thumb.exists() else None,
-        )
-        return _Written(info=info, n_memories=len(comp.vectors), crop=crop)
-
-    def _visual_rows(
-        self,
-        writer: Any,
-        frames: FramePass,
-        seg: int,
-        rows: list[tuple[int, int, int, float, float]],
-        key: int,
-        thumb: Path,
-        n_classes: int,
-    ) -> CropJob | None:
-        """Visual rows of the segment's memories; a crop job for an unsure keyframe."""
-        c = self.config
-        keyframe = None
-        if c.facets and thumb.exists():
-            from PIL import Image
-
-            with Image.open(thumb) as im:
-                keyframe = np.asarray(im.convert("RGB"))
-        add_memory_rows(
-            writer, frames, segment=seg, memories=rows, n_classes=n_classes, keyframe=keyframe
-        )
-        if not (c.crops and n_classes and frames.prob_val and thumb.exists()):
-            return None
-        if float(frames.prob_val[key].max()) >= c.crop_max_top1:
-            return None
-        mkey, _, _, start, end = next((r for r in rows if r[1] <= key < r[2]), rows[0])
-        return CropJob(segment=seg, memory=mkey, start=start, end=end, thumb=thumb)

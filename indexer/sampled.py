@@ -37,16 +37,18 @@ class SampledFrame:
 
     A frame whose feature is reused (a near duplicate of the last encoded one) never
     needs its RGB pixels; with ``sample_frames(..., lazy=True)`` the PyAV backend hands
-    frames out unconverted, with :meth:`luma` for the duplicate test. Such a frame must
-    be converted (read :attr:`rgb`) or dropped (:meth:`drop`) before the iterator moves
-    on: the decoded picture it holds belongs to the open decoder.
+    frames out unconverted, with :meth:`luma` for the duplicate test and
+    :meth:`at_height` for a second, larger conversion. Such a frame must be released
+    (:meth:`release`, after reading :attr:`rgb` if needed) or dropped (:meth:`drop`)
+    before the iterator moves on: the decoded picture it holds belongs to the open
+    decoder.
 
     Attributes:
         index: Sample number: 0, 1, 2, ...
         t: Seconds from the start of the video (presentation time of the decoded frame).
     """
 
-    __slots__ = ("_convert", "_frame", "_rgb", "index", "t")
+    __slots__ = ("_convert", "_frame", "_rescale", "_rgb", "index", "t")
 
     def __init__(
         self,
@@ -56,6 +58,7 @@ class SampledFrame:
         *,
         frame: av.VideoFrame | None = None,
         convert: Callable[[av.VideoFrame], np.ndarray] | None = None,
+        rescale: Callable[[av.VideoFrame, int], np.ndarray] | None = None,
     ) -> None:
         if rgb is None and (frame is None or convert is None):
             raise ValueError("SampledFrame needs rgb, or a frame and its converter")
@@ -64,6 +67,7 @@ class SampledFrame:
         self._rgb = rgb
         self._frame = frame
         self._convert = convert
+        self._rescale = rescale
 
     @property
     def rgb(self) -> np.ndarray:
@@ -72,8 +76,24 @@ class SampledFrame:
             if self._frame is None or self._convert is None:
                 raise ValueError(f"sample {self.index} was dropped before its pixels were read")
             self._rgb = self._convert(self._frame)
-            self._frame = None
+            if self._rescale is None:
+                self._frame = None
         return self._rgb
+
+    def at_height(self, height: int) -> np.ndarray | None:
+        """The same picture converted at another output ``height`` (aspect kept, width
+        even), straight from the decoded frame; None once the decoded frame is released
+        (or for frames handed out already converted). On-screen text is read from it at
+        a higher resolution than the frame pass's.
+        """
+        if self._frame is None or self._rescale is None:
+            return None
+        return self._rescale(self._frame, height)
+
+    def release(self) -> None:
+        """Free the decoded picture, keeping the RGB pixels if already converted
+        (:meth:`at_height` returns None afterwards)."""
+        self._frame = None
 
     def luma(self) -> Luma | None:
         """The decoder's own luma plane for a change test (no colour conversion), or
@@ -92,7 +112,7 @@ class SampledFrame:
 
     def drop(self) -> None:
         """Free the pixels (decoded picture and RGB); :attr:`rgb` raises afterwards."""
-        self._frame = self._convert = self._rgb = None
+        self._frame = self._convert = self._rgb = self._rescale = None
 
     def __repr__(self) -> str:
         return f"SampledFrame(index={self.index}, t={self.t:.3f})"

@@ -1,7 +1,9 @@
 """Text memories of one video: speech, on-screen text, captions, chapters, video summary.
 
 Runs after the visual pass, inside the same atomic write; speech recognition runs in a
-thread beside OCR. Each text item is stored with
+thread (started with the frame pass by :func:`start_speech`), and on-screen text is read
+during the frame pass (:class:`~hourlens.indexer.ocr_online.OnlineOcr`) or, without it,
+here beside speech recognition. Each text item is stored with
 its time span, full-text indexed by the store, and embedded with the sentence embedder
 so the agent can search it by meaning.
 """
@@ -100,6 +102,11 @@ def run_speech(path: Path, probe: VideoProbe, config: IndexConfig) -> Any:
     return transcribe(
         audio, sr=16000, model=config.asr, language=config.language, device=config.device
     )
+
+
+def start_speech(path: Path, probe: VideoProbe, config: IndexConfig) -> _InThread:
+    """Start transcribing in a background thread (its result: :func:`run_speech`'s)."""
+    return _InThread(lambda: run_speech(path, probe, config), "hourlens-asr")
 
 
 def pick_ocr_times(
@@ -278,6 +285,9 @@ def run_text_stage(
     ocr_decisions: Sequence[tuple[float, str]],
     config: IndexConfig,
     duration: float,
+    *,
+    speech: _InThread | None = None,
+    online_ocr: Any = None,
 ) -> TextStageResult:
     """Transcribe, OCR, caption, chapter and embed; write everything through ``writer``.
 
@@ -289,21 +299,31 @@ def run_text_stage(
         ocr_decisions: The OCR gate's per-frame decisions from the frame pass.
         config: Settings.
         duration: Video duration.
+        speech: Speech recognition already started (:func:`start_speech`); else it
+            starts here, beside OCR.
+        online_ocr: The :class:`~hourlens.indexer.ocr_online.OnlineOcr` that read text
+            during the frame pass; else OCR runs here (:func:`run_ocr`).
 
     Returns:
         Counts and timings.
     """
     res = TextStageResult()
-    # speech recognition runs beside OCR (each leaves cores idle part of the time)
-    speech = _InThread(lambda: run_speech(path, probe, config), "hourlens-asr")
+    if speech is None:  # speech recognition beside OCR (each leaves cores idle at times)
+        speech = start_speech(path, probe, config)
     t0 = time.perf_counter()
-    ocr_items = (
-        run_ocr(path, probe, ocr_decisions, [s.start for s in segments], config, res.ocr_reads)
-        if config.ocr
-        else []
-    )
-    res.seconds["ocr"] = time.perf_counter() - t0
+    starts = [s.start for s in segments]
+    if online_ocr is not None:
+        ocr_items = online_ocr.finish(ocr_decisions, starts, res.ocr_reads)
+        res.seconds["ocr_wait"] = time.perf_counter() - t0
+        res.seconds["ocr"] = online_ocr.busy_s
+    else:
+        ocr_items = (
+            run_ocr(path, probe, ocr_decisions, starts, config, res.ocr_reads) if config.ocr else []
+        )
+        res.seconds["ocr"] = time.perf_counter() - t0
+    t0 = time.perf_counter()
     transcript = speech.result()
+    res.seconds["asr_wait"] = time.perf_counter() - t0
     lines = list(transcript.lines) if transcript is not None else []
     res.seconds["asr"] = speech.seconds
     if transcript is not None:

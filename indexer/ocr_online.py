@@ -1,0 +1,289 @@
+"""On-screen text read during the frame pass, by a worker thread beside it.
+
+Reading text is most of the CPU work of an index (≈0.5-1.5 CPU-s a frame against
+milliseconds for decoding and encoding one), and it used to start only after the frame
+pass, leaving the other core idle. :class:`OnlineOcr` takes the frames to read from the
+decode thread as the OCR gate decides (:meth:`OnlineOcr.offer`), converted straight from
+the decoded picture at the OCR height, and reads them in its own thread with its own
+ONNX Runtime threads, while decoding and frame encoding go on.
+
+Which frames: when a new scene opens — text appears (the frame before showed none) or the
+picture changes at once (:attr:`~hourlens.indexer.dedup.FrameDeduper.change` of at least
+``ocr_scene_change``: a cut, a new slide) — the first frame with text once the picture
+has settled (changed less than that since its predecessor: not the middle of a dissolve)
+is read, and may borrow from the budget, as the first read of a segment does in
+:func:`~hourlens.indexer.text_stage.run_ocr`; otherwise a frame the gate sends to OCR
+("ocr": the text changed) is read at least ``ocr_min_interval_s`` after the last read.
+Segments are only known after the pass, so
+:meth:`OnlineOcr.finish` then tops up: a segment whose text frames got no read has its
+first one read, by random access — the rule of
+:func:`~hourlens.indexer.text_stage.pick_ocr_times` ("the first text frame of every
+segment, then at most one every ``min_interval``"), reached online. Every read goes
+through the same :class:`~hourlens.indexer.ocr_regions.OcrBudget` (top-ups within what
+the budget allows over the whole video), so the work stays bounded per minute of video
+whatever the content.
+"""
+
+from __future__ import annotations
+
+import bisect
+import logging
+import queue
+import threading
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..config import IndexConfig
+from .decode import VideoProbe, read_frames_at
+from .encoders.base import available_cores
+from .ocr import OcrItem, OcrTracker
+
+log = logging.getLogger("hourlens.indexer")
+
+QUEUE_FRAMES = 16
+"""Frames waiting for the OCR worker; when full, the decode thread waits (back-pressure:
+the frame pass never runs further ahead of OCR than this)."""
+OCR_MAX_HEIGHT = 720
+"""Frames are read at their own height up to this many pixels."""
+
+
+def ocr_threads(config: IndexConfig) -> int:
+    """ONNX Runtime threads of the OCR models: ``config.ocr_threads``, or (0) half the
+    cores, at least one — the frame pass runs on the other half meanwhile."""
+    return config.ocr_threads if config.ocr_threads > 0 else max(1, available_cores() // 2)
+
+
+def make_reader(config: IndexConfig) -> Any:
+    """A :class:`~hourlens.indexer.ocr_regions.RegionReader` with ``config``'s settings."""
+    from .ocr import OcrEngine
+    from .ocr_regions import BAND_PARAMS, RegionReader
+
+    n = ocr_threads(config)
+    params = {
+        **BAND_PARAMS,
+        "EngineConfig.onnxruntime.intra_op_num_threads": n,
+        "EngineConfig.onnxruntime.inter_op_num_threads": 1,
+    }
+    return RegionReader(engine=OcrEngine(params=params), det_short_side=config.ocr_det_short_side)
+
+
+def ocr_height(probe: VideoProbe) -> int:
+    """Height at which a video's frames are read."""
+    return min(probe.height, OCR_MAX_HEIGHT) if probe.height else OCR_MAX_HEIGHT
+
+
+def segment_topups(
+    decisions: Sequence[tuple[float, str]],
+    segment_starts: Sequence[float],
+    offered: Sequence[float],
+) -> list[float]:
+    """The first text frame (``"ocr"``) of every segment none of whose frames was offered.
+
+    Args:
+        decisions: ``(t, "none"|"same"|"ocr")`` per sampled frame, in time order.
+        segment_starts: Segment start times, increasing.
+        offered: Times already read (or offered to the budget), increasing.
+
+    Returns:
+        Times to read, increasing.
+    """
+    covered = {bisect.bisect_right(segment_starts, t) - 1 for t in offered}
+    out: list[float] = []
+    seen: set[int] = set()
+    for t, d in decisions:
+        if d != "ocr":
+            continue
+        seg = bisect.bisect_right(segment_starts, t) - 1
+        if seg not in covered and seg not in seen:
+            seen.add(seg)
+            out.append(t)
+    return out
+
+
+class OnlineOcr:
+    """Reads on-screen text during the frame pass (see the module docstring).
+
+    Call :meth:`offer` for every sampled frame in time order (from the decode thread),
+    then :meth:`finish` once the segments are known; :meth:`close` stops the worker
+    early (a failed pass).
+
+    Args:
+        path: The video.
+        probe: Its probe.
+        config: Settings (``ocr_min_interval_s``, ``max_ocr_frames``,
+            ``ocr_budget_per_min``, ``ocr_det_short_side``, ``ocr_threads``).
+        reader: A region reader (default: :func:`make_reader`).
+    """
+
+    def __init__(
+        self, path: Path, probe: VideoProbe, config: IndexConfig, *, reader: Any = None
+    ) -> None:
+        from .ocr_regions import OcrBudget
+
+        self.path = path
+        self.config = config
+        self.height = ocr_height(probe)
+        self.duration = float(probe.duration or 0.0)
+        self.budget = OcrBudget(config.ocr_budget_per_min)
+        self.readings: dict[float, list[tuple[str, float]]] = {}
+        self.offered: list[float] = []
+        self.busy_s = 0.0
+        self._reader = reader
+        self._prev = "none"
+        self._scene = False
+        self._last = -float("inf")
+        self._exc: BaseException | None = None
+        self._q: queue.Queue[Any] = queue.Queue(QUEUE_FRAMES)
+        self._thread = threading.Thread(target=self._work, name="hourlens-ocr", daemon=True)
+        self._thread.start()
+
+    @property
+    def reader(self) -> Any:
+        if self._reader is None:
+            self._reader = make_reader(self.config)
+        return self._reader
+
+    # -- decode thread -------------------------------------------------------------------
+
+    def offer(self, t: float, decision: str, frame: Any = None, change: float = 0.0) -> bool:
+        """Consider the frame at ``t`` with the gate's ``decision``; queue it if picked.
+
+        Args:
+            t: Frame time (seconds).
+            decision: ``"none"``, ``"same"`` or ``"ocr"``.
+            frame: The :class:`~hourlens.indexer.sampled.SampledFrame` (still holding
+                its decoded picture), or None to fetch the frame later by time.
+            change: How much the picture changed since the previous frame (mean
+                absolute grey difference, 0-255).
+
+        Returns:
+            Whether the frame was queued for reading.
+        """
+        settled = change < self.config.ocr_scene_change
+        if (self._prev == "none" and decision != "none") or not settled:
+            self._scene = True  # a new scene: read its text once the picture settles
+        self._prev = decision
+        if len(self.offered) >= self.config.max_ocr_frames:
+            return False
+        first = self._scene and settled and decision in ("ocr", "same")
+        if not first and not (
+            decision == "ocr" and t - self._last >= self.config.ocr_min_interval_s
+        ):
+            return False
+        self._scene = self._scene and not first
+        self._last = t
+        self.offered.append(t)
+        rgb = frame.at_height(self.height) if frame is not None else None
+        self._q.put((t, rgb, first))
+        return True
+
+    # -- worker --------------------------------------------------------------------------
+
+    def _work(self) -> None:
+        while True:
+            item = self._q.get()
+            if item is None:
+                return
+            if self._exc is not None:
+                continue  # keep draining so the decode thread never blocks
+            t, rgb, first = item
+            t0 = time.perf_counter()
+            try:
+                if rgb is None:
+                    rgb = read_frames_at(self.path, [t], height=self.height)[0]
+                self._read(t, rgb, first)
+            except BaseException as exc:  # noqa: BLE001 - re-raised by finish()
+                self._exc = exc
+            self.busy_s += time.perf_counter() - t0
+
+    def _read(self, t: float, rgb: np.ndarray, first: bool) -> None:
+        reader = self.reader
+        rows, share = reader.plan(rgb)
+        if self.budget.allow(t, share, first=first):  # else the last reading holds
+            self.readings[t] = [(ln.text, ln.score) for ln in reader.read(rgb, rows)]
+
+    # -- after the pass ------------------------------------------------------------------
+
+    def close(self) -> None:
+        """Stop the worker (frames still queued are dropped)."""
+        self._exc = self._exc or RuntimeError("closed")
+        self._stop()
+
+    def _stop(self) -> None:
+        if self._thread.is_alive():
+            self._q.put(None)
+            self._thread.join()
+
+    def finish(
+        self,
+        decisions: Sequence[tuple[float, str]],
+        segment_starts: Sequence[float],
+        stats: dict[str, float] | None = None,
+    ) -> list[OcrItem]:
+        """Wait for the worker, read the segments' missing first text frames, and merge
+        the readings into timed items.
+
+        Args:
+            decisions: The gate's ``(t, decision)`` per sampled frame, in time order.
+            segment_starts: Segment start times, increasing.
+            stats: Filled with the read counts (as
+                :func:`~hourlens.indexer.text_stage.run_ocr`) plus ``topups`` and
+                ``busy_s`` (seconds the worker spent reading).
+
+        Returns:
+            On-screen text items with time spans.
+        """
+        self._stop()
+        if self._exc is not None:
+            raise self._exc
+        topups = segment_topups(decisions, segment_starts, self.offered)
+        done = self._topup(topups) if topups else 0
+        if stats is not None:
+            reads = self._reader.reads if self._reader is not None else {}
+            stats.update({"full": 0, "bands": 0, "reused": 0, **reads})
+            stats.update(
+                {
+                    "candidates": len(self.offered) + len(topups),
+                    "topups": done,
+                    "refused": self.budget.refused,
+                    "frames_read": round(self.budget.spent, 2),
+                    "busy_s": round(self.busy_s, 2),
+                }
+            )
+        tracker = OcrTracker()
+        for t, d in decisions:
+            if t in self.readings:
+                tracker.add(t, self.readings[t])
+            elif d == "none":
+                tracker.add(t, [])
+            else:  # text present: the last reading holds until the next read
+                tracker.extend(t)
+        return tracker.finish()
+
+    def _topup(self, times: list[float]) -> int:
+        """Read ``times`` whole (each after a frame the worker did not read), as long as
+        the video's total stays within the budget's bound; returns the reads done."""
+        per_min = self.config.ocr_budget_per_min
+        if per_min > 0:
+            bound = per_min * (self.duration / 60.0 + 2.0 * self.budget.burst_min)
+            allowed = times[: max(0, int(bound - self.budget.spent + 1e-9))]
+        else:
+            allowed = times
+        self.budget.refused += len(times) - len(allowed)
+        if not allowed:
+            return 0
+        t0 = time.perf_counter()
+        reader = self.reader
+        for i in range(0, len(allowed), 8):
+            chunk = allowed[i : i + 8]
+            frames = read_frames_at(self.path, chunk, height=self.height)
+            for t, rgb in zip(chunk, frames, strict=True):
+                lines = reader.read_whole(rgb)
+                self.readings[t] = [(ln.text, ln.score) for ln in lines]
+                self.budget.spent += 1.0
+        self.busy_s += time.perf_counter() - t0
+        return len(allowed)
