@@ -47,6 +47,10 @@ log = logging.getLogger("hourlens.indexer")
 QUEUE_FRAMES = 16
 """Frames waiting for the OCR worker; when full, the decode thread waits (back-pressure:
 the frame pass never runs further ahead of OCR than this)."""
+SCENE_RESERVE = 1.0
+"""Whole-frame reads of the budget kept for new scenes: a periodic re-read of the same
+scene runs only while more than this is left, so a slide after a stretch of busy footage
+still finds the budget to be read."""
 OCR_MAX_HEIGHT = 720
 """Frames are read at their own height up to this many pixels."""
 
@@ -128,7 +132,7 @@ class OnlineOcr:
         self.config = config
         self.height = ocr_height(probe)
         self.duration = float(probe.duration or 0.0)
-        self.budget = OcrBudget(config.ocr_budget_per_min)
+        self.budget = OcrBudget(config.ocr_budget_per_min, reserve=SCENE_RESERVE)
         self.readings: dict[float, list[tuple[str, float]]] = {}
         self.offered: list[float] = []
         self.busy_s = 0.0

@@ -224,10 +224,13 @@ class OcrBudget:
     Args:
         per_min: Whole-frame reads per minute of video (0 or less: no limit).
         burst_min: The bucket holds at most this many minutes of reads (starts full).
+        reserve: Whole-frame reads kept in the bucket for the first reads of new scenes:
+            other reads run only while more than this is left after them.
     """
 
     per_min: float
     burst_min: float = 1.0
+    reserve: float = 0.0
     spent: float = 0.0
     refused: int = 0
     _tokens: float | None = None
@@ -251,7 +254,7 @@ class OcrBudget:
         else:
             self._tokens = min(cap, self._tokens + self.per_min * max(0.0, t - self._t) / 60.0)
         self._t = t
-        floor = -cap if first else 0.0
+        floor = -cap if first else min(self.reserve, cap)
         if cost > self._tokens - floor + 1e-9:
             self.refused += 1
             return False

@@ -189,3 +189,12 @@ def test_deduper_reports_the_change_from_the_previous_frame():
     assert dd.change == pytest.approx(200.0, abs=1.0)
     dd.is_duplicate(light)
     assert dd.change == pytest.approx(0.0, abs=1e-6)
+
+
+def test_periodic_rereads_leave_a_reserve_for_new_scenes():
+    from hourlens.indexer.ocr_regions import OcrBudget
+
+    b = OcrBudget(2.0, reserve=1.0)
+    assert b.allow(0.0, 1.0)  # 2 → 1 left
+    assert not b.allow(1.0, 1.0)  # a re-read may not touch the reserve
+    assert b.allow(2.0, 1.0, first=True)  # a new scene may

