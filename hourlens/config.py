@@ -194,6 +194,11 @@ class StoreConfig:
     ``hnswpq``; candidates are re-ranked exactly from the shards."""
     use_gpu: bool = False
     """Move FAISS indexes to the GPU when faiss-gpu and a GPU are present."""
+    fts_term_cap: int = 1000
+    """Rows a full-text query word may match and still be ranked exactly (FTS5 BM25);
+    a more frequent word is ranked over its newest ``fts_term_cap`` rows with an
+    estimated IDF, so one text search costs about the same in a library of any size
+    (see :mod:`hourlens.memory_store.fts_rank`)."""
 
 
 @dataclass(kw_only=True)
