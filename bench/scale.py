@@ -34,6 +34,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from scale_compare import fts_compare, probe_sweep, rerank_compare
 from scale_data import DIMS, PER_HOUR, Synth
 from scale_write import TextGen, add_real_hour, add_vector_hour
 
@@ -65,48 +66,6 @@ def exact_top10(store: Store, kind: str, queries: np.ndarray) -> list[set[tuple[
         best_s = np.take_along_axis(all_s, top, 1)
         best_k = np.take_along_axis(all_k, top[:, :, None], 1)
     return [{(int(v), int(i)) for v, i in q} for q in best_k]
-
-
-def legacy_search_text(store: Store, query: str, *, video_id: int | None = None, k: int = 20):
-    """The full-text query before the bounded search (the baseline of ``fts_compare``):
-    BM25 of every match, sorted by SQLite after reading every matching row."""
-    from hourlens.memory_store.fts import fts_match
-
-    match = fts_match(query)
-    video_sql = " AND video_id = :v" if video_id is not None else ""
-    return (
-        store._db.get()
-        .execute(
-            'SELECT kind, ref_id, video_id, segment_id, start, "end", text, weight, '
-            f"bm25(texts_fts) AS rank FROM texts_fts WHERE texts_fts MATCH :q{video_sql} "
-            "ORDER BY rank LIMIT :n",
-            {"q": match, "v": video_id, "n": max(4 * k, 50)},
-        )
-        .fetchall()
-    )
-
-
-def fts_compare(store: Store, vocab: list[str], n_videos: int) -> dict[str, float]:
-    """p50 ms of the full-text search before (legacy) and now, library-wide and per video,
-    for the 10 most frequent words, frequent words (Zipf ranks 50-80, as the latency loop)
-    and mid-frequency words (ranks 50-2000), same queries, same run, interleaved."""
-    out: dict[str, float] = {}
-    sets = {"top": vocab[:10], "frequent": vocab[50:80], "mid": vocab[50:2000:65]}
-    for name, ws in sets.items():
-        for scope in ("library", "video"):
-            lat: dict[str, list[float]] = {"before": [], "after": []}
-            for i, w in enumerate(ws):
-                vid = 1 + (i * 7919) % n_videos if scope == "video" else None
-                for label in ("before", "after"):
-                    t = time.perf_counter()
-                    if label == "before":
-                        legacy_search_text(store, w, video_id=vid, k=20)
-                    else:
-                        store.search_text(w, video_id=vid, k=20)
-                    lat[label].append((time.perf_counter() - t) * 1000)
-            for label, v in lat.items():
-                out[f"{name}_{scope}_{label}_ms"] = round(float(np.median(v)), 3)
-    return out
 
 
 def write_library(args: argparse.Namespace, store: Store, say) -> dict:
@@ -196,9 +155,17 @@ def measure(args: argparse.Namespace, store: Store, root: Path, meta: dict, say)
         r = float(np.mean([len(e & g) / 10 for e, g in zip(ex, got[kind], strict=False)]))
         recalls.append(r)
         say(f"  recall@10 {kind}: {r:.3f}")
-    text_videos = max(1, min(meta["n_videos"], args.text_hours // args.video_hours))
-    fts = fts_compare(store, vocab, text_videos)
-    say(f"  full-text p50 before/after (same run): {json.dumps(fts)}")
+    nr = len(truth["memories"])
+    qs = {"memories": qm[:nr], "texts": qt[:nr]}
+    say(f"  re-ranking p50 before/after (same run): {json.dumps(rerank_compare(store, qs))}")
+    if args.sweep:
+        probes = [int(p) for p in args.sweep.split(",")]
+        for row in probe_sweep(store, qs, truth, probes):
+            say(f"  probe sweep: {json.dumps(row)}")
+    if args.text_hours > 0:
+        text_videos = max(1, min(meta["n_videos"], args.text_hours // args.video_hours))
+        fts = fts_compare(store, vocab, text_videos)
+        say(f"  full-text p50 before/after (same run): {json.dumps(fts)}")
     if meta.get("fts_points"):
         say(f"  full-text p50 while writing (h, ms): {meta['fts_points']}")
     types = {b.kind: b.index_type for b in store._vectors._built.values()}
@@ -227,6 +194,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--index", default="auto", help="StoreConfig.index_type")
     ap.add_argument("--root", default=None, help="Library folder (default: a temp folder)")
     ap.add_argument("--keep", action="store_true", help="Keep the library folder.")
+    ap.add_argument("--sweep", default="", help="nprobe values to sweep, e.g. 64,128,256")
     ap.add_argument(
         "--phase",
         choices=("all", "write", "measure"),

@@ -192,6 +192,9 @@ class StoreConfig:
     compressed_type: str = "ivfpq"
     """``ivfpq`` (measured: builds an order of magnitude faster at equal recall) or
     ``hnswpq``; candidates are re-ranked exactly from the shards."""
+    ann_max_scan: int = 262_144
+    """Compressed indexes: IVF lists probed per query hold about this many codes at most
+    (a quarter of the lists below that); a query-time setting, no rebuild."""
     use_gpu: bool = False
     """Move FAISS indexes to the GPU when faiss-gpu and a GPU are present."""
     fts_term_cap: int = 1000

@@ -3,7 +3,7 @@
 FTS5's ``bm25()`` counts every row that matches each query term (its IDF) and an
 ``ORDER BY rank`` scores every match, so a term found in a million rows costs a million
 row visits per search. Here each term is first probed for at most ``term_cap + 1`` of its
-newest rows (rowid order, no scoring):
+rows (counted, no scoring):
 
 - a *rare* term (at most ``term_cap`` rows) is scored exactly by FTS5 (its IDF count is
   bounded by the cap);
@@ -92,6 +92,12 @@ def _rowids(db: Database, match: str, span: Span, limit: int) -> list[int]:
     return [r[0] for r in db.execute(sql, [match, limit]).fetchall()]
 
 
+def _count(db: Database, match: str, limit: int) -> int:
+    """Rows matching ``match``, counted up to ``limit`` (no scoring: no IDF count)."""
+    sql = "SELECT count(*) FROM (SELECT rowid FROM texts_fts WHERE texts_fts MATCH ? LIMIT ?)"
+    return int(db.execute(sql, [match, limit]).fetchone()[0])
+
+
 def _idf(n_hit: float, n_rows: int) -> float:
     idf = math.log((n_rows - n_hit + 0.5) / (n_hit + 0.5))
     return idf if idf > 0.0 else 1e-6
@@ -176,9 +182,9 @@ def ranked(
     if stats is None or not words:
         return []
     cap = max(1, term_cap)
-    probes = {w: _rowids(db, quote(w), None, cap + 1) for w in words}
-    rare = [w for w in words if 0 < len(probes[w]) <= cap]
-    frequent = [w for w in words if len(probes[w]) > cap]
+    counts = {w: _count(db, quote(w), cap + 1) for w in words}
+    rare = [w for w in words if 0 < counts[w] <= cap]
+    frequent = [w for w in words if counts[w] > cap]
     if video_id is None:
         spans: list[tuple[Span, int | None]] = [(None, None)]
     else:
@@ -204,8 +210,11 @@ def ranked(
         per_kind = -(-2 * limit // max(1, len(tops)))  # frequent-term candidates per kind
         extra: dict[int, float] = {}
         for w in frequent:
-            hits, newest = term_stats(db, w, tops)
-            idf = _idf(hits, stats.rows)
+            if len(words) > 1 or video_id is None:
+                hits, newest = term_stats(db, w, tops)
+                idf = _idf(hits, stats.rows)
+            else:  # one word in one video: its IDF scales every score alike
+                hits, newest, idf = 0.0, {}, 1.0
             found: list[int] = []
             for span, code in spans:
                 if span is None:
