@@ -25,10 +25,11 @@ How a tool's signature becomes its schema (no per-tool code):
 
 from __future__ import annotations
 
+import copy
 import inspect
 import re
 import typing
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cache
 from typing import TYPE_CHECKING, Annotated, Any, Union
 
@@ -211,8 +212,8 @@ def _plain(text: str) -> str:
 
 
 @cache
-def _tool_args(name: str) -> tuple[ToolArg, ...]:
-    tool = tool_registry_entry(name)
+def _tool_args(tool: MemoryTool) -> tuple[ToolArg, ...]:
+    name = tool.name
     hints = typing.get_type_hints(tool.fn, include_extras=True)
     _, doc_args = _doc_parts(tool.fn)
     out: list[ToolArg] = []
@@ -269,11 +270,10 @@ def tool_registry_entry(name: str) -> MemoryTool:
 
 def tool_args(name: str, *, with_video: bool = True) -> tuple[ToolArg, ...]:
     """The arguments of tool ``name`` as the surfaces expose them (``video`` last)."""
-    args = _tool_args(name)
+    args = _tool_args(tool_registry_entry(name))
     return (*args, VIDEO_ARG) if with_video else args
 
 
-@cache
 def args_model(name: str, *, strict: bool = False, with_video: bool = True) -> type[BaseModel]:
     """The arguments of tool ``name`` as a pydantic model (unknown fields rejected).
 
@@ -285,9 +285,15 @@ def args_model(name: str, *, strict: bool = False, with_video: bool = True) -> t
     Raises:
         UnknownToolError: No such tool.
     """
+    return _args_model(tool_registry_entry(name), strict, with_video)
+
+
+@cache
+def _args_model(tool: MemoryTool, strict: bool, with_video: bool) -> type[BaseModel]:
     from pydantic import ConfigDict, create_model, field_validator
 
-    args = tool_args(name, with_video=with_video)
+    name = tool.name
+    args = (*_tool_args(tool), VIDEO_ARG) if with_video else _tool_args(tool)
     fields: dict[str, Any] = {
         a.name: (a.annotated(strict=strict), ... if a.required else a.default) for a in args
     }
@@ -314,10 +320,10 @@ def _untitled(schema: Any) -> Any:
 
 
 @cache
-def _spec(name: str) -> ToolSpec:
-    tool = tool_registry_entry(name)
+def _spec(tool: MemoryTool) -> ToolSpec:
+    name = tool.name
     details, _ = _doc_parts(tool.fn)
-    schema = _untitled(args_model(name).model_json_schema())
+    schema = _untitled(_args_model(tool, False, True).model_json_schema())
     details = " ".join(details.split())
     return ToolSpec(name=name, description=tool.description, details=details, parameters=schema)
 
@@ -328,7 +334,8 @@ def tool_spec(name: str) -> ToolSpec:
     Raises:
         UnknownToolError: No such tool (the message lists the tools).
     """
-    return _spec(tool_registry_entry(name).name)
+    spec = _spec(tool_registry_entry(name))
+    return replace(spec, parameters=copy.deepcopy(spec.parameters))
 
 
 def tool_specs() -> list[ToolSpec]:
