@@ -73,6 +73,19 @@ def test_visual_rows_round_trip(toy):
     assert toy.stats()["visual_rows"] == 0
 
 
+def test_describe_shows_mean_facets_per_segment(toy):
+    from hourlens.describe import describe_video
+
+    [seg] = describe_video(toy, "toy.mp4")["segments"]
+    assert seg["facets"]["dark"] == 0.25 and seg["facets"]["red"] == 0.25
+    assert seg["facets"]["brown"] == 0.12 and set(seg["facets"]) == {
+        "orange",
+        "red",
+        "brown",
+        "dark",
+    }
+
+
 def test_label_space_ranks_by_probability_times_relevance(toy):
     hits = visual.visual_rank(toy, "a motorbike", toy.videos("indexed"))
     assert [(h.start, h.end) for h in hits] == [(10, 20)]
