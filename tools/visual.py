@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from ..config import VisualConfig, from_env
 from ..memory_store import Store
 from ..memory_store.visual_rows import VisualRows
 from ..types import Hit, Video
@@ -50,8 +51,6 @@ __all__ = [
     "wordnet_relevance",
 ]
 
-#: A crop row's score counts this much of a whole-memory row's.
-CROP_WEIGHT = 0.85
 #: Share of the facet match added to a memory's label score.
 FACET_WEIGHT = 0.5
 #: A query names a class when some class is at least this relevant to it.
@@ -82,6 +81,30 @@ def _text_heavy(store: Store, video: Video, spans: np.ndarray) -> np.ndarray:
     return np.clip(out / TEXT_CHARS, 0.0, 1.0)
 
 
+def class_contrast(rows: VisualRows, n_classes: int, cfg: VisualConfig) -> np.ndarray:
+    """Per class, how much it counts in this video: ``(shot share / class share) **
+    contrast`` within ``[contrast_floor, 1]`` (see :class:`hourlens.config.VisualConfig`).
+
+    A class's share is its probability summed over the whole-frame memories, each weighted
+    by its length, over the video's covered length; crops are left out.
+    """
+    out = np.ones(n_classes, np.float32)
+    if cfg.contrast <= 0 or not len(rows):
+        return out
+    whole = np.array([s == "memory" for s in rows.sources])
+    dur = np.clip(rows.spans[:, 1] - rows.spans[:, 0], 0.5, None)[whole]
+    idx, p = rows.class_idx[whole], rows.class_p[whole]
+    ok = (idx >= 0) & (idx < n_classes)
+    if not ok.any():
+        return out
+    mass = np.bincount(idx[ok], weights=(p * dur[:, None])[ok], minlength=n_classes)
+    total = float(dur.sum())
+    share = mass[:n_classes] / total
+    shot = min(1.0, cfg.contrast_shot_s / total)
+    w = (shot / np.maximum(share, 1e-9)) ** cfg.contrast
+    return np.clip(w, cfg.contrast_floor, 1.0).astype(np.float32)
+
+
 def _score_video(
     store: Store,
     video: Video,
@@ -90,15 +113,18 @@ def _score_video(
     facets: dict[str, float],
     labels: Sequence[str],
     naming: np.ndarray | None = None,
+    cfg: VisualConfig | None = None,
 ) -> list[_Scored]:
+    cfg = cfg or from_env(VisualConfig, prefix="HOURLENS_VISUAL_")
     n = len(rows)
     label = np.zeros(n, np.float32)
     if rel is not None and rows.class_idx.shape[1]:
         ok = (rows.class_idx >= 0) & (rows.class_idx < len(rel))
-        contrib = np.where(ok, rows.class_p * rel[np.clip(rows.class_idx, 0, len(rel) - 1)], 0.0)
+        weighted = rel * class_contrast(rows, len(rel), cfg)
+        contrib = np.where(ok, rows.class_p * weighted[np.clip(rows.class_idx, 0, len(rel) - 1)], 0)
         label = contrib.sum(axis=1)
         crop = np.array([s.startswith("crop") for s in rows.sources])
-        label = np.where(crop, label * CROP_WEIGHT, label)
+        label = np.where(crop, label * cfg.crop_weight, label)
     facet = np.zeros(n, np.float32)
     if facets:
         total = sum(facets.values())
@@ -249,11 +275,15 @@ def visual_rows_evidence(
 ) -> list[Evidence]:
     """Agent evidence from :func:`visual_rank` for one video (empty without visual rows).
 
-    Scores are ``sqrt(score / VISUAL_FULL)`` capped at 1, like tag evidence's
-    ``sqrt(probability)``.
+    Scores are ``sqrt(score / full)`` like tag evidence's ``sqrt(probability)``, where
+    ``full`` is the larger of ``VisualConfig.full_score`` and the video's best score: a
+    strong match stays above a weaker one instead of both saturating at 1.
     """
     out = []
-    for h in visual_rank(ctx.store, query, [v], k=max(4 * k, 32)):
+    hits = visual_rank(ctx.store, query, [v], k=max(4 * k, 32))
+    cfg = from_env(VisualConfig, prefix="HOURLENS_VISUAL_")
+    full = max([cfg.full_score] + [h.score for h in hits[:1]])
+    for h in hits:
         if window is not None and not (h.start < window[1] and h.end > window[0]):
             continue
         out.append(
@@ -265,7 +295,7 @@ def visual_rows_evidence(
                 end=h.end,
                 kind="visual",
                 text=h.text or "looks like the description",
-                score=round(min(1.0, math.sqrt(max(h.score, 0.0) / VISUAL_FULL)), 4),
+                score=round(min(1.0, math.sqrt(max(h.score, 0.0) / full)), 4),
                 level="memory",
                 segment_id=h.segment_id,
                 source="labels",
@@ -273,7 +303,3 @@ def visual_rows_evidence(
             )
         )
     return out
-
-
-#: A label-space score (sum of probability × relevance) at which visual evidence is certain.
-VISUAL_FULL = 0.3

@@ -109,11 +109,32 @@ def text_relevance(query: str, encoder_name: str) -> np.ndarray | None:
     return np.clip((sims - TEXT_LO) / (TEXT_HI - TEXT_LO), 0.0, 1.0).astype(np.float32)
 
 
-@lru_cache(maxsize=256)
+#: WordNet relates a query noun to classes when some class is at least this relevant
+#: through its closure.
+CLOSURE_KNOWN = 0.5
+
+
 def class_relevance(query: str, encoder_name: str) -> np.ndarray | None:
-    """Relevance of every class of ``encoder_name`` to ``query`` (cached), or None."""
+    """Relevance of every class of ``encoder_name`` to ``query`` (cached), or None.
+
+    The larger of text and WordNet relevance; when WordNet relates a query noun to some
+    classes, the text relevance of classes outside that closure counts
+    ``VisualConfig.outside_closure``.
+    """
+    from ..config import VisualConfig, from_env
+
+    cfg = from_env(VisualConfig, prefix="HOURLENS_VISUAL_")
+    return _class_relevance(query, encoder_name, cfg.outside_closure)
+
+
+@lru_cache(maxsize=256)
+def _class_relevance(query: str, encoder_name: str, outside: float) -> np.ndarray | None:
     text = text_relevance(query, encoder_name)
     if text is None:
         return None
     wn = wordnet_relevance(query, encoder_name)
-    return text if wn is None else np.maximum(text, wn)
+    if wn is None:
+        return text
+    if outside < 1.0 and float(wn.max()) >= CLOSURE_KNOWN:
+        text = np.where(wn > 0, text, text * outside).astype(np.float32)
+    return np.maximum(text, wn)
