@@ -220,8 +220,16 @@ class StoreConfig:
     compressed_type: str = "ivfpq"
     """``ivfpq`` (measured: builds an order of magnitude faster at equal recall) or
     ``hnswpq``; candidates are re-ranked exactly from the shards."""
+    ann_max_scan: int = 262_144
+    """Compressed indexes: IVF lists probed per query hold about this many codes at most
+    (a quarter of the lists below that); a query-time setting, no rebuild."""
     use_gpu: bool = False
     """Move FAISS indexes to the GPU when faiss-gpu and a GPU are present."""
+    fts_term_cap: int = 1000
+    """Rows a full-text query word may match and still be ranked exactly (FTS5 BM25);
+    a more frequent word is ranked over its newest ``fts_term_cap`` rows with an
+    estimated IDF, so one text search costs about the same in a library of any size
+    (see :mod:`hourlens.memory_store.fts_rank`)."""
 
 
 @dataclass(kw_only=True)
