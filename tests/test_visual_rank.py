@@ -111,6 +111,14 @@ def test_query_facets_vocabulary():
     assert visual.strip_facet_words("a red motorcycle at night") == "motorcycle"
 
 
+def test_possessives_name_their_noun():
+    from hourlens.tools.visual_query import phrases
+
+    assert phrases("a mandrill's face") == [(["mandrill", "face"], 1.0)]
+    assert phrases("the horses' stable") == [(["horses", "stable"], 1.0)]
+    assert ("mandrill face", 0.95) in search.query_variants("a mandrill's face")
+
+
 def test_rewrite_terms_rank_as_their_own_list(toy):
     vids = toy.videos("indexed")
     assert visual.rewrite_rank(toy, [], vids) == []
@@ -162,6 +170,7 @@ def test_wordnet_closure_both_ways():
     assert feline[idx["lion"]] > 0.7 and feline[idx["tabby"]] > 0.5
     assert rel("a motor vehicle")[idx["moped"]] > 0.5
     assert rel("the tabbies")[idx["tabby"]] == pytest.approx(1.0)  # plural, itself
+    assert rel("a tabby's paw")[idx["tabby"]] == pytest.approx(1.0)  # possessive
     car = rel("a car")  # parts of a car count less than kinds of car
     assert car[idx["sports car"]] > car[idx["car mirror"]] > 0
     assert rel("an idea")[idx["tabby"]] == 0

@@ -11,6 +11,8 @@ from __future__ import annotations
 import logging
 import re
 
+from .textutil import strip_possessive
+
 log = logging.getLogger("hourlens.search")
 
 _WORDS = re.compile(r"[a-z][a-z'&-]*")
@@ -91,7 +93,7 @@ def phrases(query: str) -> list[tuple[list[str], float]]:
 
     out = []
     for i, part in enumerate(p for p in _PART_SPLIT.split(query.lower()) if p.strip()):
-        words = [w.strip("'-") for w in _WORDS.findall(part)]
+        words = [strip_possessive(w).strip("'-") for w in _WORDS.findall(part)]
         words = [w for w in words if w and w not in _STOP]
         if words:
             out.append((words, 1.0 if i == 0 else 0.8))
