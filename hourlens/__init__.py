@@ -5,7 +5,7 @@ compressed feature memories + summary tokens, stored in SQLite + FAISS), then se
 ask about the videos with cited time ranges.
 """
 
-from .config import IndexConfig, KVConfig, RayConfig, StoreConfig
+from .config import IndexConfig, KVConfig, RayConfig, StoreConfig, VisualConfig
 from .errors import BadVideoError, HourlensError, MissingDependencyError, NotIndexedError
 from .library import Library
 from .models.registry import create_model, list_models
@@ -46,6 +46,7 @@ __all__ = [
     "Tag",
     "TranscriptLine",
     "Video",
+    "VisualConfig",
     "__version__",
     "create_model",
     "list_models",
