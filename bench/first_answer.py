@@ -45,14 +45,14 @@ class LoadSampler(threading.Thread):
         super().__init__(daemon=True)
         self.every = every
         self.samples: list[float] = [os.getloadavg()[0]]
-        self._stop = threading.Event()
+        self._done = threading.Event()
 
     def run(self) -> None:
-        while not self._stop.wait(self.every):
+        while not self._done.wait(self.every):
             self.samples.append(os.getloadavg()[0])
 
     def stop(self) -> dict[str, float]:
-        self._stop.set()
+        self._done.set()
         self.join()
         self.samples.append(os.getloadavg()[0])
         s = self.samples
@@ -119,8 +119,8 @@ def main() -> None:
     total = time.perf_counter() - t0
     load = sampler.stop()
 
-    # a search hit: "MM:SS–MM:SS  0.1234  kind  video ..."
-    hit = re.compile(r"^\d[\d:]*[–-]\d[\d:]*\s+-?\d+\.\d{4}\s")
+    # a search hit: "[MM:SS–MM:SS]  0.1234  kind  video ..."
+    hit = re.compile(r"^\[?\d[\d:]*[–-]\d[\d:]*\]?\s+-?\d+\.\d{4}\s")
     search_at = next((sec for sec, line in phases if hit.match(line)), None)
     result = {
         "head": head,
