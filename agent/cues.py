@@ -50,8 +50,11 @@ _WHEN = _rx(
     r"when|what\s+time|which\s+time|at\s+what\s+(?:point|moment|time|minute|second)|"
     r"at\s+which\s+(?:point|moment|time)|what\s+(?:point|moment|minute|second)|"
     r"timestamps?|time\s*codes?|where\s+in\s+the\s+(?:video|clip|recording|footage)|"
-    r"how\s+far\s+(?:in|into)|find\s+(?:me\s+)?(?:the\s+)?(?:moment|part|spot|time|scene|"
-    r"point|place|bit)|locate|jump\s+to|take\s+me\s+to|point\s+me\s+to|"
+    r"how\s+far\s+(?:in|into)|locate|take\s+me\s+to|point\s+me\s+to|bring\s+up|cue\s+up|"
+    r"find(?=\s+(?:me\s+)?(?:a|an|the|some|where|when|that|this|it|all)\b)|"
+    r"(?:skip|go|jump|seek|fast[- ]?forward|rewind|scrub)\s+(?:ahead\s+|back\s+|forward\s+)?"
+    r"to(?=\s+(?:the|a|an|where|when|that|this|it)\b)|"
+    r"show\s+me\s+(?:where|when)|where\s+(?:is|are|was|were|do|does|did|can)\b|where's|"
     r"which\s+(?:part|minute|moment|scene)|what\s+part"
 )
 _COUNT = _rx(r"how\s+many|how\s+often|number\s+of\s+times|count|how\s+frequently|tally")
@@ -274,6 +277,30 @@ _SCAFFOLD = frozenset(
         "someone",
         "somebody",
         "anybody",
+        # lead-ins and fillers of requests ("I remember X somewhere in here", "skip to X")
+        "remember",
+        "recall",
+        "think",
+        "believe",
+        "guess",
+        "wonder",
+        "wondering",
+        "somewhere",
+        "anywhere",
+        "sometime",
+        "here",
+        "skip",
+        "go",
+        "bring",
+        "seek",
+        "with",
+        "exactly",
+        "precisely",
+        "just",
+        "again",
+        "where's",
+        "there's",
+        "it's",
     ]
 )
 

@@ -15,6 +15,7 @@ from dataclasses import replace
 from ..tools import memory
 from ..tools.evidence import Evidence, best_first
 from ..tools.lookup import anchor_window, option_evidence
+from ..tools.textutil import phrase_match
 from .context import Context
 from .plan import Option, Plan, Target
 from .state import Turn
@@ -39,6 +40,53 @@ def locate(ctx: Context, target: Target, *, k: int) -> list[Evidence]:
     if target.modality == "any" and target.exact:
         return memory.find_phrase(ctx, target.text, modality="any", k=5).evidence
     return memory.find_visual(ctx, target.text, k=k).evidence
+
+
+#: A quoted phrase "is" in a modality when a line there matches it this well (words).
+PHRASE_HOME = 0.8
+
+
+def _phrase_best(ctx: Context, phrase: str, modality: str) -> float:
+    ev = memory.find_phrase(ctx, phrase, modality=modality, k=3).evidence  # type: ignore[arg-type]
+    return max((phrase_match(phrase, e.text) for e in ev if e.kind == modality), default=0.0)
+
+
+def _home(ctx: Context, t: Target, seen: bool) -> Target:
+    """Where a quoted phrase really is: the modality the question suggests, unless its
+    words are not there and are in the other one (said vs written on screen); a quoted
+    phrase found in neither, asked about as something seen, is looked for visually."""
+    if not t.exact or t.modality not in ("speech", "ocr"):
+        return t
+    here = _phrase_best(ctx, t.text, t.modality)
+    if here >= PHRASE_HOME:
+        return t
+    other = "ocr" if t.modality == "speech" else "speech"
+    there = _phrase_best(ctx, t.text, other)
+    if there >= PHRASE_HOME and there > here + 0.15:
+        return replace(t, modality=other)  # type: ignore[arg-type]
+    if seen and max(here, there) < 0.5:
+        return replace(t, modality="visual", exact=False)
+    return t
+
+
+def check_against_memory(ctx: Context, plan: Plan) -> tuple[Plan, str]:
+    """The plan with each quoted phrase's modality checked against the memories.
+
+    Returns:
+        ``(plan, note)``; the note is empty when nothing changed.
+    """
+    seen = plan.modality == "visual" or any(t.modality == "ocr" for t in plan.targets)
+    targets = tuple(_home(ctx, t, seen) for t in plan.targets)
+    anchor = _home(ctx, plan.anchor, False) if plan.anchor is not None else None
+    if targets == plan.targets and anchor == plan.anchor:
+        return plan, ""
+    new = replace(plan, targets=targets, anchor=anchor)
+    if targets and targets[0].modality != plan.targets[0].modality:
+        new = replace(new, modality=targets[0].modality)
+    moved = [f"{a.modality}→{b.modality}" for a, b in zip(plan.targets, targets) if a != b]
+    if anchor != plan.anchor and anchor is not None and plan.anchor is not None:
+        moved.append(f"anchor {plan.anchor.modality}→{anchor.modality}")
+    return new, "phrase found in another memory: " + ", ".join(moved)
 
 
 def _first_hit(ctx: Context, target: Target) -> Evidence | None:

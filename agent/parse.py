@@ -81,7 +81,9 @@ def _visual_target(masked: str, saved: list[str]) -> str:
     Clauses are read separately ("I'm looking for the red motorcycle: when does it
     appear?"); a clause that only says "it" borrows the description of another clause.
     """
-    clauses = [c for c in re.split(r"[:;?!.]|\s-\s|,\s*(?=when|what|where)", masked) if c.strip()]
+    clauses = [
+        c for c in re.split(r"[:;?!.\u2014\u2013]|\s-\s|,\s*(?=when|what|where)", masked) if c.strip()
+    ]
     phrases = [content_phrase(_unmask(c, saved)) for c in clauses]
     phrases = [p for p in phrases if p and not _PRONOUN_ONLY.match(p)]
     if not phrases:
@@ -109,7 +111,7 @@ def _targets(masked: str, saved: list[str], modality: Modality) -> tuple[Target,
     qs = [q for q in (quoted(s) for s in saved) for q in q]
     if qs:
         mod: Modality = modality if modality in ("speech", "ocr") else "speech"
-        if modality_of_text(masked, "any") == "ocr":
+        if modality_of_text(masked, "any") in ("ocr", "visual"):  # quoted words seen: on screen
             mod = "ocr"
         return tuple(Target(text=q, modality=mod, exact=True) for q in qs)
     phrase = _visual_target(masked, saved)
@@ -224,7 +226,7 @@ def parse_question(
         if rel is None and absolute is None:
             pass
         return Parsed(plan("what_at", options=options), True)
-    if _PRESENCE.search(masked):
+    if _PRESENCE.search(masked) and not _WHEN.search(masked):
         t = _targets(masked, saved, mod if mod != "any" else "visual")
         return Parsed(plan("presence", targets=t, modality=t[0].modality if t else mod), bool(t))
     if _SUMMARY.search(masked):
