@@ -129,7 +129,7 @@ def _first_item(part: str) -> str:
         text = re.sub(r"^(?:is|are|it|to|of|that|there|,)\s+", "", text, flags=re.I)
     if not text or text.split()[0].lower() in _CLAUSE_WORDS:
         return ""
-    return text if content_words(text) else ""
+    return text if content_words(text) or "\x00" in text else ""
 
 
 def _or_list(masked: str) -> list[str] | None:

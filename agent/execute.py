@@ -17,7 +17,7 @@ from ..tools.evidence import Evidence, best_first
 from ..tools.lookup import anchor_window, option_evidence
 from ..tools.textutil import phrase_match
 from .context import Context
-from .plan import Option, Plan, Target
+from .plan import Modality, Option, Plan, Target
 from .state import Turn
 
 
@@ -46,8 +46,8 @@ def locate(ctx: Context, target: Target, *, k: int) -> list[Evidence]:
 PHRASE_HOME = 0.8
 
 
-def _phrase_best(ctx: Context, phrase: str, modality: str) -> float:
-    ev = memory.find_phrase(ctx, phrase, modality=modality, k=3).evidence  # type: ignore[arg-type]
+def _phrase_best(ctx: Context, phrase: str, modality: Modality) -> float:
+    ev = memory.find_phrase(ctx, phrase, modality=modality, k=3).evidence
     return max((phrase_match(phrase, e.text) for e in ev if e.kind == modality), default=0.0)
 
 
@@ -60,10 +60,10 @@ def _home(ctx: Context, t: Target, seen: bool) -> Target:
     here = _phrase_best(ctx, t.text, t.modality)
     if here >= PHRASE_HOME:
         return t
-    other = "ocr" if t.modality == "speech" else "speech"
+    other: Modality = "ocr" if t.modality == "speech" else "speech"
     there = _phrase_best(ctx, t.text, other)
     if there >= PHRASE_HOME and there > here + 0.15:
-        return replace(t, modality=other)  # type: ignore[arg-type]
+        return replace(t, modality=other)
     if seen and max(here, there) < 0.5:
         return replace(t, modality="visual", exact=False)
     return t
@@ -83,7 +83,8 @@ def check_against_memory(ctx: Context, plan: Plan) -> tuple[Plan, str]:
     new = replace(plan, targets=targets, anchor=anchor)
     if targets and targets[0].modality != plan.targets[0].modality:
         new = replace(new, modality=targets[0].modality)
-    moved = [f"{a.modality}→{b.modality}" for a, b in zip(plan.targets, targets) if a != b]
+    pairs = zip(plan.targets, targets, strict=True)
+    moved = [f"{a.modality}→{b.modality}" for a, b in pairs if a != b]
     if anchor != plan.anchor and anchor is not None and plan.anchor is not None:
         moved.append(f"anchor {plan.anchor.modality}→{anchor.modality}")
     return new, "phrase found in another memory: " + ", ".join(moved)

@@ -145,7 +145,8 @@ def draft(plan: Plan, evidence: Sequence[Evidence]) -> Judgement:
         if not found:
             return _fallback("I could not find the options in the video.", ranked[:1], 0.1)
         if kind == "order":
-            e, o = min(found, key=lambda p: p[0].start)
+            pick = max if plan.relation == "after" else min  # "which comes last?"
+            e, o = pick(found, key=lambda p: p[0].start)
             conf = 0.75 if len(found) == len(opts) else 0.3
             return _fallback(o.text, [p[0] for p in found], conf * min(1.0, 0.5 + e.score))
         ordered = sorted(found, key=lambda p: -p[0].score)
@@ -353,7 +354,8 @@ def judge(
     if c.trust_lookups and trusts_draft(plan, d, final=final):
         return replace(d, source="lookup", sufficient=True), shown
     computed = plan.kind in DRAFTED or plan.intent in COMPUTED_INTENTS
-    if c.trust_lookups and computed and (not final or not c.judge_computed):
+    undecided = final and bool(plan.options) and d.confidence < FOUND  # no option found
+    if c.trust_lookups and computed and (not final or not c.judge_computed) and not undecided:
         return d, shown
     if not final and ctx.llm_calls + 1 >= c.max_llm_calls:
         return d, shown  # keep the last call for the final judgement
@@ -373,4 +375,12 @@ def judge(
     except Exception as exc:  # noqa: BLE001 - invalid JSON or a failing LLM: use the draft
         log.info("sufficiency check fell back to the index lookup: %s", exc)
         return d, shown
-    return parse_judgement(raw, shown, d, c.sufficient_confidence), shown
+    j = parse_judgement(raw, shown, d, c.sufficient_confidence)
+    if plan.options and j.source == "llm" and not _names_an_option(plan, j.answer):
+        return d, shown  # a choice is answered with one of its options, or not at all
+    return j, shown
+
+
+def _names_an_option(plan: Plan, answer: str) -> bool:
+    low = answer.lower()
+    return any(o.text.lower() in low or re.search(rf"\b{o.letter}\)", answer) for o in plan.options)

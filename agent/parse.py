@@ -22,6 +22,7 @@ from .cues import (
     _DESCRIBE,
     _DURATION,
     _FIRST,
+    _LAST,
     _OCR_NOUN,
     _PRESENCE,
     _PRONOUN_ONLY,
@@ -57,12 +58,23 @@ class Parsed:
     why: str = ""
 
 
+#: A clause that places the question at the moment a phrase is said or shown.
+_AS_SAID = re.compile(
+    r"^\s*(?:and\s+)?(?:what|which|who)\b.*\b(?:when|while|as)\s+(?:\w+\s+){0,3}?"
+    r"(?:says?|said|saying|mentions?|reads?|speaks?|shows?|displays?)\s*$",
+    re.I,
+)
+
+
 def content_phrase(text: str) -> str:
     """What a clause names once the question's own words are trimmed from both ends
     ("At what time is a red motorcycle shown?" → "a red motorcycle"); words inside the
     phrase stay ("an astronaut in an orange spacesuit")."""
     words = re.findall(r"[\w'’-]+", text.replace("\x00", " "))
     low = [w.lower().replace("’", "'") for w in words]
+    inner = [k for k, w in enumerate(low) if w in ("when", "where", "when's", "where's") and k > 0]
+    if inner and any(w not in _SCAFFOLD for w in low[inner[0] + 1 :]):
+        words, low = words[inner[0] + 1 :], low[inner[0] + 1 :]  # "any idea when X appears"
     i, j = 0, len(words)
     while i < j and low[i] in _SCAFFOLD:
         i += 1
@@ -81,9 +93,8 @@ def _visual_target(masked: str, saved: list[str]) -> str:
     Clauses are read separately ("I'm looking for the red motorcycle: when does it
     appear?"); a clause that only says "it" borrows the description of another clause.
     """
-    clauses = [
-        c for c in re.split(r"[:;?!.\u2014\u2013]|\s-\s|,\s*(?=when|what|where)", masked) if c.strip()
-    ]
+    edges = r"[:;?!.\u2014\u2013]|\s-\s|,\s*(?=when|what|where)"
+    clauses = [c for c in re.split(edges, masked) if c.strip()]
     phrases = [content_phrase(_unmask(c, saved)) for c in clauses]
     phrases = [p for p in phrases if p and not _PRONOUN_ONLY.match(p)]
     if not phrases:
@@ -195,8 +206,10 @@ def parse_question(
     ):
         t = _targets(masked, saved, "visual" if mod == "any" else mod)
         return Parsed(plan("duration", targets=t, modality=t[0].modality if t else mod), bool(t))
-    if options and (_FIRST.search(masked) or re.search(r"\bfirst\b", masked, re.I)):
-        return Parsed(plan("order", options=options, modality="any"), len(options) >= 2)
+    if options and (_FIRST.search(masked) or _LAST.search(masked)):
+        later = bool(_LAST.search(masked)) and not _FIRST.search(masked)
+        order = plan("order", options=options, modality="any", relation="after" if later else None)
+        return Parsed(order, len(options) >= 2)
     between = _BETWEEN.search(_unmask(masked, saved)) if not times else None
     if between:
         first, second = (x.strip() for x in between.groups())
@@ -206,6 +219,8 @@ def parse_question(
         return Parsed(plan("describe", targets=targets, relation="between", modality="any"), True)
     qs = [x for s in saved for x in quoted(s)]
     lead = relation_word(masked)
+    if qs and not lead and _AS_SAID.search(masked.split("\x00")[0]):
+        lead = "around"  # "what is on screen when the narrator says '...'?"
     if qs and lead and (options or _DESCRIBE.search(masked) or _WHAT_AT.search(masked)):
         amod = "ocr" if modality_of_text(masked.split("\x00")[0], "speech") == "ocr" else "speech"
         anchor = Target(text=qs[0], modality=amod, exact=True)  # type: ignore[arg-type]

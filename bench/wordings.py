@@ -6,9 +6,10 @@
 Every question of ``MANIFEST`` (a ``shared/niah`` build) is reworded with one of the
 wordings of its type — ``wordings_tune_templates.py`` (``--set tune``, for tuning) or
 ``wordings_test_templates.py`` (``--set test``, held out: report on it, never tune on
-it); ``tune2``/``test2`` are a second set written the same way — filled from the manifest: the needle's label, the quoted sentence, the question's
-time written other ways, the options (their texts exactly as in the manifest, in its
-order, so the scorer still finds them), the counted word. The output is a JSONL of
+it); ``tune2``/``test2`` are a second set written the same way — filled from the
+manifest: the needle's label, the quoted sentence, the question's time written other
+ways, the options (their texts exactly as in the manifest, in its order, so the scorer
+still finds them), the counted word. The output is a JSONL of
 ``{"id", "question", "round", "template"}`` reusing the manifest's ids, for
 ``bench/niah.py --questions FILE``: round k asks every question once, and each round
 moves every type on to its next wordings, so that ``--rounds`` (default: just enough)

@@ -97,6 +97,56 @@ def test_options_without_a_colon_and_pairs():
     assert p.intent == "order" and [o.text for o in p.options] == ["a pagoda", "a flower"]
 
 
+@pytest.mark.parametrize(
+    "question, options",
+    [
+        ("What follows the line “hi” — a cat, a dog or a bird?", ["a cat", "a dog", "a bird"]),
+        ("After “hi”, is the next thing on screen a cat, a dog or a bird?",
+         ["a cat", "a dog", "a bird"]),
+        ("after hi is said what shows up a cat, a man in a red hat or a bird",
+         ["a cat", "a man in a red hat", "a bird"]),
+        ("Is it a cat or a dog that is shown right after “hi”?", ["a cat", "a dog"]),
+        ("Right after “hi”, what is on screen? Options: a cat, a dog or a bird.",
+         ["a cat", "a dog", "a bird"]),
+        ("Do we get the cat or the dog first?", ["the cat", "the dog"]),
+        ("the cat or the dog: which one is first?", ["the cat", "the dog"]),
+        ("Tell me whether the cat or the dog is shown first.", ["the cat", "the dog"]),
+        ("Which is said first, “hello there” or “goodbye”?", ["“hello there”", "“goodbye”"]),
+    ],
+)  # fmt: skip
+def test_lists_of_choices_in_any_shape(question, options):
+    assert [o.text for o in plan_of(question).options] == options
+
+
+@pytest.mark.parametrize(
+    "question, intent, target",
+    [
+        ("Show me where the red motorcycle is.", "when", "the red motorcycle"),
+        ("Skip to the part with a cup of coffee.", "when", "a cup of coffee"),
+        ("Find a cat for me please", "when", "a cat"),
+        ("I remember a cat somewhere in here — when was it?", "when", "a cat"),
+        ("Any idea when the red motorcycle appears?", "when", "the red motorcycle"),
+        ("Is there a cat anywhere? When?", "when", "a cat"),
+        ("Need the time for the rocket", "when", "the rocket"),
+        ("How long does the cat stay on screen?", "duration", "the cat"),
+        ("What do we find at 03:00?", "what_at", None),
+    ],
+)
+def test_requests_to_find_something_are_when_questions(question, intent, target):
+    p = plan_of(question)
+    assert p.intent == intent, p.summary()
+    if target is not None:
+        assert p.target == target
+
+
+def test_which_comes_last_picks_the_later_option_and_as_said_is_an_anchor():
+    p = plan_of("Which comes last, the cat or the rocket?")
+    assert p.intent == "order" and p.relation == "after"
+    p = plan_of("What is on screen when the narrator says “goodbye”?")
+    assert p.intent == "what_at" and p.anchor is not None and p.relation == "around"
+    assert p.modality == "visual"
+
+
 def test_between_two_things_is_a_range_between_them():
     p = plan_of("What happens between the car and the slide?")
     assert p.intent == "describe" and p.relation == "between"
@@ -223,6 +273,19 @@ def test_llm_answer_with_an_invented_time_is_replaced(library):
     ans = run(library, "What is the lecture about?", llm=make_llm([judge]), plan_with_llm=False)
     assert "05:32:00" not in ans.answer
     assert any(s.node == "answer" and "reworded" in s.detail for s in ans.steps)
+
+
+def test_a_quoted_phrase_is_looked_for_where_it_really_is(library):
+    said = run(library, "At what point is “The coffee is ready in the kitchen” displayed?")
+    assert said.citations[0].start == 100.0, said.answer  # on screen per the cue, but said
+    shown = run(library, "When does the narrator say “Your call is important to us”?")
+    assert shown.citations[0].start == 160.0, shown.answer  # said per the cue, but shown
+    assert "phrase found in another memory" in " ".join(s.detail for s in shown.steps)
+
+
+def test_later_option_of_an_order_question(library):
+    ans = run(library, "Which is shown later, the cat or the rocket?")
+    assert "rocket" in ans.answer.lower() and "cat" not in ans.answer.lower(), ans.answer
 
 
 def test_an_imprecise_time_is_its_whole_minute():
