@@ -57,7 +57,8 @@ _WHEN = _rx(
     r"to(?=\s+(?:the|a|an|where|when|that|this|it)\b)|"
     r"show\s+me\s+(?:where|when)|where\s+(?:is|are|was|were|do|does|did|can)\b|where's|"
     r"which\s+(?:part|minute|moment|scene)|what\s+part|(?:the\s+)?time(?:stamp)?\s+(?:for|of)|"
-    r"what(?:'s|\s+is|\s+was)\s+the\s+(?:first\s+|last\s+|exact\s+)?(?:time|moment|point)"
+    r"what(?:'s|\s+is|\s+was)\s+the\s+(?:first\s+|last\s+|exact\s+)?(?:time|moment|point)|"
+    r"time(?=\s*\?*\s*$)"
 )
 #: An order question that asks for the later of the options ("which comes last?").
 _LAST = _rx(r"later|last|latest|comes?\s+after|after\s+the\s+other|second\s+of\s+the")
@@ -328,6 +329,18 @@ _SCAFFOLD = frozenset(
         "discuss",
         "discusses",
         "idea",
+        "so",
+        "hey",
+        "hi",
+        "ok",
+        "okay",
+        "well",
+        "quick",
+        "question",
+        "they",
+        "them",
+        "appearance",
+        "appearances",
     ]
 )
 

@@ -90,6 +90,14 @@ def check_against_memory(ctx: Context, plan: Plan) -> tuple[Plan, str]:
     return new, "phrase found in another memory: " + ", ".join(moved)
 
 
+def _anchor_hit(ctx: Context, anchor: Target) -> Evidence | None:
+    """Where the event a question is relative to happens: its line, or where it is seen."""
+    if anchor.modality == "visual":
+        return _first_hit(ctx, anchor)
+    found = memory.find_phrase(ctx, anchor.text, modality=anchor.modality, k=1)
+    return found.evidence[0] if found.evidence else None
+
+
 def _first_hit(ctx: Context, target: Target) -> Evidence | None:
     found = [e for e in locate(ctx, target, k=6) if e.level not in ("video", "chapter")]
     return best_first(found)[0] if found else None
@@ -154,13 +162,14 @@ def coarse_evidence(
         ev = _options(ctx, plan.options)
         return ev, f"{len(ev)} matches for {len(plan.options)} options"
     if kind == "cross_modal" and plan.anchor is not None:
-        found = memory.find_phrase(ctx, plan.anchor.text, modality=plan.anchor.modality, k=1)
-        if not found.evidence:
+        hit = _anchor_hit(ctx, plan.anchor)
+        if hit is None:
             ev = _options(ctx, plan.options)
-            return ev, "anchor sentence not found; options searched everywhere"
-        hit = found.evidence[0]
+            return ev, "anchor not found; options searched everywhere"
         anchor = replace(hit, score=max(hit.score, 0.7), source="anchor")
         window = anchor_window(anchor, plan.direction, c.follow_window_s)
+        if plan.anchor.modality == "visual" and plan.direction == "after":
+            window = (anchor.start, window[1])  # after it appears, not after it is gone
         if plan.options:
             inside = _options(ctx, plan.options, window=window)
             away = [  # where each option is seen at other times (for elimination)

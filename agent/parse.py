@@ -66,6 +66,33 @@ _AS_SAID = re.compile(
 )
 
 
+#: The clause of a question that asks (its question or request words).
+_ASKS = re.compile(
+    _WHEN.pattern + "|" + _COUNT.pattern + "|" + _DURATION.pattern + r"|\b(?:is|are)\s+there\b",
+    re.I,
+)
+
+
+#: "... right after the rocket appears", "... while the cat is on screen": an event seen.
+_SEEN_ANCHOR = re.compile(
+    r"\b(?:right\s+|just\s+|immediately\s+|shortly\s+)?(after|before|when|while|as)\s+(.+?)\s+"
+    r"(?:first\s+)?(?:appears?|is\s+shown|gets\s+shown|shows\s+up|is\s+on\s+(?:screen|camera)|"
+    r"comes\s+on(?:\s+screen)?|is\s+visible|can\s+be\s+seen|is\s+seen|is\s+displayed)\b",
+    re.I,
+)
+#: Where the part of a question that places it in time starts ("... right after ...").
+_RELATION_AT = re.compile(
+    r"\b(?:(?:right|just|immediately|directly|shortly|straight)\s+)?(?:after|before|following|"
+    r"when|while|as|once)\b",
+    re.I,
+)
+#: A question that asks what (is said, written, shown...), not when.
+_ASKS_WHAT = re.compile(
+    r"^\s*(?:and\s+)?(?:what|which|who|tell\s+me\s+what|describe|read|quote|transcribe)\b",
+    re.I,
+)
+
+
 def content_phrase(text: str) -> str:
     """What a clause names once the question's own words are trimmed from both ends
     ("At what time is a red motorcycle shown?" → "a red motorcycle"); words inside the
@@ -93,13 +120,14 @@ def _visual_target(masked: str, saved: list[str]) -> str:
     Clauses are read separately ("I'm looking for the red motorcycle: when does it
     appear?"); a clause that only says "it" borrows the description of another clause.
     """
-    edges = r"[:;?!.\u2014\u2013]|\s-\s|,\s*(?=when|what|where)"
+    edges = r"[:;?!.,\u2014\u2013]|\s-\s"
     clauses = [c for c in re.split(edges, masked) if c.strip()]
-    phrases = [content_phrase(_unmask(c, saved)) for c in clauses]
-    phrases = [p for p in phrases if p and not _PRONOUN_ONLY.match(p)]
-    if not phrases:
+    found = [(bool(_ASKS.search(c)), content_phrase(_unmask(c, saved))) for c in clauses]
+    found = [(a, p) for a, p in found if p and not _PRONOUN_ONLY.match(p)]
+    if not found:
         return ""
-    return max(phrases, key=lambda p: len(content_words(p)))
+    asking = [p for a, p in found if a]  # the clause that asks names the thing, if it can
+    return max(asking or [p for _, p in found], key=lambda p: len(content_words(p)))
 
 
 def _relative_window(
@@ -224,14 +252,26 @@ def parse_question(
     if qs and lead and (options or _DESCRIBE.search(masked) or _WHAT_AT.search(masked)):
         amod = "ocr" if modality_of_text(masked.split("\x00")[0], "speech") == "ocr" else "speech"
         anchor = Target(text=qs[0], modality=amod, exact=True)  # type: ignore[arg-type]
-        after_part = masked.split("\x00")[0]
-        wmod = modality_of_text(after_part.replace(anchor.text, ""), "visual")
+        before_quote = masked.split("\x00")[0]
+        edge = _RELATION_AT.search(before_quote)
+        asked = before_quote[: edge.start()] if edge else ""
+        wmod = modality_of_text(asked, "any") if _ASKS_WHAT.match(asked) else "any"
+        if wmod == "any":  # the asking words do not say: what is seen, unless it is read
+            wmod = modality_of_text(before_quote, "visual")
+            wmod = "visual" if wmod == "speech" else wmod
+        what = plan(
+            "what_at", anchor=anchor, relation=lead, options=options, modality=wmod, window=None
+        )
+        return Parsed(what, True)
+    seen = _SEEN_ANCHOR.search(masked) if not qs and not options else None
+    if seen and _ASKS_WHAT.match(masked) and content_phrase(seen.group(2)):
+        rel: Relation = {"after": "after", "before": "before"}.get(seen.group(1).lower(), "around")
+        amod = modality_of_text(masked[: seen.start()], "visual")
         what = plan(
             "what_at",
-            anchor=anchor,
-            relation=lead,
-            options=options,
-            modality="visual" if wmod == "speech" else wmod,
+            anchor=Target(text=content_phrase(seen.group(2)), modality="visual"),
+            relation=rel,
+            modality="visual" if amod == "any" else amod,
             window=None,
         )
         return Parsed(what, True)

@@ -283,6 +283,15 @@ def test_a_quoted_phrase_is_looked_for_where_it_really_is(library):
     assert "phrase found in another memory" in " ".join(s.detail for s in shown.steps)
 
 
+def test_what_is_said_next_to_a_line_or_to_something_seen(library):
+    after_line = run(library, "What is said right after “The coffee is ready in the kitchen”?")
+    assert after_line.answer.startswith("[02:11–02:15] Look at the rocket"), after_line.answer
+    after_seen = run(library, "What does the narrator say right after the cat appears?")
+    assert "Please hold while I try that extension" in after_seen.answer, after_seen.answer
+    during = run(library, "What is said while the rocket is on screen?")
+    assert "Look at the rocket on the launch pad" in during.answer, during.answer
+
+
 def test_later_option_of_an_order_question(library):
     ans = run(library, "Which is shown later, the cat or the rocket?")
     assert "rocket" in ans.answer.lower() and "cat" not in ans.answer.lower(), ans.answer
