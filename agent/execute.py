@@ -156,7 +156,9 @@ def coarse_evidence(
                 ctx, target.text, modality=target.modality, window=plan.window, k=5
             )
         else:
-            r = memory.find_visual(ctx, target.text, k=k * 2 if intent == "duration" else k)
+            r = memory.find_visual(
+                ctx, target.text, window=plan.window, k=k * 2 if intent == "duration" else k
+            )
         return r.evidence, r.detail
     if kind == "order":
         ev = _options(ctx, plan.options)

@@ -66,6 +66,12 @@ _AS_SAID = re.compile(
 )
 
 
+#: A time the question is placed at, at the end of a description ("... at the start").
+_TIME_TAIL = re.compile(
+    r"\s+(?:at|in|during|near|towards?|around|by|within)\s+(?:the\s+)?(?:very\s+)?"
+    r"(?:start|beginning|outset|end|close|first|last|final|opening|closing|\d|minute|hour)\b.*$",
+    re.I,
+)
 #: The clause of a question that asks (its question or request words).
 _ASKS = re.compile(
     _WHEN.pattern + "|" + _COUNT.pattern + "|" + _DURATION.pattern + r"|\b(?:is|are)\s+there\b",
@@ -122,7 +128,10 @@ def _visual_target(masked: str, saved: list[str]) -> str:
     """
     edges = r"[:;?!.,\u2014\u2013]|\s-\s"
     clauses = [c for c in re.split(edges, masked) if c.strip()]
-    found = [(bool(_ASKS.search(c)), content_phrase(_unmask(c, saved))) for c in clauses]
+    found = [
+        (bool(_ASKS.search(c)), content_phrase(_TIME_TAIL.sub("", _unmask(c, saved))))
+        for c in clauses
+    ]
     found = [(a, p) for a, p in found if p and not _PRONOUN_ONLY.match(p)]
     if not found:
         return ""
@@ -265,12 +274,12 @@ def parse_question(
         return Parsed(what, True)
     seen = _SEEN_ANCHOR.search(masked) if not qs and not options else None
     if seen and _ASKS_WHAT.match(masked) and content_phrase(seen.group(2)):
-        rel: Relation = {"after": "after", "before": "before"}.get(seen.group(1).lower(), "around")
+        side: Relation = {"after": "after", "before": "before"}.get(seen.group(1).lower(), "around")
         amod = modality_of_text(masked[: seen.start()], "visual")
         what = plan(
             "what_at",
             anchor=Target(text=content_phrase(seen.group(2)), modality="visual"),
-            relation=rel,
+            relation=side,
             modality="visual" if amod == "any" else amod,
             window=None,
         )

@@ -33,6 +33,7 @@ def plan_of(question, history=(), duration=3600.0):
         ("around minute 12", [("point", 720.0, 720.0)]),
         ("1h02m", [("point", 3720.0, 3720.0)]),
         ("Summarise 10:00–15:00", [("range", 600.0, 900.0)]),
+        ("what is written at the start", [("range", 0.0, 30.0)]),
         ("what happens between 10:00 and 12:30", [("range", 600.0, 750.0)]),
         ("the first ten minutes", [("range", 0.0, 600.0)]),
         ("It has 2 rockets", []),
@@ -295,6 +296,12 @@ def test_what_is_said_next_to_a_line_or_to_something_seen(library):
 def test_later_option_of_an_order_question(library):
     ans = run(library, "Which is shown later, the cat or the rocket?")
     assert "rocket" in ans.answer.lower() and "cat" not in ans.answer.lower(), ans.answer
+
+
+def test_the_start_and_the_end_of_the_video():
+    assert plan_of("What does the narrator say towards the end?").window == (3570.0, 3600.0)
+    p = plan_of("When is the cat shown in the last five minutes?")
+    assert (p.intent, p.target, p.window) == ("when", "the cat", (3300.0, 3600.0))
 
 
 def test_an_imprecise_time_is_its_whole_minute():
