@@ -274,7 +274,8 @@ def parse_question(
         return Parsed(what, True)
     seen = _SEEN_ANCHOR.search(masked) if not qs and not options else None
     if seen and _ASKS_WHAT.match(masked) and content_phrase(seen.group(2)):
-        side: Relation = {"after": "after", "before": "before"}.get(seen.group(1).lower(), "around")
+        w = seen.group(1).lower()
+        side: Relation = "after" if w == "after" else "before" if w == "before" else "around"
         amod = modality_of_text(masked[: seen.start()], "visual")
         what = plan(
             "what_at",
