@@ -89,7 +89,8 @@ _LIST_LEAD = frozenset(
 _CLAUSE_END = re.compile(
     r"\s+(?:that|which|who)\s+(?:is|are|was|were|appears?|comes?|shows?)\b.*$|"
     r"\s+(?:is|are|was|were)\s+(?:shown|seen|visible)\b.*$|\s+(?:shown|seen|appears?|comes?)\s+"
-    r"(?:first|earlier|right|just|after|before)\b.*$",
+    r"(?:first|earlier|right|just|after|before)\b.*$|"
+    r"\s+that\s+(?:we|you|i|they)\s+(?:see|get|hear|find|notice)\b.*$",
     re.I,
 )
 
@@ -99,44 +100,54 @@ _LIST_EDGE = re.compile(r"\s*(?:[:;?!\u2014\u2013]|\s-\s)\s*")
 #: Words that lead into a list rather than belong to its first item.
 _LEAD_IN = frozenset(
     [*_LIST_LEAD, "tell", "me", "whether", "if", "get", "see", "say", "know", "want", "to",
-     "find", "out", "figure", "please", "just", "either", "and", "or", "it's", "its", "the"]
+     "find", "out", "figure", "please", "just", "either", "and", "or", "it's", "its"]
 )  # fmt: skip
 #: Verbs and order words after which the first item starts ("what shows up a cat, ...").
 _LIST_CUE = re.compile(
     r"\b(?:shown|seen|see|sees|appears?|appearing|show(?:s)?(?:\s+up)?|on\s+(?:screen|camera)|"
     r"next|comes?(?:\s+(?:up|on\s+screen|next))?|said|spoken|displayed|first|earlier|sooner|"
-    r"whether|either)\b",
+    r"whether|either|order)\b",
     re.I,
 )
 #: What follows the last item and is not part of it ("... or the rocket shown first?").
 _AFTER_LAST = re.compile(
     r"\s+(?:first|earlier|sooner|before\s+the\s+other|in\s+the\s+(?:video|clip))\b.*$|"
-    r",\s*(?:which|what|who|when|is|are|was|do|does|did)\b.*$",
+    r",\s*(?:which|what|who|when|is|are|was|do|does|did)\b.*$|"
+    r"\s+(?:appears?|show\s+up|shows\s+up|comes?\s+up|(?:are|is|get)\s+shown|shown|seen|"
+    r"happen)\s*$",
     re.I,
 )
+
+
+#: Words between a list's cue and its first item ("... order do we see the cat, ...").
+_GLUE = re.compile(r"^(?:(?:is|are|it|to|of|that|there|do|does|did|we|you|appearance),?\s+)+", re.I)
 
 
 def _first_item(part: str) -> str:
     """The first item of a list from the clause it is glued to ("is the next thing on
     screen a cat" → "a cat"; "Is the cat" → "the cat"); "" when there is none."""
     words = part.split()
-    while words and words[0].lower().strip("'’") in _LEAD_IN - {"the"}:
+    while words and words[0].lower().strip("'’") in _LEAD_IN:
         words.pop(0)
     text = " ".join(words)
     cues = list(_LIST_CUE.finditer(text))
     if cues:
         text = text[cues[-1].end() :].strip()
-        text = re.sub(r"^(?:is|are|it|to|of|that|there|,)\s+", "", text, flags=re.I)
+        text = _GLUE.sub("", text)
     if not text or text.split()[0].lower() in _CLAUSE_WORDS:
         return ""
     return text if content_words(text) or "\x00" in text else ""
 
 
-def _or_list(masked: str) -> list[str] | None:
+#: "In what order do the cat and the rocket appear?": a list joined by "and".
+_ORDER_OF = re.compile(r"\b(?:in\s+)?(?:what|which)\s+order\b|\border\s+of\s+appearance\b", re.I)
+
+
+def _or_list(masked: str, conj: str = "or") -> list[str] | None:
     """The items of a list of choices ``A, B, C or D`` / ``A or B`` anywhere in a sentence,
     without the words around it: the list ends at the last "or"'s item and starts where a
     comma-separated run of items meets a clause, a colon or a dash."""
-    ors = list(re.finditer(r",?\s+or\s+", masked, re.I))
+    ors = list(re.finditer(rf",?\s+{conj}\s+", masked, re.I))
     if not ors:
         return None
     m = ors[-1]
@@ -162,6 +173,8 @@ def _or_list(masked: str) -> list[str] | None:
         return None
     if any(x.split()[0].lower() in _CLAUSE_WORDS for x in items):  # clauses, not choices
         return None
+    if any(re.match(r"(?:before|after|earlier|later|not)\b", x, re.I) for x in items):
+        return None  # "... shown before the cat, or after?" is not a list of things
     return items
 
 
@@ -204,11 +217,12 @@ def parse_options(question: str) -> tuple[str, tuple[Option, ...]]:
             return question, tuple(
                 _option("ABCDEFGH"[i], _unmask(p, saved)) for i, p in enumerate(pieces[:8])
             )
-    if listed := _or_list(masked):
+    if listed := _or_list(masked) or (_ORDER_OF.search(masked) and _or_list(masked, "and")):
         return question, tuple(
             _option("ABCDEFGH"[i], _unmask(p, saved)) for i, p in enumerate(listed[:8])
         )
     # "Does the cat come before the rocket?"
+    masked = re.sub(r",?\s+or\s+(?:after|later|not)\s*(?:it|that)?\s*(?=[?.!]*\s*$)", "", masked)
     pair = re.search(
         r"^\s*(?:and\s+)?(?:does|do|did|is|was)\s+(.+?)\s+(?:come|appear|show\s+up|happen|get\s+"
         r"shown|shown|seen)\s+(?:before|earlier\s+than|ahead\s+of)\s+(.+?)\s*[?.!]?$",

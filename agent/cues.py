@@ -41,18 +41,22 @@ _SCREEN_SAYS = re.compile(
 )
 #: Speech verbs that can also describe what is seen ("a man talking in a car").
 _SPEECH_WEAK = _rx(r"speak|speaks|speaking|talk|talks|talked|talking|chat\w*|discuss\w*")
-_SHOWN_VERB = _rx(r"shown|seen|visible|pictured|appear|appears|on\s+screen|on\s+camera")
+_SHOWN_VERB = _rx(
+    r"shown|seen|visible|pictured|appear|appears|on\s+screen|on\s+camera|pops?\s+up|popping\s+up"
+)
 _VISUAL = _rx(
     r"shown|show|shows|showing|see|seen|sees|visible|appear|appears|appeared|appearing|"
     r"look|looks|picture|pictured|image|frame|footage|scene|on\s+camera|displayed|"
-    r"happen|happens|happening|doing|featured|features|depict\w*|onscreen|on[- ]?screen"
+    r"happen|happens|happening|doing|featured|features|depict\w*|onscreen|on[- ]?screen|"
+    r"pops?\s+up|popping\s+up|flash\w*\s+up"
 )
 _WHEN = _rx(
     r"when|what\s+time|which\s+time|at\s+what\s+(?:point|moment|time|minute|second)|"
     r"at\s+which\s+(?:point|moment|time)|what\s+(?:point|moment|minute|second)|"
     r"timestamps?|time\s*codes?|where\s+in\s+the\s+(?:video|clip|recording|footage)|"
     r"how\s+far\s+(?:in|into)|locate|take\s+me\s+to|point\s+me\s+to|bring\s+up|cue\s+up|"
-    r"find(?=\s+(?:me\s+)?(?:a|an|the|some|where|when|that|this|it|all)\b)|"
+    r"find(?=\s+(?:me\s+)?(?:a|an|the|some|where|when|that|this|it|all|\x00)\b)|"
+    r"where\s+in\s+the\s+(?:audio|transcript|talk|lecture|film|movie|programme|program)|"
     r"(?:skip|go|jump|seek|fast[- ]?forward|rewind|scrub)\s+(?:ahead\s+|back\s+|forward\s+)?"
     r"to(?=\s+(?:the|a|an|where|when|that|this|it)\b)|"
     r"show\s+me\s+(?:where|when)|where\s+(?:is|are|was|were|do|does|did|can)\b|where's|"

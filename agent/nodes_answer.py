@@ -169,6 +169,10 @@ def draft(plan: Plan, evidence: Sequence[Evidence]) -> Judgement:
             return guess
         if not found:
             return _fallback("I could not find the options in the video.", ranked[:1], 0.1)
+        if kind == "order" and plan.sequence and len(found) == len(opts):
+            seq = sorted(found, key=lambda p: p[0].start)
+            text = ", then ".join(f"{o.text} ({fmt_time(e.start)})" for e, o in seq)
+            return _fallback(text[:1].upper() + text[1:] + ".", [p[0] for p in seq], 0.6)
         if kind == "order":
             pick = max if plan.relation == "after" else min  # "which comes last?"
             e, o = pick(found, key=lambda p: p[0].start)

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from ..tools.textutil import content_words, fts_query, quoted
-from .choices import _option, parse_options
+from .choices import _ORDER_OF, _option, parse_options
 from .cues import (
     _BETWEEN,
     _COUNT,
@@ -231,6 +231,9 @@ def parse_question(
         t = _targets(masked, saved, mod if mod != "any" else "visual")
         if mod == "any" and t and t[0].exact:
             t = tuple(Target(text=x.text, modality="speech", exact=True) for x in t)
+        if t and t[0].modality == "speech" and not t[0].exact:  # "the rocket" is "rocket" said
+            t = (Target(text=re.sub(r"^(?:a|an|the)\s+", "", t[0].text, flags=re.I),
+                        modality="speech"),)  # fmt: skip
         cmod = t[0].modality if t else mod
         if t and cmod == "visual" and _OCR_NOUN.search(masked):
             cmod = "ocr"
@@ -243,9 +246,16 @@ def parse_question(
     ):
         t = _targets(masked, saved, "visual" if mod == "any" else mod)
         return Parsed(plan("duration", targets=t, modality=t[0].modality if t else mod), bool(t))
-    if options and (_FIRST.search(masked) or _LAST.search(masked)):
+    sequence = bool(_ORDER_OF.search(masked))
+    if options and (_FIRST.search(masked) or _LAST.search(masked) or sequence):
         later = bool(_LAST.search(masked)) and not _FIRST.search(masked)
-        order = plan("order", options=options, modality="any", relation="after" if later else None)
+        order = plan(
+            "order",
+            options=options,
+            modality="any",
+            relation="after" if later else None,
+            sequence=sequence,
+        )
         return Parsed(order, len(options) >= 2)
     between = _BETWEEN.search(_unmask(masked, saved)) if not times else None
     if between:

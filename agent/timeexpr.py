@@ -192,7 +192,7 @@ def find_times(text: str) -> list[TimeExpr]:
 
 _RIGHT_AFTER = re.compile(
     r"\b(?:right|just|immediately|directly|shortly|soon)?\s*(after|afterwards|next|then|"
-    r"following|later|before|earlier|previously|prior|preceding)\b"
+    r"following|later|before|earlier|previously|prior|preceding|once)\b"
 )
 
 

@@ -113,6 +113,10 @@ def test_options_without_a_colon_and_pairs():
         ("the cat or the dog: which one is first?", ["the cat", "the dog"]),
         ("Tell me whether the cat or the dog is shown first.", ["the cat", "the dog"]),
         ("Which is said first, “hello there” or “goodbye”?", ["“hello there”", "“goodbye”"]),
+        ("Is it the cat or the dog that we see?", ["the cat", "the dog"]),
+        ("Is the cat shown before the dog, or after?", ["the cat", "the dog"]),
+        ("In which order are the cat, the dog and the bird shown?",
+         ["the cat", "the dog", "the bird"]),
     ],
 )  # fmt: skip
 def test_lists_of_choices_in_any_shape(question, options):
@@ -138,6 +142,13 @@ def test_requests_to_find_something_are_when_questions(question, intent, target)
     assert p.intent == intent, p.summary()
     if target is not None:
         assert p.target == target
+
+
+def test_in_what_order_lists_every_option_in_time_order(library):
+    assert plan_of("In what order do the rocket and the cat appear?").sequence
+    ans = run(library, "In what order do the rocket and the cat appear?")
+    assert ans.answer.lower().index("cat") < ans.answer.lower().index("rocket"), ans.answer
+    assert " then " in ans.answer
 
 
 def test_which_comes_last_picks_the_later_option_and_as_said_is_an_anchor():
