@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from ..tools.textutil import content_words, fts_query, quoted
 from .choices import _ORDER_OF, _option, parse_options
@@ -178,6 +178,10 @@ def parse_question(
 ) -> Parsed:
     """Read a question into a plan without any model.
 
+    In a chat, a follow-up that leaves things out takes them from the previous question:
+    "And the rocket?" asks the previous question of a new target, "How long is it on
+    screen?" looks for the previous target, "And at 03:00?" reads the same memory.
+
     Args:
         question: The user's question (may end with an ``Options:`` block).
         history: Earlier turns (relative times resolve against the last answer).
@@ -188,6 +192,66 @@ def parse_question(
     Returns:
         The plan and whether it is complete.
     """
+    kw = {"duration": duration, "follow_window_s": follow_window_s,
+          "time_window_s": time_window_s}  # fmt: skip
+    parsed = _parse_one(question, history, **kw)  # type: ignore[arg-type]
+    if not history:
+        return parsed
+    prev = _parse_one(history[-1].question, history[:-1], **kw).plan  # type: ignore[arg-type]
+    return _inherit(parsed, question, prev)
+
+
+#: An elliptical follow-up: "And the rocket?", "What about the red motorcycle?".
+_ELLIPSIS = re.compile(
+    r"^\s*(?:and|so|ok(?:ay)?|also)?\s*(?:(?:what|how)\s+about|and)\s+(.+?)\s*[?.!]*\s*$", re.I
+)
+
+
+def _inherit(parsed: Parsed, question: str, prev: Plan) -> Parsed:
+    """Fill what a follow-up leaves out from the previous question's plan."""
+    p = parsed.plan
+    m = _ELLIPSIS.match(" ".join(question.split()))
+    if (
+        m
+        and (p.intent == "general" or not parsed.complete)
+        and prev.intent != "general"
+        and prev.targets
+    ):
+        masked, saved = _mask_quotes(m.group(1))
+        qs = [x for s in saved for x in quoted(s)]
+        old = prev.targets[0]
+        if qs:
+            mod = old.modality if old.modality in ("speech", "ocr") else "speech"
+            t = Target(text=qs[0], modality=mod, exact=True)
+        else:
+            phrase = content_phrase(_unmask(masked, saved))
+            if not phrase:
+                return parsed
+            t = Target(text=phrase, modality="visual" if old.exact else old.modality)
+        new = replace(prev, targets=(t,), modality=t.modality, source="parser")
+        return Parsed(new.with_notes("follow-up: the previous question, new target"), True)
+    if not p.targets and p.intent in ("when", "duration", "presence", "count") and prev.targets:
+        new = replace(p, targets=prev.targets, modality=prev.targets[0].modality)
+        return Parsed(new.with_notes("follow-up: the previous target"), True)
+    if (
+        p.intent == "what_at"
+        and p.modality == "any"
+        and prev.intent == "what_at"
+        and prev.modality != "any"
+        and p.anchor is None
+    ):
+        return Parsed(replace(p, modality=prev.modality).with_notes("follow-up: same memory"), True)
+    return parsed
+
+
+def _parse_one(
+    question: str,
+    history: Sequence[Turn],
+    *,
+    duration: float | None,
+    follow_window_s: float,
+    time_window_s: float,
+) -> Parsed:
     q = " ".join(question.split())
     body, options = parse_options(q)
     masked, saved = _mask_quotes(body)

@@ -159,6 +159,26 @@ def test_which_comes_last_picks_the_later_option_and_as_said_is_an_anchor():
     assert p.modality == "visual"
 
 
+def test_elliptical_follow_ups_take_what_they_leave_out_from_the_previous_question():
+    said = Turn(
+        question="What is said at 02:00?",
+        answer="Hello.",
+        citations=(Citation(video="/v/lecture.mp4", start=120.0, end=123.0, kind="speech"),),
+    )
+    p = plan_of("And the rocket?", [PREV])
+    assert (p.intent, p.modality, p.target) == ("when", "visual", "the rocket")
+    p = plan_of("What about the red motorcycle?", [PREV])
+    assert (p.intent, p.target) == ("when", "the red motorcycle")
+    p = plan_of("How long is it on screen?", [PREV])
+    assert (p.intent, p.target) == ("duration", "a cat")
+    p = plan_of("And at 03:00?", [said])
+    assert (p.intent, p.modality, p.window) == ("what_at", "speech", (180.0, 180.0))
+    quoted_prev = Turn(question="When does the narrator say “hello there”?", answer="x",
+                       citations=said.citations)  # fmt: skip
+    p = plan_of("And “goodbye”?", [quoted_prev])
+    assert (p.intent, p.modality, p.target) == ("when", "speech", "goodbye")
+
+
 def test_between_two_things_is_a_range_between_them():
     p = plan_of("What happens between the car and the slide?")
     assert p.intent == "describe" and p.relation == "between"
