@@ -7,7 +7,7 @@ ask about the videos with cited time ranges.
 
 from typing import TYPE_CHECKING, Any
 
-from .config import IndexConfig, KVConfig, RayConfig, StoreConfig
+from .config import IndexConfig, KVConfig, RayConfig, StoreConfig, VisualConfig
 from .errors import (
     BadVideoError,
     HourlensError,
@@ -75,6 +75,7 @@ __all__ = [
     "TranscriptLine",
     "UnknownToolError",
     "Video",
+    "VisualConfig",
     "__version__",
     "create_model",
     "list_models",
