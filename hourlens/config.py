@@ -199,6 +199,10 @@ class VisualConfig:
     look-alikes such as painting / paintbrush, or a space shuttle for a rocket). 1: off."""
     crop_weight: float = 0.85
     """A keyframe crop's score counts this much of a whole-frame memory's."""
+    facet_floor: float = 0.05
+    """The facets a query names combine as a weighted geometric mean (all should be
+    there: "people by the water"), each value floored at this, so one missing facet
+    scales a memory down rather than to zero; a memory with none of them scores 0."""
     full_score: float = 0.3
     """Label-space score (sum of probability x relevance) at which visual evidence is
     certain; a video's evidence is scaled by the larger of this and its best score, so a

@@ -13,8 +13,12 @@ from hourlens.types import Hit
 LABELS = ("tabby", "moped", "espresso", "lakeside", "web site")
 
 
-def _write_video(st: Store, rows: list[tuple[float, float, dict[int, float], dict[str, float]]]):
-    w = st.begin_video("/v/toy.mp4", size=1, mtime=1.0, content_hash="h")
+def _write_video(
+    st: Store,
+    rows: list[tuple[float, float, dict[int, float], dict[str, float]]],
+    path: str = "/v/toy.mp4",
+):
+    w = st.begin_video(path, size=1, mtime=1.0, content_hash=path)
     seg = w.add_segment(
         index=0, start=0, end=rows[-1][1], n_frames=len(rows), depth=0, alpha=2, budget=1
     )
@@ -100,6 +104,18 @@ def test_facets_sharpen_and_stand_alone(toy):
     # frame 0-10 is far more orange
     hits = visual.visual_rank(toy, "an orange cup of coffee", vids)
     assert hits[0].start == 20
+
+
+def test_facets_a_query_names_must_all_be_there(toy):
+    _write_video(
+        toy,
+        [(0, 10, {}, {"dark": 1.0, "water": 0.0}), (10, 20, {}, {"dark": 0.45, "water": 0.45})],
+        path="/v/lake.mp4",
+    )
+    lake = [v for v in toy.videos("indexed") if v.path == "/v/lake.mp4"]
+    hits = visual.visual_rank(toy, "dark water", lake)
+    assert [h.start for h in hits] == [10, 0]  # both facets beat one of them at full
+    assert hits[1].score == pytest.approx((1.0 * 0.05) ** 0.5, abs=1e-3)
 
 
 def test_query_facets_vocabulary():

@@ -127,15 +127,21 @@ def _score_video(
         label = np.where(crop, label * cfg.crop_weight, label)
     facet = np.zeros(n, np.float32)
     if facets:
+        # every facet the query names should be there ("people by the water"): a
+        # weighted geometric mean, each value floored so that one missing facet scales
+        # the memory down instead of zeroing it
         total = sum(facets.values())
         text = _text_heavy(store, video, rows.spans) if "text" in facets else None
+        log_facet = np.zeros(n, np.float64)
         for f, w in facets.items():
             vals = (
                 text
                 if f == "text" and text is not None
                 else np.array([r.get(f, 0.0) for r in rows.facets], np.float32)
             )
-            facet += w * vals / total
+            log_facet += (w / total) * np.log(np.maximum(vals, cfg.facet_floor))
+        facet = np.exp(log_facet).astype(np.float32)
+        facet = np.where(facet <= cfg.facet_floor * 1.0001, 0.0, facet).astype(np.float32)
     # Facets sharpen what the label space found ("an orange flower": orange flowers
     # first); they rank on their own only when no class is relevant ("a dark scene").
     named = rel is not None and float((rel if naming is None else naming).max()) >= NAMED_CLASS
