@@ -120,7 +120,12 @@ def _score_video(
     label = np.zeros(n, np.float32)
     if rel is not None and rows.class_idx.shape[1]:
         ok = (rows.class_idx >= 0) & (rows.class_idx < len(rel))
-        weighted = rel * class_contrast(rows, len(rel), cfg)
+        contrast = class_contrast(rows, len(rel), cfg)
+        relevant = rel >= NAMED_CLASS
+        if relevant.any():  # relative to the rarest relevant class: when every relevant
+            # class is common (a web page in a screencast), nothing counts less
+            contrast = np.minimum(contrast / float(contrast[relevant].max()), 1.0)
+        weighted = rel * contrast
         contrib = np.where(ok, rows.class_p * weighted[np.clip(rows.class_idx, 0, len(rel) - 1)], 0)
         label = contrib.sum(axis=1)
         crop = np.array([s.startswith("crop") for s in rows.sources])
