@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from ..tools.textutil import quoted, tokens
+from ..tools.textutil import content_words, quoted, tokens
 from .cues import _LETTER, _OPTIONS_BLOCK, _mask_quotes, _unmask, modality_of_text
 from .plan import Option
 
@@ -89,27 +89,92 @@ _LIST_LEAD = frozenset(
 _CLAUSE_END = re.compile(
     r"\s+(?:that|which|who)\s+(?:is|are|was|were|appears?|comes?|shows?)\b.*$|"
     r"\s+(?:is|are|was|were)\s+(?:shown|seen|visible)\b.*$|\s+(?:shown|seen|appears?|comes?)\s+"
-    r"(?:first|earlier|right|just|after|before)\b.*$",
+    r"(?:first|earlier|right|just|after|before)\b.*$|"
+    r"\s+that\s+(?:we|you|i|they)\s+(?:see|get|hear|find|notice)\b.*$",
     re.I,
 )
 
 
-def _comma_list(masked: str) -> list[str] | None:
-    """The items of ``A, B, C or D`` inside a sentence, without the words around them."""
-    parts = masked.split(",")
-    if len(parts) < 2 or not re.search(r"\s(?:or|and)\s", parts[-1]):
-        return None
-    words = parts[0].split()
-    while words and words[0].lower() in _LIST_LEAD:
+#: Where a list of choices starts or ends: punctuation that is not a list comma.
+_LIST_EDGE = re.compile(r"\s*(?:[:;?!\u2014\u2013]|\s-\s)\s*")
+#: Words that lead into a list rather than belong to its first item.
+_LEAD_IN = frozenset(
+    [*_LIST_LEAD, "tell", "me", "whether", "if", "get", "see", "say", "know", "want", "to",
+     "find", "out", "figure", "please", "just", "either", "and", "or", "it's", "its"]
+)  # fmt: skip
+#: Verbs and order words after which the first item starts ("what shows up a cat, ...").
+_LIST_CUE = re.compile(
+    r"\b(?:shown|seen|see|sees|appears?|appearing|show(?:s)?(?:\s+up)?|on\s+(?:screen|camera)|"
+    r"next|comes?(?:\s+(?:up|on\s+screen|next))?|said|spoken|displayed|first|earlier|sooner|"
+    r"whether|either|order)\b",
+    re.I,
+)
+#: What follows the last item and is not part of it ("... or the rocket shown first?").
+_AFTER_LAST = re.compile(
+    r"\s+(?:first|earlier|sooner|before\s+the\s+other|in\s+the\s+(?:video|clip))\b.*$|"
+    r",\s*(?:which|what|who|when|is|are|was|do|does|did)\b.*$|"
+    r"\s+(?:appears?|show\s+up|shows\s+up|comes?\s+up|(?:are|is|get)\s+shown|shown|seen|"
+    r"happen)\s*$",
+    re.I,
+)
+
+
+#: Words between a list's cue and its first item ("... order do we see the cat, ...").
+_GLUE = re.compile(r"^(?:(?:is|are|it|to|of|that|there|do|does|did|we|you|appearance),?\s+)+", re.I)
+
+
+def _first_item(part: str) -> str:
+    """The first item of a list from the clause it is glued to ("is the next thing on
+    screen a cat" → "a cat"; "Is the cat" → "the cat"); "" when there is none."""
+    words = part.split()
+    while words and words[0].lower().strip("'’") in _LEAD_IN:
         words.pop(0)
-    last = re.split(r"\s+(?:or|and)\s+", parts[-1].strip(), maxsplit=1)
-    items = [" ".join(words), *parts[1:-1], *last]
-    items = [_CLAUSE_END.sub("", p).strip().rstrip("?.!").strip() for p in items]
-    items = [re.sub(r"^(?:or|and)\s+", "", p, flags=re.I) for p in items]
-    if len(items) < 2 or not all(items) or any(len(tokens(p)) > 12 for p in items):
+    text = " ".join(words)
+    cues = list(_LIST_CUE.finditer(text))
+    if cues:
+        text = text[cues[-1].end() :].strip()
+        text = _GLUE.sub("", text)
+    if not text or text.split()[0].lower() in _CLAUSE_WORDS:
+        return ""
+    return text if content_words(text) or "\x00" in text else ""
+
+
+#: "In what order do the cat and the rocket appear?": a list joined by "and".
+_ORDER_OF = re.compile(r"\b(?:in\s+)?(?:what|which)\s+order\b|\border\s+of\s+appearance\b", re.I)
+
+
+def _or_list(masked: str, conj: str = "or") -> list[str] | None:
+    """The items of a list of choices ``A, B, C or D`` / ``A or B`` anywhere in a sentence,
+    without the words around it: the list ends at the last "or"'s item and starts where a
+    comma-separated run of items meets a clause, a colon or a dash."""
+    ors = list(re.finditer(rf",?\s+{conj}\s+", masked, re.I))
+    if not ors:
         return None
-    if any(p.split()[0].lower() in _CLAUSE_WORDS for p in items):  # clauses, not choices
+    m = ors[-1]
+    right = _LIST_EDGE.split(masked[m.end() :], maxsplit=1)[0]
+    right = _CLAUSE_END.sub("", right)
+    right = _AFTER_LAST.sub("", right).strip().rstrip("?.!,").strip()
+    left = _LIST_EDGE.split(masked[: m.start()])[-1]
+    items = [right]
+    parts = left.split(",")
+    for i in range(len(parts) - 1, -1, -1):
+        p = parts[i].strip()
+        head = p.split()[0].lower() if p else ""
+        if i == 0 or head in _CLAUSE_WORDS or _LIST_CUE.search(p) or head in _LEAD_IN:
+            first = _first_item(p)
+            if first:
+                items.append(first)
+            break
+        items.append(p)
+    items = [re.sub(r"^(?:or|and)\s+", "", _CLAUSE_END.sub("", x), flags=re.I).strip()
+             for x in reversed(items)]  # fmt: skip
+    items = [x.rstrip("?.!,").strip() for x in items]
+    if len(items) < 2 or not all(items) or any(len(tokens(x)) > 12 for x in items):
         return None
+    if any(x.split()[0].lower() in _CLAUSE_WORDS for x in items):  # clauses, not choices
+        return None
+    if any(re.match(r"(?:before|after|earlier|later|not)\b", x, re.I) for x in items):
+        return None  # "... shown before the cat, or after?" is not a list of things
     return items
 
 
@@ -130,6 +195,11 @@ def parse_options(question: str) -> tuple[str, tuple[Option, ...]]:
         )
         if len(opts) >= 2:
             return body, opts
+        bm, bsaved = _mask_quotes(": " + m.group(1).strip())
+        if listed := _or_list(bm):  # "Options: a cat, a dog or a bird."
+            return body, tuple(
+                _option("ABCDEFGH"[i], _unmask(p, bsaved)) for i, p in enumerate(listed[:8])
+            )
     masked, saved = _mask_quotes(question)
     lead = re.match(
         r"^\s*(?:and\s+)?(?:of|among|from|out\s+of|between)\s+(.+?)\s*[,:;—–-]\s*"
@@ -147,44 +217,12 @@ def parse_options(question: str) -> tuple[str, tuple[Option, ...]]:
             return question, tuple(
                 _option("ABCDEFGH"[i], _unmask(p, saved)) for i, p in enumerate(pieces[:8])
             )
-    after_cue = re.search(
-        r"\b(?:first|earlier|sooner|before)\b(?:\s+in\s+the\s+(?:video|clip))?\s*[,:;—–-]?\s*"
-        r"(.+?\s+or\s+.+?)\s*[?.!]?\s*$",
-        masked,
-        re.I,
-    )
-    if after_cue and ":" not in masked:
-        pieces = _split_choices(after_cue.group(1))
-        if len(pieces) >= 2 and all(len(tokens(p)) <= 14 for p in pieces):
-            return question, tuple(
-                _option("ABCDEFGH"[i], _unmask(p, saved)) for i, p in enumerate(pieces[:8])
-            )
-    if ":" in masked:
-        pieces = _split_choices(masked.rsplit(":", 1)[1].strip().rstrip("?.!").strip())
-        if len(pieces) >= 2 and all(len(tokens(p)) <= 12 for p in pieces):
-            return question, tuple(
-                _option("ABCDEFGH"[i], _unmask(p, saved)) for i, p in enumerate(pieces[:8])
-            )
-    elif listed := _comma_list(masked):
+    if listed := _or_list(masked) or (_ORDER_OF.search(masked) and _or_list(masked, "and")):
         return question, tuple(
             _option("ABCDEFGH"[i], _unmask(p, saved)) for i, p in enumerate(listed[:8])
         )
-    # "Is/Does/Was the cat or the rocket shown first?", "Do we see X or Y earlier?"
-    inner = re.search(
-        r"^\s*(?:and\s+)?(?:is|are|was|were|does|do|did|will|would|can|has|had)\s+(?:we\s+see\s+"
-        r"|you\s+see\s+|the\s+video\s+show\s+)?(.+?)\s+(?:shown|seen|appear\w*|show\s+up|"
-        r"come\w*|said|spoken|mentioned|visible|on\s+screen|happen\w*|first|earlier|before|"
-        r"sooner|\?)",
-        masked,
-        re.I,
-    )
-    if inner and re.search(r"\s+or\s+", inner.group(1)):
-        pieces = _split_choices(inner.group(1))
-        if len(pieces) >= 2:
-            return question, tuple(
-                _option("ABCDEFGH"[i], _unmask(p, saved)) for i, p in enumerate(pieces[:8])
-            )
     # "Does the cat come before the rocket?"
+    masked = re.sub(r",?\s+or\s+(?:after|later|not)\s*(?:it|that)?\s*(?=[?.!]*\s*$)", "", masked)
     pair = re.search(
         r"^\s*(?:and\s+)?(?:does|do|did|is|was)\s+(.+?)\s+(?:come|appear|show\s+up|happen|get\s+"
         r"shown|shown|seen)\s+(?:before|earlier\s+than|ahead\s+of)\s+(.+?)\s*[?.!]?$",

@@ -25,35 +25,47 @@ _OCR_PLACE = _rx(r"on[- ]?screen|onscreen|on\s+the\s+screen|displayed")
 _SPEECH = _rx(
     r"say|says|said|saying|spoke|spoken|mention|mentions|mentioned|mentioning|narrat\w*|"
     r"voice|voiceover|hear|heard|hearing|utter\w*|pronounc\w*|audio|speaker|announce\w*|"
-    r"quote|quoted"
+    r"quote|quoted|discussed|talked\s+about"
 )
 #: Words only speech has (on-screen text can "say" things too).
 _SPEECH_ONLY = _rx(
     r"spoke|spoken|mention\w*|narrat\w*|voice\w*|hear|heard|hearing|utter\w*|pronounc\w*|"
-    r"audio|speaker|announce\w*|out\s+loud|aloud"
+    r"audio|speaker|announce\w*|out\s+loud|aloud|discussed|talked\s+about|spoken\s+about"
 )
 #: On-screen text as the subject of a saying verb ("the slide that says", "the screen shows").
 _SCREEN_SAYS = re.compile(
     r"\b(?:text|slide|sign|screen|caption|title|banner|subtitle|card|board|poster)s?\b"
-    r"(?:\s+\w+){0,3}?\s+(?:says?|said|saying|reads?|reading|shows?|showing|displays?)\b",
+    r"(?:\s+(?!narrat|speaker|voice|presenter|host)\w+){0,3}?\s+"
+    r"(?:says?|said|saying|reads?|reading|shows?|showing|displays?)\b",
     re.I,
 )
 #: Speech verbs that can also describe what is seen ("a man talking in a car").
 _SPEECH_WEAK = _rx(r"speak|speaks|speaking|talk|talks|talked|talking|chat\w*|discuss\w*")
-_SHOWN_VERB = _rx(r"shown|seen|visible|pictured|appear|appears|on\s+screen|on\s+camera")
+_SHOWN_VERB = _rx(
+    r"shown|seen|visible|pictured|appear|appears|on\s+screen|on\s+camera|pops?\s+up|popping\s+up"
+)
 _VISUAL = _rx(
     r"shown|show|shows|showing|see|seen|sees|visible|appear|appears|appeared|appearing|"
     r"look|looks|picture|pictured|image|frame|footage|scene|on\s+camera|displayed|"
-    r"happen|happens|happening|doing|featured|features|depict\w*|onscreen|on[- ]?screen"
+    r"happen|happens|happening|doing|featured|features|depict\w*|onscreen|on[- ]?screen|"
+    r"pops?\s+up|popping\s+up|flash\w*\s+up"
 )
 _WHEN = _rx(
     r"when|what\s+time|which\s+time|at\s+what\s+(?:point|moment|time|minute|second)|"
     r"at\s+which\s+(?:point|moment|time)|what\s+(?:point|moment|minute|second)|"
     r"timestamps?|time\s*codes?|where\s+in\s+the\s+(?:video|clip|recording|footage)|"
-    r"how\s+far\s+(?:in|into)|find\s+(?:me\s+)?(?:the\s+)?(?:moment|part|spot|time|scene|"
-    r"point|place|bit)|locate|jump\s+to|take\s+me\s+to|point\s+me\s+to|"
-    r"which\s+(?:part|minute|moment|scene)|what\s+part"
+    r"how\s+far\s+(?:in|into)|locate|take\s+me\s+to|point\s+me\s+to|bring\s+up|cue\s+up|"
+    r"find(?=\s+(?:me\s+)?(?:a|an|the|some|where|when|that|this|it|all|\x00)\b)|"
+    r"where\s+in\s+the\s+(?:audio|transcript|talk|lecture|film|movie|programme|program)|"
+    r"(?:skip|go|jump|seek|fast[- ]?forward|rewind|scrub)\s+(?:ahead\s+|back\s+|forward\s+)?"
+    r"to(?=\s+(?:the|a|an|where|when|that|this|it)\b)|"
+    r"show\s+me\s+(?:where|when)|where\s+(?:is|are|was|were|do|does|did|can)\b|where's|"
+    r"which\s+(?:part|minute|moment|scene)|what\s+part|(?:the\s+)?time(?:stamp)?\s+(?:for|of)|"
+    r"what(?:'s|\s+is|\s+was)\s+the\s+(?:first\s+|last\s+|exact\s+)?(?:time|moment|point)|"
+    r"time(?=\s*\?*\s*$)"
 )
+#: An order question that asks for the later of the options ("which comes last?").
+_LAST = _rx(r"later|last|latest|comes?\s+after|after\s+the\s+other|second\s+of\s+the")
 _COUNT = _rx(r"how\s+many|how\s+often|number\s+of\s+times|count|how\s+frequently|tally")
 _DURATION = _rx(r"how\s+long|for\s+how\s+(?:long|many\s+seconds)|what\s+is\s+the\s+duration")
 _FIRST = _rx(
@@ -274,7 +286,107 @@ _SCAFFOLD = frozenset(
         "someone",
         "somebody",
         "anybody",
+        # lead-ins and fillers of requests ("I remember X somewhere in here", "skip to X")
+        "remember",
+        "recall",
+        "think",
+        "believe",
+        "guess",
+        "wonder",
+        "wondering",
+        "somewhere",
+        "anywhere",
+        "sometime",
+        "here",
+        "skip",
+        "go",
+        "bring",
+        "seek",
+        "with",
+        "exactly",
+        "precisely",
+        "just",
+        "again",
+        "where's",
+        "there's",
+        "it's",
+        "when's",
+        "what's",
+        "who's",
+        "how's",
+        "written",
+        "printed",
+        "typed",
+        "text",
+        "stay",
+        "stays",
+        "remain",
+        "remains",
+        "has",
+        "have",
+        "had",
+        "contain",
+        "contains",
+        "include",
+        "includes",
+        "discussed",
+        "discuss",
+        "discusses",
+        "idea",
+        "so",
+        "hey",
+        "hi",
+        "ok",
+        "okay",
+        "well",
+        "quick",
+        "question",
+        "they",
+        "them",
+        "appearance",
+        "appearances",
     ]
+)
+
+
+#: A clause that places the question at the moment a phrase is said or shown.
+_AS_SAID = re.compile(
+    r"^\s*(?:and\s+)?(?:what|which|who)\b.*\b(?:when|while|as)\s+(?:\w+\s+){0,3}?"
+    r"(?:says?|said|saying|mentions?|reads?|speaks?|shows?|displays?)\s*$",
+    re.I,
+)
+
+
+#: A time the question is placed at, at the end of a description ("... at the start").
+_TIME_TAIL = re.compile(
+    r"\s+(?:at|in|during|near|towards?|around|by|within)\s+(?:the\s+)?(?:very\s+)?"
+    r"(?:start|beginning|outset|end|close|first|last|final|opening|closing|\d|minute|hour)\b.*$",
+    re.I,
+)
+#: The clause of a question that asks (its question or request words).
+_ASKS = re.compile(
+    _WHEN.pattern + "|" + _COUNT.pattern + "|" + _DURATION.pattern + r"|\b(?:is|are)\s+there\b",
+    re.I,
+)
+
+
+#: "... right after the rocket appears", "... while the cat is on screen": an event seen.
+_SEEN_ANCHOR = re.compile(
+    r"\b(?:right\s+|just\s+|immediately\s+|shortly\s+)?(after|before|when|while|as)\s+(.+?)\s+"
+    r"(?:first\s+)?(?:appears?|is\s+shown|gets\s+shown|shows\s+up|is\s+on\s+(?:screen|camera)|"
+    r"comes\s+on(?:\s+screen)?|is\s+visible|can\s+be\s+seen|is\s+seen|is\s+displayed)\b",
+    re.I,
+)
+#: Where the part of a question that places it in time starts ("... right after ...").
+_RELATION_AT = re.compile(
+    r"\b(?:(?:right|just|immediately|directly|shortly|straight)\s+)?(?:after|before|following|"
+    r"when|while|as|once)\b",
+    re.I,
+)
+#: A question that asks what (is said, written, shown...), not when.
+_ASKS_WHAT = re.compile(
+    r"^\s*(?:and\s+)?(?:what|which|who|tell\s+me\s+what|describe|read|quote|transcribe)\b",
+    re.I,
 )
 
 

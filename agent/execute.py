@@ -15,8 +15,9 @@ from dataclasses import replace
 from ..tools import memory
 from ..tools.evidence import Evidence, best_first
 from ..tools.lookup import anchor_window, option_evidence
+from ..tools.textutil import phrase_match
 from .context import Context
-from .plan import Option, Plan, Target
+from .plan import Modality, Option, Plan, Target
 from .state import Turn
 
 
@@ -39,6 +40,62 @@ def locate(ctx: Context, target: Target, *, k: int) -> list[Evidence]:
     if target.modality == "any" and target.exact:
         return memory.find_phrase(ctx, target.text, modality="any", k=5).evidence
     return memory.find_visual(ctx, target.text, k=k).evidence
+
+
+#: A quoted phrase "is" in a modality when a line there matches it this well (words).
+PHRASE_HOME = 0.8
+
+
+def _phrase_best(ctx: Context, phrase: str, modality: Modality) -> float:
+    ev = memory.find_phrase(ctx, phrase, modality=modality, k=3).evidence
+    return max((phrase_match(phrase, e.text) for e in ev if e.kind == modality), default=0.0)
+
+
+def _home(ctx: Context, t: Target, seen: bool) -> Target:
+    """Where a quoted phrase really is: the modality the question suggests, unless its
+    words are not there and are in the other one (said vs written on screen); a quoted
+    phrase found in neither, asked about as something seen, is looked for visually."""
+    if not t.exact or t.modality not in ("speech", "ocr"):
+        return t
+    here = _phrase_best(ctx, t.text, t.modality)
+    if here >= PHRASE_HOME:
+        return t
+    other: Modality = "ocr" if t.modality == "speech" else "speech"
+    there = _phrase_best(ctx, t.text, other)
+    if there >= PHRASE_HOME and there > here + 0.15:
+        return replace(t, modality=other)
+    if seen and max(here, there) < 0.5:
+        return replace(t, modality="visual", exact=False)
+    return t
+
+
+def check_against_memory(ctx: Context, plan: Plan) -> tuple[Plan, str]:
+    """The plan with each quoted phrase's modality checked against the memories.
+
+    Returns:
+        ``(plan, note)``; the note is empty when nothing changed.
+    """
+    seen = plan.modality == "visual" or any(t.modality == "ocr" for t in plan.targets)
+    targets = tuple(_home(ctx, t, seen) for t in plan.targets)
+    anchor = _home(ctx, plan.anchor, False) if plan.anchor is not None else None
+    if targets == plan.targets and anchor == plan.anchor:
+        return plan, ""
+    new = replace(plan, targets=targets, anchor=anchor)
+    if targets and targets[0].modality != plan.targets[0].modality:
+        new = replace(new, modality=targets[0].modality)
+    pairs = zip(plan.targets, targets, strict=True)
+    moved = [f"{a.modality}→{b.modality}" for a, b in pairs if a != b]
+    if anchor != plan.anchor and anchor is not None and plan.anchor is not None:
+        moved.append(f"anchor {plan.anchor.modality}→{anchor.modality}")
+    return new, "phrase found in another memory: " + ", ".join(moved)
+
+
+def _anchor_hit(ctx: Context, anchor: Target) -> Evidence | None:
+    """Where the event a question is relative to happens: its line, or where it is seen."""
+    if anchor.modality == "visual":
+        return _first_hit(ctx, anchor)
+    found = memory.find_phrase(ctx, anchor.text, modality=anchor.modality, k=1)
+    return found.evidence[0] if found.evidence else None
 
 
 def _first_hit(ctx: Context, target: Target) -> Evidence | None:
@@ -99,19 +156,22 @@ def coarse_evidence(
                 ctx, target.text, modality=target.modality, window=plan.window, k=5
             )
         else:
-            r = memory.find_visual(ctx, target.text, k=k * 2 if intent == "duration" else k)
+            r = memory.find_visual(
+                ctx, target.text, window=plan.window, k=k * 2 if intent == "duration" else k
+            )
         return r.evidence, r.detail
     if kind == "order":
         ev = _options(ctx, plan.options)
         return ev, f"{len(ev)} matches for {len(plan.options)} options"
     if kind == "cross_modal" and plan.anchor is not None:
-        found = memory.find_phrase(ctx, plan.anchor.text, modality=plan.anchor.modality, k=1)
-        if not found.evidence:
+        hit = _anchor_hit(ctx, plan.anchor)
+        if hit is None:
             ev = _options(ctx, plan.options)
-            return ev, "anchor sentence not found; options searched everywhere"
-        hit = found.evidence[0]
+            return ev, "anchor not found; options searched everywhere"
         anchor = replace(hit, score=max(hit.score, 0.7), source="anchor")
         window = anchor_window(anchor, plan.direction, c.follow_window_s)
+        if plan.anchor.modality == "visual" and plan.direction == "after":
+            window = (anchor.start, window[1])  # after it appears, not after it is gone
         if plan.options:
             inside = _options(ctx, plan.options, window=window)
             away = [  # where each option is seen at other times (for elimination)

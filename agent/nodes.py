@@ -19,7 +19,7 @@ from ..tools.retrieve import segment_evidence
 from ..types import Answer, Step
 from .compose import check_answer
 from .context import Context
-from .execute import coarse_evidence
+from .execute import check_against_memory, coarse_evidence
 from .lmm_answer import lmm_answer
 from .nodes_answer import draft, judge
 from .nodes_backtrack import backtrack, can_go_finer
@@ -59,8 +59,13 @@ def coarse(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
     """Coarse look: summary, chapters, FTS and vector hits, or the plan's own lookup."""
     ctx, t0 = runtime.context, time.perf_counter()
     assert state.plan is not None
-    ev, detail = coarse_evidence(ctx, state.plan, state.question, state.history)
-    return {"evidence": ctx.keep(ev), "steps": _step(ctx, "coarse", t0, detail)}
+    plan, note = check_against_memory(ctx, state.plan)
+    ev, detail = coarse_evidence(ctx, plan, state.question, state.history)
+    detail = f"{note}; {detail}" if note else detail
+    out: dict[str, Any] = {"evidence": ctx.keep(ev), "steps": _step(ctx, "coarse", t0, detail)}
+    if plan is not state.plan:
+        out["plan"] = plan
+    return out
 
 
 def select(state: State, runtime: Runtime[Context]) -> dict[str, Any]:

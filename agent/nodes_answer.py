@@ -19,7 +19,7 @@ from ..prompts import answer_format, render
 from ..timefmt import fmt_span, fmt_time
 from ..tools.evidence import Evidence, best_first, format_evidence, select_for_prompt
 from ..tools.textutil import phrase_match, tokens
-from .compose import computed, draft_intent, not_found
+from .compose import computed, draft_intent, not_found, stands_out
 from .context import Context
 from .plan import Plan
 from .state import Judgement, Turn
@@ -64,6 +64,29 @@ def _by_elimination(
         return None
     seen = [away[o.letter] for o in order[1:] if o.letter in away]
     return _fallback(order[0].text, [*anchor, *seen[:1]], 0.25)
+
+
+def _next_to_anchor(plan: Plan, ranked: Sequence[Evidence]) -> Judgement:
+    """What is said, written or shown right after (before, while) the anchor: the items of
+    the asked memory nearest to it on that side, in time order."""
+    anchor = next((e for e in ranked if e.source == "anchor"), None)
+    if anchor is None:
+        return _fallback("I could not find the moment the question refers to.", ranked[:1], 0.1)
+    want = {"speech": ("speech",), "ocr": ("ocr",)}.get(plan.modality, ("visual", "caption"))
+    pool = [e for e in ranked if e.kind in want and e.source != "anchor"]
+    lines = [e for e in pool if e.level in ("line", "memory", "frame")] or pool
+    ref = anchor.start if plan.anchor is not None and plan.anchor.modality == "visual" else None
+    if plan.direction == "before":
+        side = sorted((e for e in lines if e.start < anchor.start), key=lambda e: -e.start)
+    else:
+        t0 = ref if ref is not None else (anchor.end if plan.direction == "after" else anchor.start)
+        later = [e for e in lines if e.start >= t0 - 2.0]
+        side = sorted(later or [e for e in lines if e.end > t0 + 0.05], key=lambda e: e.start)
+    if not side:
+        return not_found(f"anything {plan.direction} that moment", [anchor])
+    items = sorted(side[: 1 if want[0] in ("speech", "ocr") else 2], key=lambda e: e.start)
+    text = " ".join(e.text for e in items)
+    return _fallback(f"{fmt_span(items[0].start, items[-1].end)} {text}", [*items, anchor], 0.5)
 
 
 def draft(plan: Plan, evidence: Sequence[Evidence]) -> Judgement:
@@ -124,6 +147,8 @@ def draft(plan: Plan, evidence: Sequence[Evidence]) -> Judgement:
         precise = [e for e in pool if e.level not in ("segment", "chapter", "video")]
         top = (precise or pool or ranked)[0]
         conf = top.score if kind != "visual_when" else min(0.7, top.score + 0.1)
+        if kind == "visual_when" and top in precise and stands_out(precise):
+            conf = max(conf, 0.6)  # a clear winner of the video's visual ranking
         if kind in ("speech_when", "ocr_when") and plan.targets and plan.targets[0].exact:
             weak = phrase_match(plan.target, top.text) < WEAK_PHRASE  # words, not meaning
         else:
@@ -131,6 +156,8 @@ def draft(plan: Plan, evidence: Sequence[Evidence]) -> Judgement:
         if weak:  # nothing really matches: say so, with the closest moments
             return not_found(plan.target or "that", (precise or pool or ranked)[:3])
         return _fallback(_when(top), [top], conf)
+    if kind == "cross_modal" and not plan.options:
+        return _next_to_anchor(plan, ranked)
     if kind in ("order", "cross_modal") or plan.options:
         best = _best_option(plan, evidence)
         opts = {o.letter: o for o in plan.options}
@@ -144,8 +171,13 @@ def draft(plan: Plan, evidence: Sequence[Evidence]) -> Judgement:
             return guess
         if not found:
             return _fallback("I could not find the options in the video.", ranked[:1], 0.1)
+        if kind == "order" and plan.sequence and len(found) == len(opts):
+            seq = sorted(found, key=lambda p: p[0].start)
+            text = ", then ".join(f"{o.text} ({fmt_time(e.start)})" for e, o in seq)
+            return _fallback(text[:1].upper() + text[1:] + ".", [p[0] for p in seq], 0.6)
         if kind == "order":
-            e, o = min(found, key=lambda p: p[0].start)
+            pick = max if plan.relation == "after" else min  # "which comes last?"
+            e, o = pick(found, key=lambda p: p[0].start)
             conf = 0.75 if len(found) == len(opts) else 0.3
             return _fallback(o.text, [p[0] for p in found], conf * min(1.0, 0.5 + e.score))
         ordered = sorted(found, key=lambda p: -p[0].score)
@@ -353,7 +385,8 @@ def judge(
     if c.trust_lookups and trusts_draft(plan, d, final=final):
         return replace(d, source="lookup", sufficient=True), shown
     computed = plan.kind in DRAFTED or plan.intent in COMPUTED_INTENTS
-    if c.trust_lookups and computed and (not final or not c.judge_computed):
+    undecided = final and bool(plan.options) and d.confidence < FOUND  # no option found
+    if c.trust_lookups and computed and (not final or not c.judge_computed) and not undecided:
         return d, shown
     if not final and ctx.llm_calls + 1 >= c.max_llm_calls:
         return d, shown  # keep the last call for the final judgement
@@ -373,4 +406,12 @@ def judge(
     except Exception as exc:  # noqa: BLE001 - invalid JSON or a failing LLM: use the draft
         log.info("sufficiency check fell back to the index lookup: %s", exc)
         return d, shown
-    return parse_judgement(raw, shown, d, c.sufficient_confidence), shown
+    j = parse_judgement(raw, shown, d, c.sufficient_confidence)
+    if plan.options and j.source == "llm" and not _names_an_option(plan, j.answer):
+        return d, shown  # a choice is answered with one of its options, or not at all
+    return j, shown
+
+
+def _names_an_option(plan: Plan, answer: str) -> bool:
+    low = answer.lower()
+    return any(o.text.lower() in low or re.search(rf"\b{o.letter}\)", answer) for o in plan.options)

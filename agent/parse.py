@@ -12,22 +12,29 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from ..tools.textutil import content_words, fts_query, quoted
-from .choices import _option, parse_options
+from .choices import _ORDER_OF, _option, parse_options
 from .cues import (
+    _AS_SAID,
+    _ASKS,
+    _ASKS_WHAT,
     _BETWEEN,
     _COUNT,
     _DESCRIBE,
     _DURATION,
     _FIRST,
+    _LAST,
     _OCR_NOUN,
     _PRESENCE,
     _PRONOUN_ONLY,
     _REFER,
+    _RELATION_AT,
     _SCAFFOLD,
+    _SEEN_ANCHOR,
     _SUMMARY,
+    _TIME_TAIL,
     _WHAT_AT,
     _WHEN,
     _WHICH_VIDEO,
@@ -63,6 +70,9 @@ def content_phrase(text: str) -> str:
     phrase stay ("an astronaut in an orange spacesuit")."""
     words = re.findall(r"[\w'’-]+", text.replace("\x00", " "))
     low = [w.lower().replace("’", "'") for w in words]
+    inner = [k for k, w in enumerate(low) if w in ("when", "where", "when's", "where's") and k > 0]
+    if inner and any(w not in _SCAFFOLD for w in low[inner[0] + 1 :]):
+        words, low = words[inner[0] + 1 :], low[inner[0] + 1 :]  # "any idea when X appears"
     i, j = 0, len(words)
     while i < j and low[i] in _SCAFFOLD:
         i += 1
@@ -81,12 +91,17 @@ def _visual_target(masked: str, saved: list[str]) -> str:
     Clauses are read separately ("I'm looking for the red motorcycle: when does it
     appear?"); a clause that only says "it" borrows the description of another clause.
     """
-    clauses = [c for c in re.split(r"[:;?!.]|\s-\s|,\s*(?=when|what|where)", masked) if c.strip()]
-    phrases = [content_phrase(_unmask(c, saved)) for c in clauses]
-    phrases = [p for p in phrases if p and not _PRONOUN_ONLY.match(p)]
-    if not phrases:
+    edges = r"[:;?!.,\u2014\u2013]|\s-\s"
+    clauses = [c for c in re.split(edges, masked) if c.strip()]
+    found = [
+        (bool(_ASKS.search(c)), content_phrase(_TIME_TAIL.sub("", _unmask(c, saved))))
+        for c in clauses
+    ]
+    found = [(a, p) for a, p in found if p and not _PRONOUN_ONLY.match(p)]
+    if not found:
         return ""
-    return max(phrases, key=lambda p: len(content_words(p)))
+    asking = [p for a, p in found if a]  # the clause that asks names the thing, if it can
+    return max(asking or [p for _, p in found], key=lambda p: len(content_words(p)))
 
 
 def _relative_window(
@@ -109,7 +124,7 @@ def _targets(masked: str, saved: list[str], modality: Modality) -> tuple[Target,
     qs = [q for q in (quoted(s) for s in saved) for q in q]
     if qs:
         mod: Modality = modality if modality in ("speech", "ocr") else "speech"
-        if modality_of_text(masked, "any") == "ocr":
+        if modality_of_text(masked, "any") in ("ocr", "visual"):  # quoted words seen: on screen
             mod = "ocr"
         return tuple(Target(text=q, modality=mod, exact=True) for q in qs)
     phrase = _visual_target(masked, saved)
@@ -128,6 +143,10 @@ def parse_question(
 ) -> Parsed:
     """Read a question into a plan without any model.
 
+    In a chat, a follow-up that leaves things out takes them from the previous question:
+    "And the rocket?" asks the previous question of a new target, "How long is it on
+    screen?" looks for the previous target, "And at 03:00?" reads the same memory.
+
     Args:
         question: The user's question (may end with an ``Options:`` block).
         history: Earlier turns (relative times resolve against the last answer).
@@ -138,6 +157,66 @@ def parse_question(
     Returns:
         The plan and whether it is complete.
     """
+    kw = {"duration": duration, "follow_window_s": follow_window_s,
+          "time_window_s": time_window_s}  # fmt: skip
+    parsed = _parse_one(question, history, **kw)  # type: ignore[arg-type]
+    if not history:
+        return parsed
+    prev = _parse_one(history[-1].question, history[:-1], **kw).plan  # type: ignore[arg-type]
+    return _inherit(parsed, question, prev)
+
+
+#: An elliptical follow-up: "And the rocket?", "What about the red motorcycle?".
+_ELLIPSIS = re.compile(
+    r"^\s*(?:and|so|ok(?:ay)?|also)?\s*(?:(?:what|how)\s+about|and)\s+(.+?)\s*[?.!]*\s*$", re.I
+)
+
+
+def _inherit(parsed: Parsed, question: str, prev: Plan) -> Parsed:
+    """Fill what a follow-up leaves out from the previous question's plan."""
+    p = parsed.plan
+    m = _ELLIPSIS.match(" ".join(question.split()))
+    if (
+        m
+        and (p.intent == "general" or not parsed.complete)
+        and prev.intent != "general"
+        and prev.targets
+    ):
+        masked, saved = _mask_quotes(m.group(1))
+        qs = [x for s in saved for x in quoted(s)]
+        old = prev.targets[0]
+        if qs:
+            mod = old.modality if old.modality in ("speech", "ocr") else "speech"
+            t = Target(text=qs[0], modality=mod, exact=True)
+        else:
+            phrase = content_phrase(_unmask(masked, saved))
+            if not phrase:
+                return parsed
+            t = Target(text=phrase, modality="visual" if old.exact else old.modality)
+        new = replace(prev, targets=(t,), modality=t.modality, source="parser")
+        return Parsed(new.with_notes("follow-up: the previous question, new target"), True)
+    if not p.targets and p.intent in ("when", "duration", "presence", "count") and prev.targets:
+        new = replace(p, targets=prev.targets, modality=prev.targets[0].modality)
+        return Parsed(new.with_notes("follow-up: the previous target"), True)
+    if (
+        p.intent == "what_at"
+        and p.modality == "any"
+        and prev.intent == "what_at"
+        and prev.modality != "any"
+        and p.anchor is None
+    ):
+        return Parsed(replace(p, modality=prev.modality).with_notes("follow-up: same memory"), True)
+    return parsed
+
+
+def _parse_one(
+    question: str,
+    history: Sequence[Turn],
+    *,
+    duration: float | None,
+    follow_window_s: float,
+    time_window_s: float,
+) -> Parsed:
     q = " ".join(question.split())
     body, options = parse_options(q)
     masked, saved = _mask_quotes(body)
@@ -181,6 +260,9 @@ def parse_question(
         t = _targets(masked, saved, mod if mod != "any" else "visual")
         if mod == "any" and t and t[0].exact:
             t = tuple(Target(text=x.text, modality="speech", exact=True) for x in t)
+        if t and t[0].modality == "speech" and not t[0].exact:  # "the rocket" is "rocket" said
+            t = (Target(text=re.sub(r"^(?:a|an|the)\s+", "", t[0].text, flags=re.I),
+                        modality="speech"),)  # fmt: skip
         cmod = t[0].modality if t else mod
         if t and cmod == "visual" and _OCR_NOUN.search(masked):
             cmod = "ocr"
@@ -193,8 +275,17 @@ def parse_question(
     ):
         t = _targets(masked, saved, "visual" if mod == "any" else mod)
         return Parsed(plan("duration", targets=t, modality=t[0].modality if t else mod), bool(t))
-    if options and (_FIRST.search(masked) or re.search(r"\bfirst\b", masked, re.I)):
-        return Parsed(plan("order", options=options, modality="any"), len(options) >= 2)
+    sequence = bool(_ORDER_OF.search(masked))
+    if options and (_FIRST.search(masked) or _LAST.search(masked) or sequence):
+        later = bool(_LAST.search(masked)) and not _FIRST.search(masked)
+        order = plan(
+            "order",
+            options=options,
+            modality="any",
+            relation="after" if later else None,
+            sequence=sequence,
+        )
+        return Parsed(order, len(options) >= 2)
     between = _BETWEEN.search(_unmask(masked, saved)) if not times else None
     if between:
         first, second = (x.strip() for x in between.groups())
@@ -204,17 +295,32 @@ def parse_question(
         return Parsed(plan("describe", targets=targets, relation="between", modality="any"), True)
     qs = [x for s in saved for x in quoted(s)]
     lead = relation_word(masked)
+    if qs and not lead and _AS_SAID.search(masked.split("\x00")[0]):
+        lead = "around"  # "what is on screen when the narrator says '...'?"
     if qs and lead and (options or _DESCRIBE.search(masked) or _WHAT_AT.search(masked)):
         amod = "ocr" if modality_of_text(masked.split("\x00")[0], "speech") == "ocr" else "speech"
         anchor = Target(text=qs[0], modality=amod, exact=True)  # type: ignore[arg-type]
-        after_part = masked.split("\x00")[0]
-        wmod = modality_of_text(after_part.replace(anchor.text, ""), "visual")
+        before_quote = masked.split("\x00")[0]
+        edge = _RELATION_AT.search(before_quote)
+        asked = before_quote[: edge.start()] if edge else ""
+        wmod = modality_of_text(asked, "any") if _ASKS_WHAT.match(asked) else "any"
+        if wmod == "any":  # the asking words do not say: what is seen, unless it is read
+            wmod = modality_of_text(before_quote, "visual")
+            wmod = "visual" if wmod == "speech" else wmod
+        what = plan(
+            "what_at", anchor=anchor, relation=lead, options=options, modality=wmod, window=None
+        )
+        return Parsed(what, True)
+    seen = _SEEN_ANCHOR.search(masked) if not qs and not options else None
+    if seen and _ASKS_WHAT.match(masked) and content_phrase(seen.group(2)):
+        w = seen.group(1).lower()
+        side: Relation = "after" if w == "after" else "before" if w == "before" else "around"
+        amod = modality_of_text(masked[: seen.start()], "visual")
         what = plan(
             "what_at",
-            anchor=anchor,
-            relation=lead,
-            options=options,
-            modality="visual" if wmod == "speech" else wmod,
+            anchor=Target(text=content_phrase(seen.group(2)), modality="visual"),
+            relation=side,
+            modality="visual" if amod == "any" else amod,
             window=None,
         )
         return Parsed(what, True)
@@ -224,7 +330,7 @@ def parse_question(
         if rel is None and absolute is None:
             pass
         return Parsed(plan("what_at", options=options), True)
-    if _PRESENCE.search(masked):
+    if _PRESENCE.search(masked) and not _WHEN.search(masked):
         t = _targets(masked, saved, mod if mod != "any" else "visual")
         return Parsed(plan("presence", targets=t, modality=t[0].modality if t else mod), bool(t))
     if _SUMMARY.search(masked):

@@ -79,6 +79,7 @@ class Plan:
             at run time ("right after the narrator says '...'").
         relation: Where the window lies relative to ``anchor`` (or the previous answer).
         library: The question is about the whole library ("which of my videos ...").
+        sequence: An order question that asks for the whole order ("in what order ...").
         query: The text to retrieve with when no target is named.
         source: Who planned: ``parser`` (fast path), ``llm``, or ``fallback``.
         notes: What validation changed or dropped (shown in the trace).
@@ -92,6 +93,7 @@ class Plan:
     anchor: Target | None = None
     relation: Relation | None = None
     library: bool = False
+    sequence: bool = False
     query: str = ""
     source: Literal["parser", "llm", "fallback"] = "parser"
     notes: tuple[str, ...] = field(default=())
@@ -176,5 +178,6 @@ class Plan:
             "anchor": self.anchor.text if self.anchor else None,
             "relation": self.relation,
             "library": self.library,
+            "sequence": self.sequence,
             "source": self.source,
         }

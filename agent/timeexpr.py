@@ -64,6 +64,12 @@ _REL = re.compile(
 )
 _FIRST_LAST = re.compile(rf"\b(first|last|final|opening|closing)\s+{_N}\s*({_UNIT_M}|{_UNIT_S})\b")
 _RANGE_SEP = r"\s*(?:-|–|—|to|and|until|till|through)\s*"
+#: "at the start", "towards the end of the video": the first or last ``EDGE_S`` seconds.
+_EDGE = re.compile(
+    r"\b(?:at|in|near|towards?|by)\s+the\s+(?:very\s+)?(start|beginning|outset|end|close)\b"
+    r"(?:\s+of\s+(?:the|this)\s+(?:video|clip|recording|film))?"
+)
+EDGE_S = 30.0
 
 Kind = Literal["point", "range", "relative"]
 
@@ -159,6 +165,10 @@ def find_times(text: str) -> list[TimeExpr]:
         last = m.group(1) in ("last", "final", "closing")
         out.append(TimeExpr("range", 0.0, length, span=m.span(), from_end=last))
         used.append(m.span())
+    for m in _EDGE.finditer(low):
+        end = m.group(1) in ("end", "close")
+        out.append(TimeExpr("range", 0.0, EDGE_S, span=m.span(), from_end=end))
+        used.append(m.span())
     pts = [p for p in _points(low) if all(p[1][1] <= a or p[1][0] >= b for a, b in used)]
     i = 0
     while i < len(pts):
@@ -182,7 +192,7 @@ def find_times(text: str) -> list[TimeExpr]:
 
 _RIGHT_AFTER = re.compile(
     r"\b(?:right|just|immediately|directly|shortly|soon)?\s*(after|afterwards|next|then|"
-    r"following|later|before|earlier|previously|prior|preceding)\b"
+    r"following|later|before|earlier|previously|prior|preceding|once)\b"
 )
 
 

@@ -34,146 +34,15 @@ import time
 from pathlib import Path
 
 import numpy as np
+from scale_compare import fts_compare, probe_sweep, rerank_compare
 from scale_data import DIMS, PER_HOUR, Synth
+from scale_write import TextGen, add_real_hour, add_vector_hour
 
-from hourlens.config import StoreConfig
+from hourlens.config import StoreConfig, from_env
 from hourlens.memory_store import Store
-from hourlens.memory_store.db import now_iso
-from hourlens.memory_store.shards import write_kind, write_manifest
-from hourlens.memory_store.staging import new_token, shard_name
 
-SYLLABLES = ["ka", "lo", "mi", "ne", "ru", "sa", "ti", "vo", "ze", "pa", "do", "gu", "he", "ji"]
-
-
-def vocabulary(n: int = 20_000) -> list[str]:
-    """Deterministic pseudo-words (Zipf-ranked by position)."""
-    rng = np.random.default_rng(11)
-    words: set[str] = set()
-    while len(words) < n:
-        k = int(rng.integers(2, 5))
-        words.add("".join(rng.choice(SYLLABLES, size=k)))
-    return sorted(words, key=lambda w: (len(w), w))
-
-
-class TextGen:
-    """Zipfian sentences over :func:`vocabulary`."""
-
-    def __init__(self, rng: np.random.Generator) -> None:
-        self.words = vocabulary()
-        p = 1.0 / np.arange(1, len(self.words) + 1)
-        self.p = p / p.sum()
-        self.rng = rng
-
-    def sentences(self, n: int, length: int = 9) -> list[str]:
-        idx = self.rng.choice(len(self.words), size=(n, length), p=self.p)
-        return [" ".join(self.words[i] for i in row) for row in idx]
-
-
-def add_real_hour(store: Store, name: str, mem: np.ndarray, txt: np.ndarray, tg: TextGen) -> None:
-    """One video through the real writer, with real-shaped rows."""
-    hours = len(mem) / (PER_HOUR["feature_memories"] + PER_HOUR["summaries"])
-    dur = 3600.0 * hours
-    n_seg = PER_HOUR["segments"] * round(hours)
-    rng = tg.rng
-    w = store.begin_video(store.root / name, size=1, mtime=1.0, content_hash=name)
-    bounds = np.linspace(0.0, dur, n_seg + 1)
-    feats = len(mem) - n_seg
-    owner = np.sort(rng.integers(0, n_seg, size=feats))
-    labels = [f"label{i}" for i in range(1000)]
-    tags_per = max(1, (PER_HOUR["tags"] * round(hours) - n_seg * 6) // max(feats, 1))
-    j = 0
-    for s in range(n_seg):
-        a, b = float(bounds[s]), float(bounds[s + 1])
-        seg = w.add_segment(index=s, start=a, end=b, n_frames=10, depth=0.1, alpha=4, budget=3)
-        mine = np.flatnonzero(owner == s)
-        for _ in mine:
-            tags = [(labels[int(t)], 0.1) for t in rng.choice(1000, tags_per, replace=False)]
-            w.add_memory(
-                segment=seg, kind="feature", start=a, end=b, n_frames=3, vector=mem[j], tags=tags
-            )
-            j += 1
-        w.add_memory(segment=seg, kind="summary", start=a, end=b, n_frames=10, vector=mem[j])
-        j += 1
-        w.add_segment_tags(seg, [(labels[int(t)], 0.2) for t in rng.choice(1000, 6)])
-
-    def spans(n: int) -> list[tuple[float, float]]:
-        t = np.sort(rng.uniform(0, dur - 5, size=n))
-        return [(float(x), float(x) + 4.0) for x in t]
-
-    h = round(hours)
-    k = 0
-    for kind, count, add in (
-        ("speech", PER_HOUR["transcript_lines"] * h, w.add_transcript_lines),
-        ("ocr", PER_HOUR["ocr_items"] * h, w.add_ocr_items),
-        ("caption", PER_HOUR["captions"] * h, w.add_captions),
-    ):
-        rows = [
-            {"start": a, "end": b, "text": t}
-            for (a, b), t in zip(spans(count), tg.sentences(count), strict=True)
-        ]
-        keys = add(rows)
-        w.add_texts_vectors(kind, keys, txt[k : k + len(keys)], model="all-MiniLM-L6-v2")
-        k += len(keys)
-    n_ch = len(txt) - k
-    ch = np.linspace(0.0, dur, n_ch + 1)
-    titles = tg.sentences(n_ch, 4)
-    keys = w.add_chapters(
-        [{"start": float(ch[i]), "end": float(ch[i + 1]), "title": titles[i]} for i in range(n_ch)]
-    )
-    w.add_texts_vectors("chapter", keys, txt[k:], model="all-MiniLM-L6-v2")
-    w.commit(
-        duration=dur,
-        fps=30,
-        width=1280,
-        height=720,
-        encoder="efficientnet_lite0",
-        encoder_dim=DIMS["memories"],
-    )
-
-
-def add_vector_hour(store: Store, name: str, vid: int, mem: np.ndarray, txt: np.ndarray) -> None:
-    """One video as a vector shard and a video row (no text rows)."""
-    token = new_token()
-    folder = store.shards_dir / shard_name(vid, token)
-    folder.mkdir()
-    dur = 3600.0 * len(mem) / (PER_HOUR["feature_memories"] + PER_HOUR["summaries"])
-    kinds = {}
-    for kind, x in (("memories", mem), ("texts", txt)):
-        n = len(x)
-        t = np.linspace(0, dur, n + 1)
-        write_kind(
-            folder,
-            kind,
-            ids=np.arange(vid * 10_000_000, vid * 10_000_000 + n),
-            spans=np.stack([t[:-1], t[1:]], 1),
-            segs=np.full(n, -1),
-            vectors=x,
-            text_kinds=np.zeros(n, np.int8) if kind == "texts" else None,
-        )
-        kinds[kind] = {"dim": int(x.shape[1]), "count": n}
-    write_manifest(folder, {"video_id": vid, "kinds": kinds, "encoder": "efficientnet_lite0"})
-    stamp = now_iso()
-    with store._db.write() as db:
-        db.table("videos").insert(
-            {
-                "id": vid,
-                "path": str(store.root / name),
-                "content_hash": name,
-                "size": 1,
-                "mtime": 1.0,
-                "duration": dur,
-                "fps": 30.0,
-                "width": 1280,
-                "height": 720,
-                "status": "indexed",
-                "encoder": "efficientnet_lite0",
-                "encoder_dim": DIMS["memories"],
-                "text_encoder": "all-MiniLM-L6-v2",
-                "shard": folder.name,
-                "indexed_at": stamp,
-                "updated_at": stamp,
-            }
-        )
+META = "bench-scale.json"
+TRUTH = "bench-truth.npz"
 
 
 def exact_top10(store: Store, kind: str, queries: np.ndarray) -> list[set[tuple[int, int]]]:
@@ -199,22 +68,8 @@ def exact_top10(store: Store, kind: str, queries: np.ndarray) -> list[set[tuple[
     return [{(int(v), int(i)) for v, i in q} for q in best_k]
 
 
-def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--hours", type=int, required=True)
-    ap.add_argument("--json", action="store_true", help="Only the JSON line on stdout.")
-    ap.add_argument("--video-hours", type=int, default=1)
-    ap.add_argument("--text-hours", type=int, default=1000)
-    ap.add_argument("--queries", type=int, default=100)
-    ap.add_argument("--recall-queries", type=int, default=50)
-    ap.add_argument("--index", default="auto", help="StoreConfig.index_type")
-    ap.add_argument("--root", default=None, help="Library folder (default: a temp folder)")
-    ap.add_argument("--keep", action="store_true", help="Keep the library folder.")
-    args = ap.parse_args(argv)
-    say = (lambda *a: print(*a, file=sys.stderr, flush=True)) if args.json else print
-    root = Path(args.root or tempfile.mkdtemp(prefix="hourlens-scale-"))
-    cfg = StoreConfig(index_type=args.index)
-    store = Store(root, config=cfg)
+def write_library(args: argparse.Namespace, store: Store, say) -> dict:
+    """Write the synthetic library (vectors and text rows); FTS p50 at checkpoints."""
     synth = {k: Synth(k) for k in DIMS}
     rng = np.random.default_rng(5)
     tg = TextGen(np.random.default_rng(6))
@@ -244,56 +99,170 @@ def main(argv: list[str] | None = None) -> int:
             fts_points.append((done, float(np.median(lat)) * 1000))
         if v % 50 == 0:
             say(f"  {done} h written ({time.perf_counter() - t0:.0f} s)")
-    write_s = time.perf_counter() - t0
-    qm = synth["memories"].queries(np.random.default_rng(9), args.queries)
-    qt = synth["texts"].queries(np.random.default_rng(10), args.queries)
+    return {
+        "n_videos": n_videos,
+        "n_vectors": int(n_videos * (per_mem + per_txt)),
+        "write_s": round(time.perf_counter() - t0, 1),
+        "fts_points": fts_points,
+    }
+
+
+def adopt_library(args: argparse.Namespace, store: Store, root: Path, say) -> dict:
+    """The first ``--hours`` of a library an interrupted longer write left (same generator,
+    same order, so identical to writing ``--hours``); later videos and stray shards go."""
+    n_videos = max(1, args.hours // args.video_hours)
+    db = store._db.get()
+    rows = db.execute("SELECT id, shard FROM videos ORDER BY id").fetchall()
+    if len(rows) < n_videos or [r[0] for r in rows[:n_videos]] != list(range(1, n_videos + 1)):
+        raise SystemExit(f"{root} does not hold videos 1..{n_videos}")
+    with store._db.write() as wdb:
+        wdb.execute("DELETE FROM videos WHERE id > ?", [n_videos])
+    keep = {r[1] for r in rows[:n_videos]}
+    for folder in (root / "shards").iterdir():
+        if folder.name not in keep:
+            shutil.rmtree(folder, ignore_errors=True)
+    store._vectors.invalidate()
+    mt = [(root / "shards" / s).stat().st_mtime for s in sorted(keep)]
+    per = (
+        PER_HOUR["feature_memories"] + PER_HOUR["summaries"] + PER_HOUR["texts"]
+    ) * args.video_hours
+    say(f"  adopted {n_videos} videos, removed {len(rows) - n_videos}")
+    return {
+        "n_videos": n_videos,
+        "n_vectors": int(n_videos * per),
+        "write_s": round(max(mt) - min(mt), 1),  # first to last shard written
+        "fts_points": [],
+    }
+
+
+def build_and_truth(args: argparse.Namespace, store: Store, root: Path, say) -> dict:
+    """Build the library indexes (first search, timed) and the exact top-10 of the recall
+    queries (saved beside the library, so ``--phase measure`` needs no full scan)."""
+    qm, qt = queries(args)
     t = time.perf_counter()
     store.nearest("memories", qm[0], k=10)
     store.nearest("texts", qt[0], k=10)
     build_s = time.perf_counter() - t
-    lat, got_m, got_t = [], [], []
+    say(f"  indexes built in {build_s:.0f} s")
+    nr = min(args.recall_queries, args.queries)
+    truth = {
+        kind: exact_top10(store, kind, q[:nr]) for kind, q in (("memories", qm), ("texts", qt))
+    }
+    np.savez(root / TRUTH, **{k: np.array([sorted(s) for s in v]) for k, v in truth.items()})
+    return {"build_s": round(build_s, 2)}
+
+
+def queries(args: argparse.Namespace) -> tuple[np.ndarray, np.ndarray]:
+    qm = Synth("memories").queries(np.random.default_rng(9), args.queries)
+    qt = Synth("texts").queries(np.random.default_rng(10), args.queries)
+    return qm, qt
+
+
+def measure(args: argparse.Namespace, store: Store, root: Path, meta: dict, say) -> dict:
+    """Latency of whole searches, recall against the saved exact top-10, FTS before/after."""
+    qm, qt = queries(args)
+    t = time.perf_counter()
+    store.nearest("memories", qm[0], k=10)
+    store.nearest("texts", qt[0], k=10)
+    say(f"  first search (index load) {time.perf_counter() - t:.1f} s")
+    vocab = TextGen(np.random.default_rng(6)).words
+    words = vocab[50:2000]
+    lat, got = [], {"memories": [], "texts": []}
     for i in range(args.queries):
         t = time.perf_counter()
         hm = store.nearest("memories", qm[i], k=10)
         ht = store.nearest("texts", qt[i], k=10)
         store.search_text(words[i % len(words)], k=20)
         lat.append((time.perf_counter() - t) * 1000)
-        got_m.append({(h.video_id, h.row_id) for h in hm})
-        got_t.append({(h.video_id, h.row_id) for h in ht})
-    nr = min(args.recall_queries, args.queries)
+        got["memories"].append({(h.video_id, h.row_id) for h in hm})
+        got["texts"].append({(h.video_id, h.row_id) for h in ht})
+    truth = np.load(root / TRUTH)
     recalls = []
-    for kind, q, got in (("memories", qm, got_m), ("texts", qt, got_t)):
-        ex = exact_top10(store, kind, q[:nr])
-        r = float(np.mean([len(e & g) / 10 for e, g in zip(ex, got[:nr], strict=True)]))
+    for kind in ("memories", "texts"):
+        ex = [{(int(v), int(r)) for v, r in q} for q in truth[kind]]
+        r = float(np.mean([len(e & g) / 10 for e, g in zip(ex, got[kind], strict=False)]))
         recalls.append(r)
         say(f"  recall@10 {kind}: {r:.3f}")
-    types = {k: b.index_type for b in store._vectors._built.values() for k in [b.kind]}
-    n_vec = n_videos * (per_mem + per_txt)
+    nr = len(truth["memories"])
+    qs = {"memories": qm[:nr], "texts": qt[:nr]}
+    say(f"  re-ranking p50 before/after (same run): {json.dumps(rerank_compare(store, qs))}")
+    if args.sweep:
+        probes = [int(p) for p in args.sweep.split(",")]
+        for row in probe_sweep(store, qs, truth, probes):
+            say(f"  probe sweep: {json.dumps(row)}")
+    if args.text_hours > 0:
+        text_videos = max(1, min(meta["n_videos"], args.text_hours // args.video_hours))
+        fts = fts_compare(store, vocab, text_videos)
+        say(f"  full-text p50 before/after (same run): {json.dumps(fts)}")
+    if meta.get("fts_points"):
+        say(f"  full-text p50 while writing (h, ms): {meta['fts_points']}")
+    types = {b.kind: b.index_type for b in store._vectors._built.values()}
     disk = sum(p.stat().st_size for p in root.rglob("*") if p.is_file()) / 2**20
-    if fts_points:
-        h, ms = fts_points[-1]
-        say(f"  full-text p50 {ms:.1f} ms at {h} h of text rows: {fts_points}")
-        if args.hours > h:
-            say(
-                f"  full-text p50 extrapolated (linear in rows) to {args.hours} h: "
-                f"{ms * args.hours / h:.1f} ms"
-            )
-    say(f"  written in {write_s:.0f} s; index types {types}")
-    out = {
+    return {
         "hours": args.hours,
-        "vectors": int(n_vec),
+        "vectors": meta["n_vectors"],
         "index": "+".join(f"{k}:{v}" for k, v in sorted(types.items())),
-        "build_s": round(build_s, 2),
+        "build_s": meta["build_s"],
         "p50_ms": round(float(np.percentile(lat, 50)), 2),
         "p95_ms": round(float(np.percentile(lat, 95)), 2),
         "recall_at_10": round(float(np.mean(recalls)), 4),
         "rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
         "disk_mb": round(disk, 1),
     }
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--hours", type=int, required=True)
+    ap.add_argument("--json", action="store_true", help="Only the JSON line on stdout.")
+    ap.add_argument("--video-hours", type=int, default=1)
+    ap.add_argument("--text-hours", type=int, default=1000)
+    ap.add_argument("--queries", type=int, default=100)
+    ap.add_argument("--recall-queries", type=int, default=50)
+    ap.add_argument("--index", default="auto", help="StoreConfig.index_type")
+    ap.add_argument("--root", default=None, help="Library folder (default: a temp folder)")
+    ap.add_argument("--keep", action="store_true", help="Keep the library folder.")
+    ap.add_argument(
+        "--adopt",
+        action="store_true",
+        help="write phase: take the first --hours of a library an interrupted (Ctrl-C) "
+        "longer write left in --root (videos past them are removed) instead of writing",
+    )
+    ap.add_argument("--sweep", default="", help="nprobe values to sweep, e.g. 64,128,256")
+    ap.add_argument(
+        "--phase",
+        choices=("all", "write", "measure"),
+        default="all",
+        help="write: write + build the indexes + exact truth into --root (run it niced); "
+        "measure: time searches on that library (run it under the bench lock)",
+    )
+    args = ap.parse_args(argv)
+    say = (lambda *a: print(*a, file=sys.stderr, flush=True)) if args.json else print
+    if args.phase != "all" and args.root is None:
+        ap.error("--phase write/measure need --root")
+    root = Path(args.root or tempfile.mkdtemp(prefix="hourlens-scale-"))
+    store = Store(root, config=from_env(StoreConfig, index_type=args.index))
+    meta_path = root / META
+    ident = {k: getattr(args, k) for k in ("hours", "video_hours", "text_hours", "index")}
+    meta = json.loads(meta_path.read_text()) if meta_path.exists() else {}
+    if meta.get("args") != ident:
+        if args.phase == "measure":
+            ap.error(f"{root} holds no library written with {ident}: run --phase write")
+        if args.adopt:
+            meta = {"args": ident, **adopt_library(args, store, root, say)}
+        else:
+            meta = {"args": ident, **write_library(args, store, say)}
+        meta.update(build_and_truth(args, store, root, say))
+        meta_path.write_text(json.dumps(meta))
+        say(f"  written in {meta['write_s']:.0f} s")
+    out = None
+    if args.phase != "write":
+        out = measure(args, store, root, meta, say)
     store.close()
     if not args.keep and args.root is None:
         shutil.rmtree(root, ignore_errors=True)
-    print(json.dumps(out))
+    if out is not None:
+        print(json.dumps(out))
     return 0
 
 

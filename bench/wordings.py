@@ -1,14 +1,15 @@
 #!/usr/bin/env python3
 """Ask a niah manifest's questions in other everyday wordings: write a questions file.
 
-    python bench/wordings.py MANIFEST --set tune|test --out FILE [--rounds N]
+    python bench/wordings.py MANIFEST --set tune|test|tune2|test2 --out FILE [--rounds N]
 
 Every question of ``MANIFEST`` (a ``shared/niah`` build) is reworded with one of the
 wordings of its type — ``wordings_tune_templates.py`` (``--set tune``, for tuning) or
 ``wordings_test_templates.py`` (``--set test``, held out: report on it, never tune on
-it) — filled from the manifest: the needle's label, the quoted sentence, the question's
-time written other ways, the options (their texts exactly as in the manifest, in its
-order, so the scorer still finds them), the counted word. The output is a JSONL of
+it); ``tune2``/``test2`` are a second set written the same way — filled from the
+manifest: the needle's label, the quoted sentence, the question's time written other
+ways, the options (their texts exactly as in the manifest, in its order, so the scorer
+still finds them), the counted word. The output is a JSONL of
 ``{"id", "question", "round", "template"}`` reusing the manifest's ids, for
 ``bench/niah.py --questions FILE``: round k asks every question once, and each round
 moves every type on to its next wordings, so that ``--rounds`` (default: just enough)
@@ -30,7 +31,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-SETS = ("tune", "test")
+SETS = ("tune", "test", "tune2", "test2")
 _TIME = re.compile(r"\b(?:(\d+):)?(\d{1,2}):(\d{2})\b")
 _QUOTED = re.compile("\u201c(.+?)\u201d")
 #: A template's full stop right after a quoted sentence that ends in its own punctuation.

@@ -168,6 +168,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Command-line entry point."""
     from hourlens import READY_STATUSES, Library
     from hourlens.integrations import as_langchain_tools
+    from hourlens.integrations.langchain import TOOL_NAMES
     from hourlens.models.llm import load_llm
 
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
@@ -185,7 +186,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         if not videos:
             print("The library is empty: index videos first (see README).", file=sys.stderr)
             return 1
-        tools = as_langchain_tools(lib)
+        # The coarse tools only: a small local LLM picks better among four (the memory_*
+        # tools are there for agents that plan their own retrieval: include=None).
+        tools = as_langchain_tools(lib, include=TOOL_NAMES)
         if args.llm.strip().lower() == "none":
             ask = next(t for t in tools if t.name == "ask_video")
             print(json.loads(ask.invoke({"question": args.question}))["answer"])

@@ -188,6 +188,39 @@ class IndexConfig:
 
 
 @dataclass(kw_only=True)
+class VisualConfig:
+    """Label-space visual search over classifier videos (:mod:`hourlens.tools.visual`).
+    ``HOURLENS_VISUAL_<FIELD>`` overrides, e.g. ``HOURLENS_VISUAL_CONTRAST=0``; build with
+    ``from_env(VisualConfig, prefix="HOURLENS_VISUAL_")``."""
+
+    contrast: float = 0.5
+    """How much less a class counts the more of the video it covers: its weight is
+    ``(shot share / class share) ** contrast`` within ``[contrast_floor, 1]``, where a
+    class's share is its probability summed over the video's feature memories (weighted
+    by their length) and the shot share is ``contrast_shot_s`` over the video's length.
+    A class seen in one shot counts fully; one the whole video shows ("web site" in a
+    screencast) less, so a weakly related common class does not outrank a rare one that
+    is related. Weights are relative to the rarest class relevant to the query, so when
+    every relevant class is common nothing counts less. 0: off."""
+    contrast_floor: float = 0.3
+    contrast_shot_s: float = 10.0
+    outside_closure: float = 0.6
+    """When WordNet relates a query noun to some classes (a rocket: missile,
+    projectile), the text similarity of the other classes counts this much (name
+    look-alikes such as painting / paintbrush, or a space shuttle for a rocket). 1: off."""
+    crop_weight: float = 0.85
+    """A keyframe crop's score counts this much of a whole-frame memory's."""
+    facet_floor: float = 0.05
+    """The facets a query names combine as a weighted geometric mean (all should be
+    there: "people by the water"), each value floored at this, so one missing facet
+    scales a memory down rather than to zero; a memory with none of them scores 0."""
+    full_score: float = 0.3
+    """Label-space score (sum of probability x relevance) at which visual evidence is
+    certain; a video's evidence is scaled by the larger of this and its best score, so a
+    strong match ranks above a weaker one that is also above it."""
+
+
+@dataclass(kw_only=True)
 class StoreConfig:
     """Vector index choices. ``HOURLENS_<FIELD>`` overrides."""
 
@@ -202,8 +235,16 @@ class StoreConfig:
     compressed_type: str = "ivfpq"
     """``ivfpq`` (measured: builds an order of magnitude faster at equal recall) or
     ``hnswpq``; candidates are re-ranked exactly from the shards."""
+    ann_max_scan: int = 262_144
+    """Compressed indexes: IVF lists probed per query hold about this many codes at most
+    (a quarter of the lists below that); a query-time setting, no rebuild."""
     use_gpu: bool = False
     """Move FAISS indexes to the GPU when faiss-gpu and a GPU are present."""
+    fts_term_cap: int = 1000
+    """Rows a full-text query word may match and still be ranked exactly (FTS5 BM25);
+    a more frequent word is ranked over its newest ``fts_term_cap`` rows with an
+    estimated IDF, so one text search costs about the same in a library of any size
+    (see :mod:`hourlens.memory_store.fts_rank`)."""
 
 
 @dataclass(kw_only=True)

@@ -1,7 +1,7 @@
 """The whole memory tree of one video, as ``hourlens show --json`` prints it.
 
-video (summary) → chapters (title, summary) → segments (caption, tags, on-screen text,
-transcript excerpt, memory count).
+video (summary) → chapters (title, summary) → segments (caption, tags, pixel facets,
+on-screen text, transcript excerpt, memory count).
 """
 
 from __future__ import annotations
@@ -15,6 +15,25 @@ def _within(items: list[Any], start: float, end: float) -> list[Any]:
     return [it for it in items if it.start < end and it.end > start]
 
 
+def segment_facets(store: Store, video_id: int) -> dict[int, dict[str, float]]:
+    """Per segment id, the mean pixel facets of its feature memories (crops left out),
+    rounded to two decimals; segments without visual rows are absent."""
+    rows = store.visual_rows(video_id)
+    sums: dict[int, dict[str, float]] = {}
+    counts: dict[int, int] = {}
+    for seg, src, facets in zip(rows.segment_ids, rows.sources, rows.facets, strict=True):
+        if src != "memory" or not facets:
+            continue
+        acc = sums.setdefault(int(seg), {})
+        for name, value in facets.items():
+            acc[name] = acc.get(name, 0.0) + float(value)
+        counts[int(seg)] = counts.get(int(seg), 0) + 1
+    return {
+        seg: {name: round(total / counts[seg], 2) for name, total in sorted(acc.items())}
+        for seg, acc in sums.items()
+    }
+
+
 def describe_video(store: Store, ref: str | int, *, excerpt_chars: int = 240) -> dict[str, Any]:
     """Everything the library knows about one video, as a JSON-ready tree.
 
@@ -25,7 +44,9 @@ def describe_video(store: Store, ref: str | int, *, excerpt_chars: int = 240) ->
 
     Returns:
         The video record plus ``summary``, ``tags``, ``memories``, ``chapters`` (each with
-        its ``segments``) and a flat ``segments`` list.
+        its ``segments``) and a flat ``segments`` list; each segment's ``facets`` are the
+        mean pixel facets of its memories (``{"blue": 0.81, "sky": 0.62, ...}``, empty
+        for a library indexed before facets).
 
     Raises:
         NotIndexedError: Unknown video.
@@ -43,6 +64,7 @@ def describe_video(store: Store, ref: str | int, *, excerpt_chars: int = 240) ->
         weight[t.label] = weight.get(t.label, 0.0) + t.score * (t.end - t.start)
     lines = store.transcript(v.id)
     ocr = store.ocr_items(v.id)
+    facets = segment_facets(store, v.id)
     seg_caps = {c.segment_id: c.text for c in store.captions(v.id, level="segment")}
     video_caps = store.captions(v.id, level="video")
     segments = []
@@ -58,6 +80,7 @@ def describe_video(store: Store, ref: str | int, *, excerpt_chars: int = 240) ->
                 "depth": round(s.depth, 4),
                 "alpha": round(s.alpha, 3),
                 "tags": seg_tags.get(s.id, [])[:5],
+                "facets": facets.get(s.id, {}),
                 "caption": seg_caps.get(s.id),
                 "ocr": [o.text for o in _within(ocr, s.start, s.end)],
                 "transcript": said[:excerpt_chars] + ("…" if len(said) > excerpt_chars else ""),

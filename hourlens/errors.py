@@ -29,3 +29,11 @@ class MissingDependencyError(HourlensError):
 
 class ModelLoadError(HourlensError):
     """A model named by id or path could not be loaded."""
+
+
+class UnknownToolError(HourlensError, LookupError):
+    """A memory tool was named that the registry does not hold (the message lists them)."""
+
+
+class ToolArgumentError(HourlensError, ValueError):
+    """A memory tool was called with an unknown, missing or ill-typed argument."""

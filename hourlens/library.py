@@ -13,11 +13,15 @@ import dataclasses
 import threading
 from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .config import IndexConfig, RayConfig, StoreConfig, default_library_dir, from_env
 from .paths import expand_user
 from .types import Answer, Hit, IndexResult, TranscriptLine, Video
+
+if TYPE_CHECKING:
+    from .tools.memory import ToolResult
+    from .tools.schema import ToolSpec
 
 ENGINES = ("serial", "ray")
 
@@ -292,6 +296,58 @@ class Library:
                 models=self.models,
                 on_step=on_step,
             )
+
+    def memory_tools(self) -> list[ToolSpec]:
+        """The typed memory tools (:data:`hourlens.tools.memory.TOOLS`): name, description
+        and a JSON schema of the arguments (``video`` included), for :meth:`memory_tool`."""
+        from .tools.schema import tool_specs
+
+        return tool_specs()
+
+    def memory_tool(
+        self, name: str, /, *, video: str | int | Video | None = None, **args: Any
+    ) -> ToolResult:
+        """Run one typed memory tool, the retrieval the agent itself uses.
+
+        Args:
+            name: A tool from :meth:`memory_tools` (``lookup_at``, ``find_phrase``,
+                ``find_visual``, ``read_range``, ``neighbours``, ``count``, ``overview``,
+                ``search``...).
+            video: One video (id, path or unique file name); None reads every indexed one.
+            **args: The tool's arguments (see its ``parameters`` schema), e.g.
+                ``time=87.0, modality="speech"``.
+
+        Returns:
+            A :class:`hourlens.tools.memory.ToolResult` (``to_dict()`` for JSON).
+
+        Raises:
+            UnknownToolError: No such tool (the message lists the tools).
+            ToolArgumentError: An unknown, missing or ill-typed argument, or a value the
+                tool refuses (one line).
+            NotIndexedError: Unknown or unfinished video, or an empty library.
+
+        Example:
+            >>> lib.memory_tool("count", video="talk.mp4", target="rocket")  # doctest: +SKIP
+        """
+        from .ask import resolve_videos
+        from .errors import ToolArgumentError
+        from .tools.memory import call_tool
+        from .tools.schema import bind_args, tool_registry_entry
+        from .tools.scope import Scope, default_models
+
+        tool = tool_registry_entry(name)
+        kwargs = bind_args(tool.name, args)
+        store = self.store
+        scope = Scope(
+            store=store,
+            videos=resolve_videos(store, video),
+            models=self.models if self.models is not None else default_models(),
+        )
+        try:
+            return call_tool(scope, tool.name, **kwargs)
+        except ValueError as exc:  # a value the tool refuses (end before start...)
+            msg = str(exc) if str(exc).startswith(tool.name) else f"{tool.name}: {exc}"
+            raise ToolArgumentError(msg) from exc
 
     def transcript(
         self, video: str | int | Video, start: float | None = None, end: float | None = None

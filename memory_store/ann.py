@@ -19,6 +19,7 @@ trained on a sample of rows read from the shards, then each shard is added in tu
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -30,6 +31,7 @@ from .shards import normalise
 COMPRESSED = ("ivfpq", "hnswpq")
 TRAIN_PER_LIST = 40  # training rows per IVF list (faiss asks for at least 39)
 MAX_TRAIN = 200_000
+MAX_SCAN = 262_144  # default StoreConfig.ann_max_scan
 
 
 @dataclass(frozen=True)
@@ -53,14 +55,17 @@ class CompressedParams:
         return f"{pre}HNSW32_PQ{self.pq_m}"
 
 
-def compressed_params(kind: str, n: int, dim: int) -> CompressedParams:
-    """Measured defaults for ``n`` vectors of ``dim`` (``bench/ann_choice.py``).
+def compressed_params(kind: str, n: int, dim: int, *, max_scan: int = MAX_SCAN) -> CompressedParams:
+    """Measured defaults for ``n`` vectors of ``dim`` (``bench/ann_choice.py``,
+    ``bench/scale.py``).
 
     PCA to 256 dimensions above 512 (the codes then cover the variance that matters; the
     exact re-ranking restores the order), 8 dimensions per PQ code byte, about
-    ``2 * sqrt(n)`` IVF lists (a power of two, 256..16384), a quarter of them probed, 1,000
-    candidates re-ranked exactly after PCA (500 without): recall@10 0.98 / 0.995 on 50 k
-    real-shaped 1280-d / 384-d vectors, against 0.73 / 0.83 with 1/32 probed and 200.
+    ``2 * sqrt(n)`` IVF lists (a power of two, 256..16384), a quarter of them probed but
+    no more lists than hold about ``max_scan`` codes (a quarter of a large library's codes
+    would be scanned per query otherwise), 1,000 candidates re-ranked exactly after PCA
+    (500 without): recall@10 0.98 / 0.995 on 50 k real-shaped 1280-d / 384-d vectors,
+    against 0.73 / 0.83 with 1/32 probed and 200.
     """
     if kind not in COMPRESSED:
         raise ValueError(f"unknown compressed index {kind!r}; expected one of {COMPRESSED}")
@@ -76,7 +81,7 @@ def compressed_params(kind: str, n: int, dim: int) -> CompressedParams:
         pca=pca,
         nlist=nlist,
         pq_m=pq_m,
-        nprobe=max(16, nlist // 4),
+        nprobe=max(16, min(nlist // 4, math.ceil(max_scan * nlist / max(n, 1)))),
         ef_search=128,
         rerank=1000 if pca else 500,
     )
@@ -162,11 +167,19 @@ def set_search_params(faiss: Any, index: Any, params: CompressedParams) -> None:
 
 
 class RowReader:
-    """Reads single rows of shards' ``<kind>.f16.npy`` files with ``pread`` (no open
-    memmaps, so ten thousand shards need no ten thousand file descriptors)."""
+    """Reads rows of shards' ``<kind>.f16.npy`` files with ``pread``: no open memmaps,
+    so ten thousand shards need no ten thousand file descriptors (one is open at a time
+    while gathering).
 
-    def __init__(self, paths: Sequence[Any]) -> None:
+    Args:
+        paths: The ``.f16.npy`` file of each shard, in index order.
+        gap: Rows of one shard at most this far apart are read with one ``pread`` of
+            the rows between them (fewer system calls for clustered candidates).
+    """
+
+    def __init__(self, paths: Sequence[Any], gap: int = 8) -> None:
         self.paths = [str(p) for p in paths]
+        self.gap = max(1, gap)
         self._meta: dict[int, tuple[int, int]] = {}
 
     def _header(self, s: int) -> tuple[int, int]:
@@ -182,46 +195,80 @@ class RowReader:
                 self._meta[s] = (fh.tell(), int(shape[1]))
         return self._meta[s]
 
+    def gather(self, shards: np.ndarray, rows: np.ndarray) -> np.ndarray:
+        """Rows ``rows[i]`` of shards ``shards[i]`` as float16 ``(n, dim)``, in input order.
+
+        Rows are sorted by (shard, row) and cut into runs (a new shard, or a gap over
+        ``gap`` rows); each run is one ``pread`` scattered into the output with numpy.
+        """
+        shards = np.asarray(shards, dtype=np.int64)
+        rows = np.asarray(rows, dtype=np.int64)
+        n = len(rows)
+        if n == 0:
+            return np.zeros((0, self._header(0)[1] if self.paths else 0), dtype="<f2")
+        order = np.lexsort((rows, shards))
+        ss, rr = shards[order], rows[order]
+        cut = np.ones(n, dtype=bool)
+        cut[1:] = (ss[1:] != ss[:-1]) | (rr[1:] - rr[:-1] > self.gap)
+        starts = np.flatnonzero(cut).tolist()
+        ends = [*starts[1:], n]
+        dim = self._header(int(ss[0]))[1]
+        out = np.empty((n, dim), dtype="<f2")
+        fd, fd_shard = -1, -1
+        try:
+            for a, b in zip(starts, ends, strict=True):
+                s, lo, hi = int(ss[a]), int(rr[a]), int(rr[b - 1])
+                if s != fd_shard:
+                    if fd >= 0:
+                        os.close(fd)
+                    fd, fd_shard = os.open(self.paths[s], os.O_RDONLY), s
+                off, d = self._header(s)
+                if d != dim:
+                    raise ValueError(f"{self.paths[s]} has dim {d}, expected {dim}")
+                data = os.pread(fd, (hi - lo + 1) * 2 * dim, off + lo * 2 * dim)
+                block = np.frombuffer(data, dtype="<f2").reshape(-1, dim)
+                if b - a == 1:
+                    out[order[a]] = block[0]
+                else:
+                    out[order[a:b]] = block[rr[a:b] - lo]
+        finally:
+            if fd >= 0:
+                os.close(fd)
+        return out
+
     def rows(self, s: int, rows: np.ndarray) -> np.ndarray:
         """Rows ``rows`` of shard ``s`` as float32 ``(len(rows), dim)``."""
-        import os
-
-        start, dim = self._header(s)
-        width = 2 * dim
-        out = np.empty((len(rows), dim), dtype="<f2")
-        fd = os.open(self.paths[s], os.O_RDONLY)
-        try:
-            for i, r in enumerate(np.asarray(rows, dtype=np.int64).tolist()):
-                out[i] = np.frombuffer(os.pread(fd, width, start + r * width), dtype="<f2")
-        finally:
-            os.close(fd)
-        return out.astype(np.float32)
+        rows = np.asarray(rows, dtype=np.int64)
+        return self.gather(np.full(len(rows), s, dtype=np.int64), rows).astype(np.float32)
 
 
 def rerank(
     query: np.ndarray,
     rows: np.ndarray,
     offsets: np.ndarray,
-    fetch: Callable[[int, np.ndarray], np.ndarray],
+    gather: Callable[[np.ndarray, np.ndarray], np.ndarray],
     k: int,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Exact cosine re-scoring of candidate rows; returns the top ``k`` (scores, rows).
+
+    One gather of every candidate (whatever the number of shards), one float32
+    conversion, one matrix-vector product.
 
     Args:
         query: ``(dim,)`` unit query.
         rows: Candidate global rows (``-1`` entries ignored).
         offsets: First global row of each shard (ascending), plus the total at the end.
-        fetch: ``fetch(shard, local_rows)`` -> their vectors.
+        gather: ``gather(shards, local_rows)`` -> their vectors ``(n, dim)`` (any float).
         k: Results wanted.
     """
     rows = np.unique(rows[rows >= 0])
     if len(rows) == 0:
         return np.zeros(0, np.float32), np.zeros(0, np.int64)
     shard_of = np.searchsorted(offsets, rows, side="right") - 1
-    scores = np.empty(len(rows), dtype=np.float32)
-    for s in np.unique(shard_of):
-        sel = np.flatnonzero(shard_of == s)
-        vecs = normalise(fetch(int(s), rows[sel] - offsets[s]))
-        scores[sel] = vecs @ query
-    top = np.argsort(-scores, kind="stable")[:k]
-    return scores[top], rows[top]
+    vecs = np.asarray(gather(shard_of, rows - offsets[shard_of]), dtype=np.float32)
+    norms = np.sqrt(np.einsum("ij,ij->i", vecs, vecs))
+    scores = (vecs @ np.asarray(query, dtype=np.float32)) / np.maximum(norms, 1e-12)
+    k = min(k, len(rows))
+    top = np.argpartition(-scores, k - 1)[:k] if k < len(rows) else np.arange(len(rows))
+    top = top[np.lexsort((rows[top], -scores[top]))]
+    return scores[top].astype(np.float32), rows[top]

@@ -8,6 +8,7 @@ plain text. BM25 ranks rows matching more (and rarer) words first.
 
 from __future__ import annotations
 
+import json
 import re
 import sqlite3
 import unicodedata
@@ -15,8 +16,11 @@ import unicodedata
 from sqlite_utils import Database
 
 from ..types import Hit, HitKind
+from .fts_rank import quote, ranked
 
 MAX_TOKENS = 32
+#: Default of ``StoreConfig.fts_term_cap``.
+TERM_CAP = 1000
 _WORD_RE = re.compile(r"[^\W_]+")
 #: ``texts_fts.kind`` → :data:`hourlens.types.HitKind`.
 HIT_KINDS: dict[str, HitKind] = {
@@ -113,14 +117,14 @@ STOPWORDS = frozenset(
 )
 
 
-def fts_match(query: str) -> str | None:
-    """An FTS5 ``MATCH`` expression for free user text, or ``None`` when it has no words.
+def query_words(query: str) -> list[str]:
+    """The distinct words of free user text that a search uses (see :func:`fts_match`).
 
     Args:
         query: Anything a user typed.
 
     Returns:
-        Quoted words joined by ``OR`` (at most :data:`MAX_TOKENS` distinct words). Stop
+        NFKC-normalised, case-folded words in order (at most :data:`MAX_TOKENS`); stop
         words are dropped unless the query has nothing else.
     """
     words: list[str] = []
@@ -131,12 +135,30 @@ def fts_match(query: str) -> str | None:
             words.append(w)
         if len(words) >= MAX_TOKENS:
             break
-    if not words:
-        return None
-    return " OR ".join(f'"{w}"' for w in words)
+    return words
 
 
-def search_text(db: Database, query: str, *, video_id: int | None = None, k: int = 10) -> list[Hit]:
+def fts_match(query: str) -> str | None:
+    """An FTS5 ``MATCH`` expression for free user text, or ``None`` when it has no words.
+
+    Args:
+        query: Anything a user typed.
+
+    Returns:
+        Quoted words (:func:`query_words`) joined by ``OR``.
+    """
+    words = query_words(query)
+    return " OR ".join(quote(w) for w in words) if words else None
+
+
+def search_text(
+    db: Database,
+    query: str,
+    *,
+    video_id: int | None = None,
+    k: int = 10,
+    term_cap: int = TERM_CAP,
+) -> list[Hit]:
     """Search every text memory of indexed videos.
 
     Args:
@@ -144,6 +166,9 @@ def search_text(db: Database, query: str, *, video_id: int | None = None, k: int
         query: Free text; any characters are safe.
         video_id: Restrict to one video.
         k: Number of hits.
+        term_cap: Rows a word may match and still be ranked exactly; more frequent words
+            are ranked over their ``term_cap`` newest rows (see :mod:`.fts_rank`), so a
+            search costs the same in a library of any size.
 
     Returns:
         Up to ``k`` hits, best first. ``score`` is in ``(0, 1]``: the BM25 rank relative to
@@ -151,34 +176,46 @@ def search_text(db: Database, query: str, *, video_id: int | None = None, k: int
         confidence, 1 for speech/captions/chapters). One hit per (segment, tag label).
         Chapters come back as ``kind="caption"``.
     """
-    match = fts_match(query)
-    if match is None or k < 1:
+    words = query_words(query)
+    if not words or k < 1:
         return []
-    videos = db.table("videos").rows_where("status = 'indexed'", select="id, path")
-    paths = {r["id"]: r["path"] for r in videos}
-    video_sql = " AND video_id = :v" if video_id is not None else ""
     # Raw FTS5 SQL: sqlite-utils' Table.search() queries the "<table>_fts" index of one
     # content table, while texts_fts mirrors five tables (see migrations.TEXTS_FTS_SQL).
     try:
-        rows = db.execute(
-            'SELECT kind, ref_id, video_id, segment_id, start, "end", text, weight, '
-            f"bm25(texts_fts) AS rank FROM texts_fts WHERE texts_fts MATCH :q{video_sql} "
-            "ORDER BY rank LIMIT :n",
-            {"q": match, "v": video_id, "n": max(4 * k, 50)},
-        ).fetchall()
-    except sqlite3.OperationalError as exc:  # pragma: no cover - fts_match prevents this
+        best_rows = ranked(db, words, term_cap=term_cap, limit=max(4 * k, 50), video_id=video_id)
+    except sqlite3.OperationalError as exc:  # pragma: no cover - quoting prevents this
         if "fts5" in str(exc).lower() or "syntax" in str(exc).lower():
             return []
         raise
+    if not best_rows:
+        return []
+    ranks = dict(best_rows)
+    rows = db.execute(
+        'SELECT rowid, kind, ref_id, video_id, segment_id, start, "end", text, weight '
+        "FROM texts_fts WHERE rowid IN (SELECT value FROM json_each(?))",
+        [json.dumps(list(ranks))],
+    ).fetchall()
+    vids = sorted({r["video_id"] for r in rows})
+    paths = {
+        r["id"]: r["path"]
+        for r in db.execute(
+            "SELECT id, path FROM videos WHERE status = 'indexed' "
+            "AND id IN (SELECT value FROM json_each(?))",
+            [json.dumps(vids)],
+        ).fetchall()
+    }
+    if video_id is not None:
+        rows = [r for r in rows if r["video_id"] == video_id]
     if not rows:
         return []
-    best = min(r["rank"] for r in rows) or -1e-12
+    best = min(ranks[r["rowid"]] for r in rows) or -1e-12
     found: dict[tuple[object, ...], Hit] = {}
-    for r in rows:
+    for r in sorted(rows, key=lambda r: ranks[r["rowid"]]):
         path = paths.get(r["video_id"])
         if path is None:
             continue
-        rel = (r["rank"] or 0.0) / best if best < 0 else 1.0
+        rank = ranks[r["rowid"]]
+        rel = (rank or 0.0) / best if best < 0 else 1.0
         score = max(0.0, min(1.0, rel)) * float(r["weight"] if r["weight"] is not None else 1.0)
         if r["kind"] == "tag":
             key: tuple[object, ...] = ("tag", r["video_id"], r["segment_id"], r["text"].casefold())

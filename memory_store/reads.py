@@ -8,6 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from ..config import StoreConfig
 from ..types import Hit, Keyframe, Memory, Segment, Tag, TranscriptLine, Video
 from . import fts, queries
 from .db import Connections
@@ -29,6 +30,7 @@ class StoreReads:
     """Row reads shared by :class:`~hourlens.memory_store.Store` (thread-safe)."""
 
     root: Path
+    config: StoreConfig
     schema_version: int
     _db: Connections
     resolve_video: Callable[[str | int], Video]
@@ -112,7 +114,9 @@ class StoreReads:
 
     def search_text(self, query: str, *, video_id: int | None = None, k: int = 10) -> list[Hit]:
         """BM25 search over tags, speech, OCR, captions and chapters (any input is safe)."""
-        return fts.search_text(self._db.get(), query, video_id=video_id, k=k)
+        return fts.search_text(
+            self._db.get(), query, video_id=video_id, k=k, term_cap=self.config.fts_term_cap
+        )
 
     def stats(self) -> dict[str, Any]:
         """Row counts, vector counts and bytes on disk."""

@@ -194,7 +194,7 @@ class VectorIndex:
             assert built.offsets is not None and built.reader is not None
             wide = min(max(built.params.rerank, k), int(built.index.ntotal))
             _, cand = built.index.search(q, wide)
-            scores, rows = rerank(q[0], cand[0], built.offsets, built.reader.rows, kk)
+            scores, rows = rerank(q[0], cand[0], built.offsets, built.reader.gather, kk)
             return _hits(kind, scores, rows, built.video_ids, built.arrays)
         params = None
         if built.index_type == "hnsw" and not built.on_gpu:
@@ -332,7 +332,7 @@ class VectorIndex:
         """A PQ index added shard by shard; the float vectors stay in the shards."""
         sizes = [len(m.ids) for m in metas]
         n = int(sum(sizes))
-        params = compressed_params(index_type, n, dim)
+        params = compressed_params(index_type, n, dim, max_scan=self.config.ann_max_scan)
 
         def vectors(s: int) -> np.ndarray:
             a = read_kind(kept[s].folder, kind)

@@ -93,7 +93,9 @@ def test_compressed_index_is_reused_from_disk(library, monkeypatch):
 def test_compressed_params_follow_size_and_dim():
     small, big = compressed_params("ivfpq", 10_000, 1280), compressed_params("ivfpq", 9e6, 1280)
     assert small.pca == big.pca == 256 and small.pq_m == 32
-    assert small.nlist == 256 and big.nlist == 8192 and big.nprobe == 2048
+    assert small.nlist == 256 and big.nlist == 8192 and small.nprobe == 64
+    assert big.nprobe == 239  # ~262 k codes scanned, not a quarter of 9 M
+    assert compressed_params("ivfpq", 9e6, 1280, max_scan=10**9).nprobe == 2048
     text = compressed_params("ivfpq", 12_800_000, 384)
     assert text.pca == 0 and 384 % text.pq_m == 0
     assert "IVF8192_HNSW32,PQ32" in big.factory
@@ -106,7 +108,11 @@ def test_rerank_orders_candidates_exactly():
     shards = [clustered(rng, 30, 16), clustered(rng, 20, 16)]
     offsets = np.array([0, 30, 50])
     q = shards[1][5]
-    scores, rows = rerank(q, np.array([3, 35, -1, 49, 35]), offsets, lambda s, r: shards[s][r], 2)
+
+    def gather(s: np.ndarray, r: np.ndarray) -> np.ndarray:
+        return np.stack([shards[a][b] for a, b in zip(s, r, strict=True)])
+
+    scores, rows = rerank(q, np.array([3, 35, -1, 49, 35]), offsets, gather, 2)
     assert rows[0] == 35 and scores[0] == pytest.approx(1.0, abs=1e-5)
     assert len(rows) == 2 and scores[0] >= scores[1]
 
@@ -127,3 +133,24 @@ def test_sharded_libraries_are_searched_together(tmp_path):
     with pytest.raises(ValueError):
         east.search("hello", video="east.mp4", libraries=[tmp_path / "west"])
     east.close()
+
+
+def test_row_reader_gathers_runs_and_scattered_rows(tmp_path):
+    from hourlens.memory_store.ann import RowReader
+
+    rng = np.random.default_rng(7)
+    arrays = [rng.standard_normal((n, 12)).astype("<f2") for n in (40, 3, 90)]
+    paths = []
+    for i, a in enumerate(arrays):
+        paths.append(tmp_path / f"s{i}.f16.npy")
+        np.save(paths[-1], a)
+    reader = RowReader(paths, gap=4)
+    shards = np.array([2, 0, 2, 2, 1, 0, 2, 0, 1])
+    rows = np.array([89, 5, 0, 1, 2, 6, 40, 39, 0])  # runs, a gap, shard ends, any order
+    got = reader.gather(shards, rows)
+    assert got.dtype == np.float16 and got.shape == (9, 12)
+    assert np.array_equal(got, np.stack([arrays[s][r] for s, r in zip(shards, rows, strict=True)]))
+    assert np.array_equal(reader.rows(1, np.array([2, 0])), arrays[1][[2, 0]].astype(np.float32))
+    np.save(paths[1], rng.standard_normal((3, 5)).astype("<f2"))
+    with pytest.raises(ValueError, match="dim"):
+        RowReader(paths).gather(np.array([0, 1]), np.array([0, 0]))

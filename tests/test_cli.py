@@ -75,6 +75,11 @@ def test_index_json_list_show_search_remove(tmp_path, small_video):
     assert shown["memories"] >= len(shown["segments"])
     human = run(["show", "small.mp4"], lib)
     assert "segments" in human.output and "[00:00–" in human.output
+    facets = [s["facets"] for s in shown["segments"]]  # mean pixel facets per segment
+    assert all(f and {"dark", "bright", "red"} <= set(f) for f in facets)
+    strong = [k for f in facets for k, v in f.items() if v >= 0.5]
+    assert ("looks: " in human.output) == bool(strong)
+    assert all(f"{k} " in human.output for k in strong)
 
     label = shown["segments"][0]["tags"][0]["label"]
     hits = json.loads(run(["search", label, "--json", "-k", "3"], lib).stdout)

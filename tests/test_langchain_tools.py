@@ -14,6 +14,7 @@ from live_server import build_library
 
 from hourlens import Library
 from hourlens.integrations import as_langchain_tools
+from hourlens.tools.memory import TOOLS
 
 EXAMPLE = Path(__file__).parents[1] / "examples" / "rag_agent.py"
 
@@ -40,7 +41,8 @@ def example():
 
 
 def test_tools_have_names_schemas_and_descriptions(tools):
-    assert set(tools) == {"search_video_memory", "ask_video", "get_video_transcript", "list_videos"}
+    coarse = {"search_video_memory", "ask_video", "get_video_transcript", "list_videos"}
+    assert set(tools) == coarse | {f"memory_{n}" for n in TOOLS}
     for t in tools.values():
         assert isinstance(t, BaseTool) and len(t.description) > 40
     schema = tools["search_video_memory"].tool_call_schema.model_json_schema()

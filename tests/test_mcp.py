@@ -20,7 +20,11 @@ from hourlens import Library  # noqa: E402
 from hourlens.integrations.mcp_server import build_mcp_server  # noqa: E402
 
 HERE = Path(__file__).parent
-TOOLS = {"search_video_memory", "ask_video", "get_video_transcript", "list_videos"}
+from hourlens.tools.memory import TOOLS as MEMORY_TOOLS  # noqa: E402
+
+TOOLS = {"search_video_memory", "ask_video", "get_video_transcript", "list_videos"} | {
+    f"memory_{n}" for n in MEMORY_TOOLS
+}
 
 
 @pytest.fixture(scope="module")

@@ -33,6 +33,7 @@ def plan_of(question, history=(), duration=3600.0):
         ("around minute 12", [("point", 720.0, 720.0)]),
         ("1h02m", [("point", 3720.0, 3720.0)]),
         ("Summarise 10:00–15:00", [("range", 600.0, 900.0)]),
+        ("what is written at the start", [("range", 0.0, 30.0)]),
         ("what happens between 10:00 and 12:30", [("range", 600.0, 750.0)]),
         ("the first ten minutes", [("range", 0.0, 600.0)]),
         ("It has 2 rockets", []),
@@ -95,6 +96,87 @@ def test_options_without_a_colon_and_pairs():
     assert p.intent == "order" and [o.text for o in p.options] == ["the cat", "the rocket"]
     p = plan_of("Which appears first, a pagoda or a flower?")
     assert p.intent == "order" and [o.text for o in p.options] == ["a pagoda", "a flower"]
+
+
+@pytest.mark.parametrize(
+    "question, options",
+    [
+        ("What follows the line “hi” — a cat, a dog or a bird?", ["a cat", "a dog", "a bird"]),
+        ("After “hi”, is the next thing on screen a cat, a dog or a bird?",
+         ["a cat", "a dog", "a bird"]),
+        ("after hi is said what shows up a cat, a man in a red hat or a bird",
+         ["a cat", "a man in a red hat", "a bird"]),
+        ("Is it a cat or a dog that is shown right after “hi”?", ["a cat", "a dog"]),
+        ("Right after “hi”, what is on screen? Options: a cat, a dog or a bird.",
+         ["a cat", "a dog", "a bird"]),
+        ("Do we get the cat or the dog first?", ["the cat", "the dog"]),
+        ("the cat or the dog: which one is first?", ["the cat", "the dog"]),
+        ("Tell me whether the cat or the dog is shown first.", ["the cat", "the dog"]),
+        ("Which is said first, “hello there” or “goodbye”?", ["“hello there”", "“goodbye”"]),
+        ("Is it the cat or the dog that we see?", ["the cat", "the dog"]),
+        ("Is the cat shown before the dog, or after?", ["the cat", "the dog"]),
+        ("In which order are the cat, the dog and the bird shown?",
+         ["the cat", "the dog", "the bird"]),
+    ],
+)  # fmt: skip
+def test_lists_of_choices_in_any_shape(question, options):
+    assert [o.text for o in plan_of(question).options] == options
+
+
+@pytest.mark.parametrize(
+    "question, intent, target",
+    [
+        ("Show me where the red motorcycle is.", "when", "the red motorcycle"),
+        ("Skip to the part with a cup of coffee.", "when", "a cup of coffee"),
+        ("Find a cat for me please", "when", "a cat"),
+        ("I remember a cat somewhere in here — when was it?", "when", "a cat"),
+        ("Any idea when the red motorcycle appears?", "when", "the red motorcycle"),
+        ("Is there a cat anywhere? When?", "when", "a cat"),
+        ("Need the time for the rocket", "when", "the rocket"),
+        ("How long does the cat stay on screen?", "duration", "the cat"),
+        ("What do we find at 03:00?", "what_at", None),
+    ],
+)
+def test_requests_to_find_something_are_when_questions(question, intent, target):
+    p = plan_of(question)
+    assert p.intent == intent, p.summary()
+    if target is not None:
+        assert p.target == target
+
+
+def test_in_what_order_lists_every_option_in_time_order(library):
+    assert plan_of("In what order do the rocket and the cat appear?").sequence
+    ans = run(library, "In what order do the rocket and the cat appear?")
+    assert ans.answer.lower().index("cat") < ans.answer.lower().index("rocket"), ans.answer
+    assert " then " in ans.answer
+
+
+def test_which_comes_last_picks_the_later_option_and_as_said_is_an_anchor():
+    p = plan_of("Which comes last, the cat or the rocket?")
+    assert p.intent == "order" and p.relation == "after"
+    p = plan_of("What is on screen when the narrator says “goodbye”?")
+    assert p.intent == "what_at" and p.anchor is not None and p.relation == "around"
+    assert p.modality == "visual"
+
+
+def test_elliptical_follow_ups_take_what_they_leave_out_from_the_previous_question():
+    said = Turn(
+        question="What is said at 02:00?",
+        answer="Hello.",
+        citations=(Citation(video="/v/lecture.mp4", start=120.0, end=123.0, kind="speech"),),
+    )
+    p = plan_of("And the rocket?", [PREV])
+    assert (p.intent, p.modality, p.target) == ("when", "visual", "the rocket")
+    p = plan_of("What about the red motorcycle?", [PREV])
+    assert (p.intent, p.target) == ("when", "the red motorcycle")
+    p = plan_of("How long is it on screen?", [PREV])
+    assert (p.intent, p.target) == ("duration", "a cat")
+    p = plan_of("And at 03:00?", [said])
+    assert (p.intent, p.modality, p.window) == ("what_at", "speech", (180.0, 180.0))
+    quoted_prev = Turn(question="When does the narrator say “hello there”?", answer="x",
+                       citations=said.citations)  # fmt: skip
+    p = plan_of("And “goodbye”?", [quoted_prev])
+    assert (p.intent, p.modality, p.target) == ("when", "speech", "goodbye")
 
 
 def test_between_two_things_is_a_range_between_them():
@@ -223,6 +305,34 @@ def test_llm_answer_with_an_invented_time_is_replaced(library):
     ans = run(library, "What is the lecture about?", llm=make_llm([judge]), plan_with_llm=False)
     assert "05:32:00" not in ans.answer
     assert any(s.node == "answer" and "reworded" in s.detail for s in ans.steps)
+
+
+def test_a_quoted_phrase_is_looked_for_where_it_really_is(library):
+    said = run(library, "At what point is “The coffee is ready in the kitchen” displayed?")
+    assert said.citations[0].start == 100.0, said.answer  # on screen per the cue, but said
+    shown = run(library, "When does the narrator say “Your call is important to us”?")
+    assert shown.citations[0].start == 160.0, shown.answer  # said per the cue, but shown
+    assert "phrase found in another memory" in " ".join(s.detail for s in shown.steps)
+
+
+def test_what_is_said_next_to_a_line_or_to_something_seen(library):
+    after_line = run(library, "What is said right after “The coffee is ready in the kitchen”?")
+    assert after_line.answer.startswith("[02:11–02:15] Look at the rocket"), after_line.answer
+    after_seen = run(library, "What does the narrator say right after the cat appears?")
+    assert "Please hold while I try that extension" in after_seen.answer, after_seen.answer
+    during = run(library, "What is said while the rocket is on screen?")
+    assert "Look at the rocket on the launch pad" in during.answer, during.answer
+
+
+def test_later_option_of_an_order_question(library):
+    ans = run(library, "Which is shown later, the cat or the rocket?")
+    assert "rocket" in ans.answer.lower() and "cat" not in ans.answer.lower(), ans.answer
+
+
+def test_the_start_and_the_end_of_the_video():
+    assert plan_of("What does the narrator say towards the end?").window == (3570.0, 3600.0)
+    p = plan_of("When is the cat shown in the last five minutes?")
+    assert (p.intent, p.target, p.window) == ("when", "the cat", (3300.0, 3600.0))
 
 
 def test_an_imprecise_time_is_its_whole_minute():

@@ -86,9 +86,12 @@ def option_evidence(
 
 
 def anchor_window(anchor: Evidence, direction: str, length: float) -> tuple[float, float]:
-    """The range right after (or before) an anchor item."""
+    """The range right after (or before) an anchor item; ``around``: while it lasts and
+    a little after (what is shown as a line is said)."""
     if direction == "before":
         return max(0.0, anchor.start - length), anchor.start
+    if direction == "around":
+        return anchor.start, anchor.end + min(length, 5.0)
     return anchor.end, anchor.end + length
 
 

@@ -23,6 +23,7 @@ import numpy as np
 from ..indexer.label_space import LabelSpace, label_space
 from ..memory_store import Store
 from ..types import READY_STATUSES, Hit, Video
+from .textutil import strip_possessive
 
 log = logging.getLogger("hourlens.search")
 
@@ -106,7 +107,8 @@ def query_variants(query: str) -> list[tuple[str, float]]:
     out = [(query, 1.0)]
     parts = [p for p in _PART_SPLIT.split(query) if p.strip()]
     for i, part in enumerate(parts):
-        words = [w for w in re.findall(r"[\w'-]+", part.lower()) if w not in MODIFIERS]
+        words = [strip_possessive(w) for w in re.findall(r"[\w'-]+", part.lower())]
+        words = [w for w in words if w and w not in MODIFIERS]
         text = " ".join(words)
         if text and text != query.lower() and all(text != v for v, _ in out):
             out.append((text, 0.95 if i == 0 else 0.8))

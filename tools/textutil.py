@@ -7,6 +7,13 @@ from collections import Counter
 from collections.abc import Iterable
 
 _WORD = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
+_POSSESSIVE = re.compile(r"'s$|(?<=s)'$")
+
+
+def strip_possessive(word: str) -> str:
+    """``mandrill's`` → ``mandrill``, ``horses'`` → ``horses``; other words unchanged."""
+    return _POSSESSIVE.sub("", word)
+
 
 _STOPWORDS_TEXT = """
 a an the and or but if of to in on at by for with from into onto over under about as is are

@@ -21,41 +21,38 @@ further list (never the only one).
 
 from __future__ import annotations
 
-import logging
 import math
-import re
+import threading
+from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import TYPE_CHECKING
 
 import numpy as np
 
+from ..config import VisualConfig, from_env
 from ..memory_store import Store
 from ..memory_store.visual_rows import VisualRows
 from ..types import Hit, Video
 from .evidence import Evidence, make_id
+from .visual_query import FACET_WORDS, query_facets, strip_facet_words
+from .visual_relevance import class_relevance, text_relevance, wordnet_relevance
 
 if TYPE_CHECKING:
     from .scope import Scope
 
-log = logging.getLogger("hourlens.search")
+__all__ = [
+    "FACET_WORDS",
+    "class_relevance",
+    "query_facets",
+    "rewrite_rank",
+    "strip_facet_words",
+    "text_relevance",
+    "visual_rank",
+    "visual_rows_evidence",
+    "wordnet_relevance",
+]
 
-#: Text similarity of query and class mapped to relevance: 0 at ``TEXT_LO``, 1 at ``TEXT_HI``.
-TEXT_LO, TEXT_HI = 0.35, 0.8
-#: Relevance of a class that is a kind of the query noun, per hop down (tabby → cat: 2).
-DOWN_DECAY = 0.9
-#: Relevance of a class the query noun is a kind of (1 hop up), then per further hop.
-UP_FIRST, UP_DECAY, UP_MAX_HOPS = 0.85, 0.85, 3
-#: Relevance of a class that is a part of a query noun (a car's mirror) or a whole the
-#: query noun is a part of (a steering wheel's car), or a kind of either (1 hop).
-PART_REL = 0.6
-#: Weight of a noun's senses, most frequent first (later senses repeat the last weight).
-SENSE_WEIGHTS = (1.0, 0.7, 0.5)
-#: Senses with fewer ancestors than this are too general to name a visual class.
-MIN_SENSE_DEPTH = 5
-#: A crop row's score counts this much of a whole-memory row's.
-CROP_WEIGHT = 0.85
 #: Share of the facet match added to a memory's label score.
 FACET_WEIGHT = 0.5
 #: A query names a class when some class is at least this relevant to it.
@@ -63,245 +60,8 @@ NAMED_CLASS = 0.3
 #: Scores below this are not listed.
 MIN_SCORE = 0.02
 
-_WORDS = re.compile(r"[a-z][a-z'&-]*")
-_STOP = frozenset(
-    """a an the some any of in on at by with and or to from into onto near under over is are
-    was were be being been it its this that these those there here shown show showing seen
-    visible appear appears appearing when where what which who time moment scene video
-    frame frames picture image shot footage clip""".split()  # noqa: SIM905
-)
-
-#: Facet vocabulary: word or phrase → (facet, weight). Colour words name colour facets; the
-#: rest describe light, colour, motion, cover, people and text.
-FACET_WORDS: dict[str, tuple[str, float]] = {
-    **{c: (c, 1.0) for c in ("red", "orange", "yellow", "green", "blue", "purple", "pink")},
-    **{c: (c, 1.0) for c in ("brown", "white", "black", "grey")},
-    "gray": ("grey", 1.0),
-    "crimson": ("red", 0.9),
-    "scarlet": ("red", 0.9),
-    "violet": ("purple", 0.9),
-    "golden": ("yellow", 0.8),
-    "greyscale": ("greyscale", 1.0),
-    "grayscale": ("greyscale", 1.0),
-    "monochrome": ("greyscale", 1.0),
-    "black and white": ("greyscale", 1.0),
-    "black-and-white": ("greyscale", 1.0),
-    "dark": ("dark", 1.0),
-    "night": ("dark", 1.0),
-    "nighttime": ("dark", 1.0),
-    "dim": ("dark", 0.8),
-    "darkness": ("dark", 1.0),
-    "bright": ("bright", 1.0),
-    "sunny": ("bright", 0.8),
-    "daylight": ("bright", 0.7),
-    "colourful": ("colourful", 1.0),
-    "colorful": ("colourful", 1.0),
-    "vivid": ("colourful", 0.9),
-    "vibrant": ("colourful", 0.9),
-    "moving": ("motion", 0.8),
-    "motion": ("motion", 1.0),
-    "movement": ("motion", 1.0),
-    "fast": ("motion", 0.8),
-    "action": ("motion", 0.7),
-    "sky": ("sky", 1.0),
-    "skies": ("sky", 1.0),
-    "clouds": ("sky", 0.8),
-    "water": ("water", 1.0),
-    "sea": ("water", 1.0),
-    "ocean": ("water", 1.0),
-    "lake": ("water", 1.0),
-    "river": ("water", 1.0),
-    "trees": ("vegetation", 1.0),
-    "tree": ("vegetation", 0.9),
-    "forest": ("vegetation", 1.0),
-    "grass": ("vegetation", 1.0),
-    "plants": ("vegetation", 0.8),
-    "vegetation": ("vegetation", 1.0),
-    "greenery": ("vegetation", 1.0),
-    "face": ("face", 1.0),
-    "faces": ("face", 1.0),
-    "portrait": ("face", 0.9),
-    "people": ("people", 1.0),
-    "person": ("people", 1.0),
-    "someone": ("people", 0.8),
-    "crowd": ("people", 1.0),
-    "text": ("text", 1.0),
-    "writing": ("text", 1.0),
-    "written": ("text", 1.0),
-    "words": ("text", 0.8),
-    "slide": ("text", 0.8),
-}
-#: WordNet synsets whose kinds imply a facet (a woman is a person → people).
-FACET_ANCESTORS = {"person": "people", "body_of_water": "water", "woody_plant": "vegetation"}
 #: OCR characters in a memory's span at which it counts as fully text-heavy.
 TEXT_CHARS = 60.0
-
-
-def _phrases(query: str) -> list[tuple[list[str], float]]:
-    """Content words of each part of a query (head part weight 1, the others 0.8)."""
-    from .search import _PART_SPLIT
-
-    out = []
-    for i, part in enumerate(p for p in _PART_SPLIT.split(query.lower()) if p.strip()):
-        words = [w.strip("'-") for w in _WORDS.findall(part)]
-        words = [w for w in words if w and w not in _STOP]
-        if words:
-            out.append((words, 1.0 if i == 0 else 0.8))
-    return out
-
-
-def _nouns(words: list[str], wn: object) -> list[tuple[str, tuple[int, ...]]]:
-    """Greedy longest WordNet matches (up to 3 words) in ``words``: ``(phrase, senses)``."""
-    from .search import MODIFIERS
-
-    out = []
-    i = 0
-    while i < len(words):
-        for n in (3, 2, 1):
-            if i + n > len(words):
-                continue
-            phrase = " ".join(words[i : i + n])
-            if n == 1 and phrase in MODIFIERS:
-                continue
-            senses = wn.lookup(phrase)  # type: ignore[attr-defined]
-            if senses:
-                out.append((phrase, senses))
-                i += n
-                break
-        else:
-            i += 1
-    return out
-
-
-@lru_cache(maxsize=4)
-def _class_synsets(encoder_name: str) -> tuple[int, ...] | None:
-    """WordNet offsets of an ImageNet-1k classifier's classes (EfficientNet-Lite0), or None.
-
-    Read from timm's bundled ``imagenet_synsets.txt`` without importing timm (and torch):
-    the query path stays light.
-    """
-    import importlib.util
-    from pathlib import Path
-
-    if not encoder_name.startswith("efficientnet"):
-        return None
-    spec = importlib.util.find_spec("timm")
-    roots = list(spec.submodule_search_locations or []) if spec else []
-    for root in roots:
-        path = Path(root) / "data" / "_info" / "imagenet_synsets.txt"
-        if path.is_file():
-            ids = [ln.strip() for ln in path.read_text().splitlines() if ln.strip()]
-            if len(ids) == 1000 and all(i.startswith("n") for i in ids):
-                return tuple(int(i[1:]) for i in ids)
-    log.debug("no ImageNet synset ids in timm")
-    return None
-
-
-def _wordnet():
-    try:
-        from ..models.wordnet import load_wordnet
-
-        return load_wordnet()
-    except Exception as exc:  # noqa: BLE001 - WordNet is an optional boost
-        log.info("WordNet unavailable (%s): label space by text similarity only", exc)
-        return None
-
-
-def wordnet_relevance(query: str, encoder_name: str) -> np.ndarray | None:
-    """Per-class relevance in [0, 1] from WordNet's hypernym links, or None.
-
-    A class under a query noun (the query is more general) gets ``DOWN_DECAY ** hops``; a
-    class above it (the query is more specific) ``UP_FIRST * UP_DECAY ** (hops - 1)`` up
-    to ``UP_MAX_HOPS``; both times the sense's weight and the phrase's weight.
-    """
-    classes = _class_synsets(encoder_name)
-    wn = _wordnet() if classes is not None else None
-    if wn is None or classes is None:
-        return None
-    ancestors = [wn.ancestors(c) for c in classes]
-    rel = np.zeros(len(classes), np.float32)
-    for words, pw in _phrases(query):
-        for _, senses in _nouns(words, wn):
-            for k, sense in enumerate(senses[:4]):
-                up = wn.ancestors(sense)
-                if len(up) < MIN_SENSE_DEPTH:
-                    continue
-                w = pw * SENSE_WEIGHTS[min(k, len(SENSE_WEIGHTS) - 1)]
-                linked = set(wn.parts.get(sense, ())) | set(wn.wholes.get(sense, ()))
-                for i, (c, anc) in enumerate(zip(classes, ancestors, strict=True)):
-                    hops = anc.get(sense)
-                    if hops is not None:
-                        r = w * DOWN_DECAY**hops
-                    elif 0 < up.get(c, 99) <= UP_MAX_HOPS:
-                        r = w * UP_FIRST * UP_DECAY ** (up[c] - 1)
-                    elif linked and any(anc.get(x, 9) <= 1 for x in linked):
-                        r = w * PART_REL
-                    else:
-                        continue
-                    rel[i] = max(rel[i], r)
-    return rel
-
-
-def text_relevance(query: str, encoder_name: str) -> np.ndarray | None:
-    """Per-class relevance in [0, 1] from sentence similarity to class names/definitions."""
-    from ..indexer.text_embed import load_text_embedder
-    from .search import _label_matrix, query_variants
-
-    mat = _label_matrix(encoder_name)
-    if mat is None:
-        return None
-    _, names, glosses = mat
-    variants = query_variants(query)
-    qs = load_text_embedder().embed([v for v, _ in variants])
-    w = np.asarray([w for _, w in variants], np.float32)
-    sims = ((names @ qs.T) * w).max(axis=1)
-    if glosses is not None:
-        sims = np.maximum(sims, ((glosses @ qs.T) * w).max(axis=1))
-    return np.clip((sims - TEXT_LO) / (TEXT_HI - TEXT_LO), 0.0, 1.0).astype(np.float32)
-
-
-@lru_cache(maxsize=256)
-def class_relevance(query: str, encoder_name: str) -> np.ndarray | None:
-    """Relevance of every class of ``encoder_name`` to ``query`` (cached), or None."""
-    text = text_relevance(query, encoder_name)
-    if text is None:
-        return None
-    wn = wordnet_relevance(query, encoder_name)
-    return text if wn is None else np.maximum(text, wn)
-
-
-def query_facets(query: str) -> dict[str, float]:
-    """Facets a query asks for: facet → weight ("a red car at night" → red, dark)."""
-    q = " ".join(_WORDS.findall(query.lower()))
-    out: dict[str, float] = {}
-    for phrase, (facet, w) in FACET_WORDS.items():
-        if re.search(rf"\b{re.escape(phrase)}\b", q):
-            out[facet] = max(out.get(facet, 0.0), w)
-    if "greyscale" in out:  # "black and white" is not black and white
-        out.pop("black", None)
-        out.pop("white", None)
-    wn = _wordnet()
-    if wn is not None:
-        wanted = {s: f for name, f in FACET_ANCESTORS.items() for s in wn.lookup(name)[:1]}
-        for words, pw in _phrases(query):
-            for _, senses in _nouns(words, wn):
-                for sense in senses[:1]:
-                    for s, facet in wanted.items():
-                        if s in wn.ancestors(sense):
-                            out[facet] = max(out.get(facet, 0.0), 0.8 * pw)
-    return out
-
-
-def strip_facet_words(query: str) -> str:
-    """The query without the words that name facets ("people by the water" → "by the"),
-    reduced to its content words; empty when only facets are asked for."""
-    q = " ".join(_WORDS.findall(query.lower()))
-    for phrase in sorted(FACET_WORDS, key=len, reverse=True):
-        q = re.sub(rf"\b{re.escape(phrase)}\b", " ", q)
-    words = [w for w in q.split() if w not in _STOP]
-    from .search import MODIFIERS
-
-    return " ".join(words) if any(w not in MODIFIERS for w in words) else ""
 
 
 @dataclass
@@ -323,6 +83,30 @@ def _text_heavy(store: Store, video: Video, spans: np.ndarray) -> np.ndarray:
     return np.clip(out / TEXT_CHARS, 0.0, 1.0)
 
 
+def class_contrast(rows: VisualRows, n_classes: int, cfg: VisualConfig) -> np.ndarray:
+    """Per class, how much it counts in this video: ``(shot share / class share) **
+    contrast`` within ``[contrast_floor, 1]`` (see :class:`hourlens.config.VisualConfig`).
+
+    A class's share is its probability summed over the whole-frame memories, each weighted
+    by its length, over the video's covered length; crops are left out.
+    """
+    out = np.ones(n_classes, np.float32)
+    if cfg.contrast <= 0 or not len(rows):
+        return out
+    whole = np.array([s == "memory" for s in rows.sources])
+    dur = np.clip(rows.spans[:, 1] - rows.spans[:, 0], 0.5, None)[whole]
+    idx, p = rows.class_idx[whole], rows.class_p[whole]
+    ok = (idx >= 0) & (idx < n_classes)
+    if not ok.any():
+        return out
+    mass = np.bincount(idx[ok], weights=(p * dur[:, None])[ok], minlength=n_classes)
+    total = float(dur.sum())
+    share = mass[:n_classes] / total
+    shot = min(1.0, cfg.contrast_shot_s / total)
+    w = (shot / np.maximum(share, 1e-9)) ** cfg.contrast
+    return np.clip(w, cfg.contrast_floor, 1.0).astype(np.float32)
+
+
 def _score_video(
     store: Store,
     video: Video,
@@ -331,26 +115,40 @@ def _score_video(
     facets: dict[str, float],
     labels: Sequence[str],
     naming: np.ndarray | None = None,
+    cfg: VisualConfig | None = None,
 ) -> list[_Scored]:
+    cfg = cfg or from_env(VisualConfig, prefix="HOURLENS_VISUAL_")
     n = len(rows)
     label = np.zeros(n, np.float32)
     if rel is not None and rows.class_idx.shape[1]:
         ok = (rows.class_idx >= 0) & (rows.class_idx < len(rel))
-        contrib = np.where(ok, rows.class_p * rel[np.clip(rows.class_idx, 0, len(rel) - 1)], 0.0)
+        contrast = class_contrast(rows, len(rel), cfg)
+        relevant = rel >= NAMED_CLASS
+        if relevant.any():  # relative to the rarest relevant class: when every relevant
+            # class is common (a web page in a screencast), nothing counts less
+            contrast = np.minimum(contrast / float(contrast[relevant].max()), 1.0)
+        weighted = rel * contrast
+        contrib = np.where(ok, rows.class_p * weighted[np.clip(rows.class_idx, 0, len(rel) - 1)], 0)
         label = contrib.sum(axis=1)
         crop = np.array([s.startswith("crop") for s in rows.sources])
-        label = np.where(crop, label * CROP_WEIGHT, label)
+        label = np.where(crop, label * cfg.crop_weight, label)
     facet = np.zeros(n, np.float32)
     if facets:
+        # every facet the query names should be there ("people by the water"): a
+        # weighted geometric mean, each value floored so that one missing facet scales
+        # the memory down instead of zeroing it
         total = sum(facets.values())
         text = _text_heavy(store, video, rows.spans) if "text" in facets else None
+        log_facet = np.zeros(n, np.float64)
         for f, w in facets.items():
             vals = (
                 text
                 if f == "text" and text is not None
                 else np.array([r.get(f, 0.0) for r in rows.facets], np.float32)
             )
-            facet += w * vals / total
+            log_facet += (w / total) * np.log(np.maximum(vals, cfg.facet_floor))
+        facet = np.exp(log_facet).astype(np.float32)
+        facet = np.where(facet <= cfg.facet_floor * 1.0001, 0.0, facet).astype(np.float32)
     # Facets sharpen what the label space found ("an orange flower": orange flowers
     # first); they rank on their own only when no class is relevant ("a dark scene").
     named = rel is not None and float((rel if naming is None else naming).max()) >= NAMED_CLASS
@@ -381,6 +179,29 @@ def _score_video(
     return out
 
 
+#: Visual rows kept in memory (per library, video and index time), most recent last.
+_ROWS_CACHE: OrderedDict[tuple[str, int, str | None, str], VisualRows] = OrderedDict()
+_ROWS_CACHE_SIZE = 8
+_ROWS_LOCK = threading.Lock()
+
+
+def _visual_rows(store: Store, v: Video) -> VisualRows:
+    """``store.visual_rows(v)``, cached across questions until the video is re-indexed
+    (its ``indexed_at`` or content hash changes)."""
+    key = (str(store.root), v.id, v.indexed_at, v.content_hash)
+    with _ROWS_LOCK:
+        rows = _ROWS_CACHE.get(key)
+        if rows is not None:
+            _ROWS_CACHE.move_to_end(key)
+            return rows
+    rows = store.visual_rows(v.id)
+    with _ROWS_LOCK:
+        _ROWS_CACHE[key] = rows
+        while len(_ROWS_CACHE) > _ROWS_CACHE_SIZE:
+            _ROWS_CACHE.popitem(last=False)
+    return rows
+
+
 def _rank(
     store: Store,
     videos: Sequence[Video],
@@ -394,7 +215,7 @@ def _rank(
     scored: list[_Scored] = []
     wanted: dict[str, float] | None = None
     for v in videos:
-        rows = store.visual_rows(v.id) if v.encoder else None
+        rows = _visual_rows(store, v) if v.encoder else None
         if rows is None or not len(rows):  # indexed before visual rows: nothing to load
             continue
         if wanted is None:
@@ -490,11 +311,15 @@ def visual_rows_evidence(
 ) -> list[Evidence]:
     """Agent evidence from :func:`visual_rank` for one video (empty without visual rows).
 
-    Scores are ``sqrt(score / VISUAL_FULL)`` capped at 1, like tag evidence's
-    ``sqrt(probability)``.
+    Scores are ``sqrt(score / full)`` like tag evidence's ``sqrt(probability)``, where
+    ``full`` is the larger of ``VisualConfig.full_score`` and the video's best score: a
+    strong match stays above a weaker one instead of both saturating at 1.
     """
     out = []
-    for h in visual_rank(ctx.store, query, [v], k=max(4 * k, 32)):
+    hits = visual_rank(ctx.store, query, [v], k=max(4 * k, 32))
+    cfg = from_env(VisualConfig, prefix="HOURLENS_VISUAL_")
+    full = max([cfg.full_score] + [h.score for h in hits[:1]])
+    for h in hits:
         if window is not None and not (h.start < window[1] and h.end > window[0]):
             continue
         out.append(
@@ -506,7 +331,7 @@ def visual_rows_evidence(
                 end=h.end,
                 kind="visual",
                 text=h.text or "looks like the description",
-                score=round(min(1.0, math.sqrt(max(h.score, 0.0) / VISUAL_FULL)), 4),
+                score=round(min(1.0, math.sqrt(max(h.score, 0.0) / full)), 4),
                 level="memory",
                 segment_id=h.segment_id,
                 source="labels",
@@ -514,7 +339,3 @@ def visual_rows_evidence(
             )
         )
     return out
-
-
-#: A label-space score (sum of probability × relevance) at which visual evidence is certain.
-VISUAL_FULL = 0.3

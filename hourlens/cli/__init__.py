@@ -20,6 +20,8 @@ from ..errors import HourlensError
 from ..paths import printable
 from ..timefmt import fmt_duration, fmt_span
 
+#: `hourlens show` lists a segment's pixel facets at or above this value (all are in --json).
+SHOW_FACET = 0.5
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
 
@@ -297,9 +299,11 @@ def list_cmd(ctx: click.Context, as_json: bool) -> None:
 @click.option("--json", "as_json", is_flag=True, help="The whole record as JSON.")
 @click.pass_context
 def show_cmd(ctx: click.Context, video: str, as_json: bool) -> None:
-    """Show one video: duration, segments (start/end), tags, memories.
+    """Show one video: duration, segments (start/end), tags, pixel facets, memories.
 
-    VIDEO is a path, a file name or an id from `hourlens list`.
+    VIDEO is a path, a file name or an id from `hourlens list`. A segment's pixel facets
+    (dominant colours, greyscale, dark/bright, colourful, motion, sky/water/vegetation,
+    face/people) of at least 0.5 print on its `looks:` line; --json has them all.
     """
     info = _library(ctx).describe(video)
     if as_json:
@@ -335,6 +339,9 @@ def show_cmd(ctx: click.Context, video: str, as_json: bool) -> None:
                 f"    {s['index']:>4}  {fmt_span(s['start'], s['end'])}  "
                 f"{s['memories']:>3} mem  {tags}"
             )
+            looks = [f"{k} {v:.2f}" for k, v in s.get("facets", {}).items() if v >= SHOW_FACET]
+            if looks:
+                click.echo("            looks: " + ", ".join(looks))
             for text in s["ocr"][:2]:
                 click.echo(f"            on screen: {text[:90]}")
             if s["transcript"]:

@@ -32,6 +32,17 @@ if TYPE_CHECKING:
 log = logging.getLogger("hourlens.tools")
 
 TOOL_NAMES = ("search_video_memory", "ask_video", "get_video_transcript", "list_videos")
+"""The coarse tools (the library's search, ask, transcript and list)."""
+
+MEMORY_PREFIX = "memory_"
+"""The surfaces' names of the typed memory tools: ``memory_`` + the registry name
+(``memory_lookup_at``...), so they never clash with the coarse tools nor with another
+toolkit's ``search`` or ``count`` in the same agent."""
+
+MEMORY_RESULT_HELP = """\
+Returns JSON {"tool", "detail", "count" (count only, else null), "items": [{"video",
+"start", "end" (seconds), "kind" (speech, ocr, visual, tag, caption, segment, chapter,
+summary...), "text", "score"}]}: best first (read_range, neighbours: in time order)."""
 
 VIDEO_HELP = (
     "Optional: leave it out to use every indexed video (a library of one video never "
@@ -112,6 +123,26 @@ def _schemas(base: Any, field: Any) -> dict[str, Any]:
     return {"search": SearchArgs, "ask": AskArgs, "transcript": TranscriptArgs, "list": NoArgs}
 
 
+def memory_tool_names() -> list[str]:
+    """The surface names of every registered memory tool (``memory_`` + registry name)."""
+    from ..tools.memory import TOOLS
+
+    return [MEMORY_PREFIX + n for n in TOOLS]
+
+
+def memory_description(spec: Any) -> str:
+    """What an LLM reads about a memory tool: its line, its docstring and the result shape."""
+    return f"{spec.description} {spec.details}\n{MEMORY_RESULT_HELP}"
+
+
+def run_memory_tool(library: Library, name: str, args: dict[str, Any]) -> dict[str, Any]:
+    """``library.memory_tool(name, video=..., **rest)`` as JSON data (``video`` taken out
+    of ``args``)."""
+    rest = dict(args)
+    video = rest.pop("video", None)
+    return library.memory_tool(name, video=video, **rest).to_dict()
+
+
 def tool_error_text(exc: BaseException, *, optional_video: bool = False) -> str:
     """What a tool returns for a failure: the message of a user error (an unknown video
     names the valid ones; with ``optional_video``, a hint to leave ``video`` out is
@@ -142,25 +173,30 @@ def _guard(
 
 
 def as_langchain_tools(library: Library, *, include: Iterable[str] | None = None) -> list[BaseTool]:
-    """LangChain tools over ``library``: search, ask, transcript and list.
+    """LangChain tools over ``library``: search, ask, transcript, list and the memory tools.
 
     Args:
         library: An open :class:`~hourlens.Library` (its ``llm``/``models`` serve ask).
-        include: Tool names to build (default all of :data:`TOOL_NAMES`).
+        include: Tool names to build (default all: :data:`TOOL_NAMES`, then
+            :func:`memory_tool_names`).
 
     Returns:
         ``StructuredTool`` objects named ``search_video_memory``, ``ask_video``,
-        ``get_video_transcript`` and ``list_videos``; errors return as text
-        (``handle_tool_error=True``).
+        ``get_video_transcript``, ``list_videos`` and ``memory_<name>`` for each memory
+        tool (``memory_lookup_at``, ``memory_find_phrase``...; argument schemas from
+        :func:`hourlens.tools.schema.args_model`, results the ``ToolResult`` JSON). Errors,
+        bad arguments included, return as the tool's text (``Error: ...``).
 
     Raises:
         ValueError: An unknown name in ``include``.
     """
     structured_tool, tool_exception, base, field = _imports()
-    names = list(include) if include is not None else list(TOOL_NAMES)
-    unknown = sorted(set(names) - set(TOOL_NAMES))
+    memory_names = memory_tool_names()
+    known = [*TOOL_NAMES, *memory_names]
+    names = list(include) if include is not None else known
+    unknown = sorted(set(names) - set(known))
     if unknown:
-        raise ValueError(f"unknown tool names {unknown}; choose from {list(TOOL_NAMES)}")
+        raise ValueError(f"unknown tool names {unknown}; choose from {known}")
     schemas = _schemas(base, field)
 
     def search_video_memory(query: str, k: int = 5, video: str | None = None) -> Any:
@@ -189,6 +225,10 @@ def as_langchain_tools(library: Library, *, include: Iterable[str] | None = None
     }
     tools = []
     for name in names:
+        if name in memory_names:
+            tool_name = name[len(MEMORY_PREFIX) :]
+            tools.append(_memory_tool(library, tool_name, structured_tool, tool_exception))
+            continue
         fn, description, schema = specs[name]
         tools.append(
             structured_tool.from_function(
@@ -202,3 +242,26 @@ def as_langchain_tools(library: Library, *, include: Iterable[str] | None = None
             )
         )
     return tools
+
+
+def _memory_tool(library: Library, name: str, structured_tool: Any, tool_exception: Any) -> Any:
+    """The LangChain tool of memory tool ``name`` (generated from the registry)."""
+    from ..tools.schema import args_model, argument_error, tool_spec
+
+    spec = tool_spec(name)
+
+    def call(**kwargs: Any) -> Any:
+        return run_memory_tool(library, name, kwargs)
+
+    def bad_arguments(exc: Any) -> str:
+        return f"Error: {argument_error(name, exc)}"
+
+    call.__name__ = MEMORY_PREFIX + name
+    return structured_tool.from_function(
+        func=_guard(call, tool_exception, optional_video=True),
+        name=MEMORY_PREFIX + name,
+        description=memory_description(spec),
+        args_schema=args_model(name),
+        handle_tool_error=True,
+        handle_validation_error=bad_arguments,
+    )

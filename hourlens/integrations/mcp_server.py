@@ -1,7 +1,9 @@
 """The MCP server (official ``mcp`` Python SDK, 2.x ``MCPServer``): ``hourlens mcp``.
 
-Tools: ``search_video_memory``, ``ask_video``, ``get_video_transcript`` and
-``list_videos`` (the same as :func:`hourlens.integrations.as_langchain_tools`); resources: one
+Tools: ``search_video_memory``, ``ask_video``, ``get_video_transcript``, ``list_videos``
+and ``memory_<name>`` for every typed memory tool of :data:`hourlens.tools.memory.TOOLS`
+(generated from the registry: the same as :func:`hourlens.integrations.as_langchain_tools`);
+resources: one
 ``hourlens://videos/{id}`` per indexed video (``hourlens show --json`` plus chapters and
 keyframes, as JSON), listed fresh on every ``resources/list``.
 
@@ -23,10 +25,13 @@ from ..types import READY_STATUSES
 from .langchain import (
     ASK_DESCRIPTION,
     LIST_DESCRIPTION,
+    MEMORY_PREFIX,
     SEARCH_DESCRIPTION,
     TRANSCRIPT_DESCRIPTION,
     VIDEO_HELP,
     VIDEO_REQUIRED_HELP,
+    memory_description,
+    run_memory_tool,
     tool_error_text,
 )
 from .payloads import answer_json, hit_json, transcript_json, video_detail, video_summary
@@ -39,7 +44,9 @@ _ID = re.compile(r"[0-9]+")
 INSTRUCTIONS = """\
 hourlens indexes hour-long videos. Use list_videos (or the hourlens://videos/{id}
 resources) to see what is indexed, search_video_memory to locate moments, ask_video for
-answers that cite time ranges, get_video_transcript to read what is said."""
+answers that cite time ranges, get_video_transcript to read what is said. The memory_*
+tools are the typed retrieval the answers rest on (what is at a time, where a phrase is
+said, where something is shown, a range, counts, the overview)."""
 
 
 def _sdk() -> tuple[Any, Any, Any, Any, Any]:
@@ -90,6 +97,16 @@ def build_mcp_server(library: "Library", *, name: str = "hourlens") -> Any:
                     for v in videos
                 ),
             ]
+
+        async def call_tool(self, name: str, arguments: dict[str, Any], context: Any = None) -> Any:
+            """An unknown tool names the tools; a memory tool's arguments are checked
+            against its registry schema first (unknown ones refused, one line)."""
+            if self._tool_manager.get_tool(name) is None:
+                known = ", ".join(t.name for t in self._tool_manager.list_tools())
+                raise tool_error(f"unknown tool {name!r}; available tools: {known}")
+            if name.startswith(MEMORY_PREFIX):
+                _check_memory_args(name[len(MEMORY_PREFIX) :], arguments, tool_error)
+            return await super().call_tool(name, arguments, context)
 
     server = HourlensMCP(name, instructions=INSTRUCTIONS, version=__version__, log_level="WARNING")
 
@@ -145,6 +162,16 @@ def build_mcp_server(library: "Library", *, name: str = "hourlens") -> Any:
         (list_videos, LIST_DESCRIPTION),
     ):
         server.add_tool(user_errors(fn), name=fn.__name__, description=description)
+    from ..tools.memory import TOOLS
+    from ..tools.schema import tool_spec
+
+    for tool_name in TOOLS:
+        fn = _memory_tool_fn(library, tool_name)
+        server.add_tool(
+            user_errors(fn), name=fn.__name__, description=memory_description(tool_spec(tool_name))
+        )
+        # call_tool refuses unknown arguments (a typo is not silently dropped): say so
+        server._tool_manager.get_tool(fn.__name__).parameters["additionalProperties"] = False
 
     @server.resource(
         RESOURCE_PREFIX + "{id}",
@@ -161,6 +188,41 @@ def build_mcp_server(library: "Library", *, name: str = "hourlens") -> Any:
             raise not_found(str(exc)) from None
 
     return server
+
+
+def _check_memory_args(name: str, arguments: dict[str, Any], tool_error: Any) -> None:
+    """Raise ``tool_error`` (one line) when ``arguments`` do not fit memory tool ``name``."""
+    from pydantic import ValidationError
+
+    from ..tools.schema import args_model, argument_error
+
+    try:
+        args_model(name).model_validate(arguments)
+    except ValidationError as exc:
+        raise tool_error(str(argument_error(name, exc))) from exc
+
+
+def _memory_tool_fn(library: "Library", name: str) -> Any:
+    """A function with memory tool ``name``'s arguments as its signature (the SDK builds
+    the input schema and validates calls from it) that runs it through the library."""
+    from ..tools.schema import tool_args
+
+    def run(**kwargs: Any) -> dict[str, Any]:
+        return run_memory_tool(library, name, kwargs)
+
+    params = [
+        inspect.Parameter(
+            a.name,
+            inspect.Parameter.KEYWORD_ONLY,
+            default=inspect.Parameter.empty if a.required else a.default,
+            annotation=a.annotated(),
+        )
+        for a in tool_args(name)
+    ]
+    run.__name__ = MEMORY_PREFIX + name
+    run.__signature__ = inspect.Signature(params, return_annotation=dict[str, Any])  # type: ignore[attr-defined]
+    run.__annotations__ = {p.name: p.annotation for p in params} | {"return": dict[str, Any]}
+    return run
 
 
 def run_stdio(library: "Library") -> None:

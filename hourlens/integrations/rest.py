@@ -3,7 +3,9 @@
 Endpoints: ``GET /videos``, ``GET /videos/{video}`` (segments, chapters, keyframes),
 ``GET /videos/{video}/transcript``, ``GET /videos/{video}/keyframes/{n}.jpg``,
 ``GET /search?q=``, ``POST /ask`` (the JSON of ``hourlens ask --json``), ``POST /index``
-(a background job) and ``GET /jobs/{id}``. ``{video}`` is an id or a unique file name.
+(a background job), ``GET /jobs/{id}``, and the typed memory tools: ``GET /tools`` and
+``POST /tools/{name}`` (:mod:`hourlens.integrations.rest_tools`). ``{video}`` is an id or a
+unique file name.
 
 Safety (see :mod:`hourlens.integrations.rest_guard`): loopback by default, a bearer token when
 ``HOURLENS_API_TOKEN`` is set, only library files are served, request sizes are capped
@@ -33,6 +35,7 @@ from .rest_models import (
     IndexRequest,
     error_responses,
 )
+from .rest_tools import install_tool_routes
 from .web import install_web
 
 if TYPE_CHECKING:
@@ -201,6 +204,8 @@ def create_app(
     def index(body: IndexRequest) -> dict[str, Any]:
         """Queue a background job; poll ``GET /jobs/{id}`` for its progress."""
         return jobs.submit(body.paths, force=body.force).to_dict()
+
+    install_tool_routes(app, library)
 
     @app.get("/jobs", summary="Indexing jobs, oldest first", responses=error_responses())
     def list_jobs() -> list[dict[str, Any]]:

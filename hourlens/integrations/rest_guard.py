@@ -17,7 +17,7 @@ import logging
 import os
 from typing import Any
 
-from ..errors import HourlensError, NotIndexedError
+from ..errors import HourlensError, NotIndexedError, UnknownToolError
 
 log = logging.getLogger("hourlens.rest")
 
@@ -236,6 +236,10 @@ def install_error_handlers(app: Any) -> None:
     @app.exception_handler(NotIndexedError)
     async def not_indexed(request: Any, exc: NotIndexedError) -> JSONResponse:
         return reply(404, str(exc), "not_indexed")
+
+    @app.exception_handler(UnknownToolError)
+    async def unknown_tool(request: Any, exc: UnknownToolError) -> JSONResponse:
+        return reply(404, str(exc), "unknown_tool")
 
     @app.exception_handler(PathNotAllowedError)
     async def not_allowed(request: Any, exc: PathNotAllowedError) -> JSONResponse:

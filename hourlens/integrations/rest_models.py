@@ -46,7 +46,7 @@ _DESCRIPTIONS = {
     "before start)",
     401: "Missing or wrong bearer token (when the server requires one)",
     403: "Path outside the configured index roots, or indexing disabled",
-    404: "Unknown video, keyframe or job",
+    404: "Unknown video, keyframe, job or memory tool",
     413: "Request body too large",
     414: "Query string too long",
     422: "Invalid request (fails the parameter or body schema)",
@@ -118,3 +118,32 @@ class IndexRequest(_Strict):
         min_length=1, max_length=MAX_INDEX_PATHS
     )
     force: bool = Field(default=False, description="Re-index unchanged files too.")
+
+
+class ToolInfo(BaseModel):
+    """A memory tool: what ``POST /tools/{name}`` takes."""
+
+    name: str = Field(description="The tool's name (its path: /tools/{name}).")
+    description: str
+    details: str = Field(description="What it reads and how it matches, plain text.")
+    parameters: dict[str, Any] = Field(description="JSON schema of the request body.")
+
+
+class ToolItem(BaseModel):
+    """One piece of evidence a memory tool found."""
+
+    video: str = Field(description="The video's path.")
+    start: float = Field(description="Seconds.")
+    end: float = Field(description="Seconds.")
+    kind: str = Field(description="speech, ocr, visual, tag, caption, segment, chapter, summary...")
+    text: str
+    score: float
+
+
+class ToolResultBody(BaseModel):
+    """What a memory tool found (``ToolResult.to_dict()``)."""
+
+    tool: str
+    detail: str = Field(description="One line: what was read.")
+    count: int | None = Field(description="For count: the number of occurrences; else null.")
+    items: list[ToolItem] = Field(description="Best first (read_range, neighbours: time order).")
