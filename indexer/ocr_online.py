@@ -47,6 +47,10 @@ log = logging.getLogger("hourlens.indexer")
 QUEUE_FRAMES = 16
 """Frames waiting for the OCR worker; when full, the decode thread waits (back-pressure:
 the frame pass never runs further ahead of OCR than this)."""
+EMPTY_RESCAN = 3.0
+"""A scene whose last read found no text (texture the cheap gate took for text) is
+re-read at most every this many ``ocr_min_interval_s``: the budget goes to scenes that
+show text, while a caption appearing later in the scene is still read."""
 SCENE_RESERVE = 1.0
 """Whole-frame reads of the budget kept for new scenes: a periodic re-read of the same
 scene runs only while more than this is left, so a slide after a stretch of busy footage
@@ -139,6 +143,9 @@ class OnlineOcr:
         self._reader = reader
         self._prev = "none"
         self._scene = False
+        self._scene_id = 0
+        self._empty: dict[int, float] = {}  # scene → time of its last read that found no text
+        self.skipped = 0
         self._last = -float("inf")
         self._exc: BaseException | None = None
         self._q: queue.Queue[Any] = queue.Queue(QUEUE_FRAMES)
@@ -169,6 +176,8 @@ class OnlineOcr:
         """
         settled = change < self.config.ocr_scene_change
         if (self._prev == "none" and decision != "none") or not settled:
+            if not self._scene:
+                self._scene_id += 1
             self._scene = True  # a new scene: read its text once the picture settles
         self._prev = decision
         if len(self.offered) >= self.config.max_ocr_frames:
@@ -182,7 +191,7 @@ class OnlineOcr:
         self._last = t
         self.offered.append(t)
         rgb = frame.at_height(self.height) if frame is not None else None
-        self._q.put((t, rgb, first))
+        self._q.put((t, rgb, first, self._scene_id))
         return True
 
     # -- worker --------------------------------------------------------------------------
@@ -194,21 +203,35 @@ class OnlineOcr:
                 return
             if self._exc is not None:
                 continue  # keep draining so the decode thread never blocks
-            t, rgb, first = item
+            t, rgb, first, scene = item
             t0 = time.perf_counter()
             try:
+                empty = self._empty.get(scene)
+                rescan = EMPTY_RESCAN * self.config.ocr_min_interval_s
+                if not first and empty is not None and t - empty < rescan:
+                    self.skipped += 1  # this scene showed no text a moment ago
+                    continue
                 if rgb is None:
                     rgb = read_frames_at(self.path, [t], height=self.height)[0]
-                self._read(t, rgb, first)
+                self._read(t, rgb, first, scene)
             except BaseException as exc:  # noqa: BLE001 - re-raised by finish()
                 self._exc = exc
             self.busy_s += time.perf_counter() - t0
 
-    def _read(self, t: float, rgb: np.ndarray, first: bool) -> None:
+    def _read(self, t: float, rgb: np.ndarray, first: bool, scene: int) -> None:
         reader = self.reader
         rows, share = reader.plan(rgb)
         if self.budget.allow(t, share, first=first):  # else the last reading holds
             self.readings[t] = [(ln.text, ln.score) for ln in reader.read(rgb, rows)]
+            if self.readings[t]:
+                self._empty.pop(scene, None)
+            else:
+                self._empty[scene] = t
+            log.debug(
+                "ocr %.1f s: read %.2f of the frame, %d lines", t, share, len(self.readings[t])
+            )
+        else:
+            log.debug("ocr %.1f s: over budget (%.2f of the frame)", t, share)
 
     # -- after the pass ------------------------------------------------------------------
 
@@ -254,6 +277,7 @@ class OnlineOcr:
                     "candidates": len(self.offered) + len(topups),
                     "topups": done,
                     "refused": self.budget.refused,
+                    "skipped_empty": self.skipped,
                     "frames_read": round(self.budget.spent, 2),
                     "busy_s": round(self.busy_s, 2),
                 }

@@ -198,3 +198,20 @@ def test_periodic_rereads_leave_a_reserve_for_new_scenes():
     assert b.allow(0.0, 1.0)  # 2 → 1 left
     assert not b.allow(1.0, 1.0)  # a re-read may not touch the reserve
     assert b.allow(2.0, 1.0, first=True)  # a new scene may
+
+
+def test_a_scene_found_empty_is_re_read_only_after_a_longer_wait():
+    class Empty(_Reader):
+        def read(self, rgb, rows):
+            self.reads["full"] += 1
+            return []
+
+    reader = Empty()
+    ocr = _online(reader, ocr_min_interval_s=10.0)
+    offers = [(0.0, "ocr"), (10.0, "ocr"), (20.0, "ocr"), (30.0, "ocr"), (40.0, "ocr")]
+    for t, d in offers:
+        assert ocr.offer(t, d, _Frame(1))
+    stats: dict[str, float] = {}
+    ocr.finish(offers, [0.0], stats)
+    # read at 0 (nothing there): 10 and 20 skipped, 30 re-read (3 intervals), 40 skipped
+    assert stats["full"] == 2 and stats["skipped_empty"] == 3
