@@ -349,6 +349,47 @@ _SCAFFOLD = frozenset(
 )
 
 
+#: A clause that places the question at the moment a phrase is said or shown.
+_AS_SAID = re.compile(
+    r"^\s*(?:and\s+)?(?:what|which|who)\b.*\b(?:when|while|as)\s+(?:\w+\s+){0,3}?"
+    r"(?:says?|said|saying|mentions?|reads?|speaks?|shows?|displays?)\s*$",
+    re.I,
+)
+
+
+#: A time the question is placed at, at the end of a description ("... at the start").
+_TIME_TAIL = re.compile(
+    r"\s+(?:at|in|during|near|towards?|around|by|within)\s+(?:the\s+)?(?:very\s+)?"
+    r"(?:start|beginning|outset|end|close|first|last|final|opening|closing|\d|minute|hour)\b.*$",
+    re.I,
+)
+#: The clause of a question that asks (its question or request words).
+_ASKS = re.compile(
+    _WHEN.pattern + "|" + _COUNT.pattern + "|" + _DURATION.pattern + r"|\b(?:is|are)\s+there\b",
+    re.I,
+)
+
+
+#: "... right after the rocket appears", "... while the cat is on screen": an event seen.
+_SEEN_ANCHOR = re.compile(
+    r"\b(?:right\s+|just\s+|immediately\s+|shortly\s+)?(after|before|when|while|as)\s+(.+?)\s+"
+    r"(?:first\s+)?(?:appears?|is\s+shown|gets\s+shown|shows\s+up|is\s+on\s+(?:screen|camera)|"
+    r"comes\s+on(?:\s+screen)?|is\s+visible|can\s+be\s+seen|is\s+seen|is\s+displayed)\b",
+    re.I,
+)
+#: Where the part of a question that places it in time starts ("... right after ...").
+_RELATION_AT = re.compile(
+    r"\b(?:(?:right|just|immediately|directly|shortly|straight)\s+)?(?:after|before|following|"
+    r"when|while|as|once)\b",
+    re.I,
+)
+#: A question that asks what (is said, written, shown...), not when.
+_ASKS_WHAT = re.compile(
+    r"^\s*(?:and\s+)?(?:what|which|who|tell\s+me\s+what|describe|read|quote|transcribe)\b",
+    re.I,
+)
+
+
 def _mask_quotes(text: str) -> tuple[str, list[str]]:
     saved: list[str] = []
 

@@ -107,6 +107,34 @@ def write_library(args: argparse.Namespace, store: Store, say) -> dict:
     }
 
 
+def adopt_library(args: argparse.Namespace, store: Store, root: Path, say) -> dict:
+    """The first ``--hours`` of a library an interrupted longer write left (same generator,
+    same order, so identical to writing ``--hours``); later videos and stray shards go."""
+    n_videos = max(1, args.hours // args.video_hours)
+    db = store._db.get()
+    rows = db.execute("SELECT id, shard FROM videos ORDER BY id").fetchall()
+    if len(rows) < n_videos or [r[0] for r in rows[:n_videos]] != list(range(1, n_videos + 1)):
+        raise SystemExit(f"{root} does not hold videos 1..{n_videos}")
+    with store._db.write() as wdb:
+        wdb.execute("DELETE FROM videos WHERE id > ?", [n_videos])
+    keep = {r[1] for r in rows[:n_videos]}
+    for folder in (root / "shards").iterdir():
+        if folder.name not in keep:
+            shutil.rmtree(folder, ignore_errors=True)
+    store._vectors.invalidate()
+    mt = [(root / "shards" / s).stat().st_mtime for s in sorted(keep)]
+    per = (
+        PER_HOUR["feature_memories"] + PER_HOUR["summaries"] + PER_HOUR["texts"]
+    ) * args.video_hours
+    say(f"  adopted {n_videos} videos, removed {len(rows) - n_videos}")
+    return {
+        "n_videos": n_videos,
+        "n_vectors": int(n_videos * per),
+        "write_s": round(max(mt) - min(mt), 1),  # first to last shard written
+        "fts_points": [],
+    }
+
+
 def build_and_truth(args: argparse.Namespace, store: Store, root: Path, say) -> dict:
     """Build the library indexes (first search, timed) and the exact top-10 of the recall
     queries (saved beside the library, so ``--phase measure`` needs no full scan)."""
@@ -194,6 +222,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--index", default="auto", help="StoreConfig.index_type")
     ap.add_argument("--root", default=None, help="Library folder (default: a temp folder)")
     ap.add_argument("--keep", action="store_true", help="Keep the library folder.")
+    ap.add_argument(
+        "--adopt",
+        action="store_true",
+        help="write phase: take the first --hours of a library an interrupted (Ctrl-C) "
+        "longer write left in --root (videos past them are removed) instead of writing",
+    )
     ap.add_argument("--sweep", default="", help="nprobe values to sweep, e.g. 64,128,256")
     ap.add_argument(
         "--phase",
@@ -214,7 +248,10 @@ def main(argv: list[str] | None = None) -> int:
     if meta.get("args") != ident:
         if args.phase == "measure":
             ap.error(f"{root} holds no library written with {ident}: run --phase write")
-        meta = {"args": ident, **write_library(args, store, say)}
+        if args.adopt:
+            meta = {"args": ident, **adopt_library(args, store, root, say)}
+        else:
+            meta = {"args": ident, **write_library(args, store, say)}
         meta.update(build_and_truth(args, store, root, say))
         meta_path.write_text(json.dumps(meta))
         say(f"  written in {meta['write_s']:.0f} s")

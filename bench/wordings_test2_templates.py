@@ -1,11 +1,5 @@
-"""Question wordings of the TEST2 half of the second development set (issue 9, stop 17).
-
-Written by the lead in one sitting, BEFORE any run on them, as one list per question type
-(paraphrases people type: other verbs, requests, imperatives, the phrase or the time in
-other places, options in other shapes); the wording at an even index of each list is in
-``wordings_tune2_templates.py`` (tune on it), the odd one in ``wordings_test2_templates.py``
-(held out: report on it, never tune on it). Same fields as ``wordings_tune_templates.py``.
-"""
+"""Held-out TEST half of the second development set: the odd-index wordings of the lists
+split in ``wordings_tune2_templates.py`` (see there). Report on it; never tune on it."""
 
 TEMPLATES: dict[str, list[str]] = {
     "visual_when": [

@@ -132,6 +132,44 @@ def worker_config(config: IndexConfig, cpus: float, gpu: bool) -> IndexConfig:
     return dataclasses.replace(config, **changes) if changes else config
 
 
+SCRATCH_PREFIX = "hourlens-ray-worker-"
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's live process
+        return True
+    return True
+
+
+def sweep_stale_scratch(tmp: Path) -> list[Path]:
+    """Delete scratch folders of workers that died without :meth:`IndexWorker.close`
+    (``SIGKILL``, an out-of-memory kill): ``<tmp>/hourlens-ray-worker-<pid>-*`` whose
+    process is gone. Folders of live processes (a pid in use counts as live) and of
+    other users stay.
+
+    Returns:
+        The folders deleted.
+    """
+    gone = []
+    for folder in tmp.glob(f"{SCRATCH_PREFIX}*-*"):
+        pid = folder.name[len(SCRATCH_PREFIX) :].split("-", 1)[0]
+        if not pid.isdigit() or _alive(int(pid)) or not folder.is_dir():
+            continue
+        try:
+            if folder.stat().st_uid != os.getuid():
+                continue
+        except OSError:
+            continue
+        shutil.rmtree(folder, ignore_errors=True)
+        if not folder.exists():
+            gone.append(folder)
+    return gone
+
+
 class IndexWorker:
     """One worker: a scratch library and the models, loaded once and kept.
 
@@ -145,7 +183,8 @@ class IndexWorker:
 
         self.config = config
         self._events = events
-        self._root = Path(tempfile.mkdtemp(prefix="hourlens-ray-worker-"))
+        sweep_stale_scratch(Path(tempfile.gettempdir()))
+        self._root = Path(tempfile.mkdtemp(prefix=f"{SCRATCH_PREFIX}{os.getpid()}-"))
         self._store = Store(self._root / "library")
         self._encoder: Any = None
 

@@ -19,7 +19,8 @@ rows (counted, no scoring):
 So a library where every query term is rare ranks exactly as FTS5's ``bm25()`` (BM25 is
 a sum over terms), and a search reads a bounded number of rows however often its words
 occur. Per-video search restricts every step to the rowid ranges of that video's text
-rows (``rowid = id * 8 + kind code``, ids contiguous per commit), so it grows with the
+rows for frequent words (``rowid = id * 8 + kind code``, ids contiguous per commit) and
+filters the at most ``term_cap`` matches of each rare word by video, so it grows with the
 video, not the library.
 """
 
@@ -185,9 +186,8 @@ def ranked(
     counts = {w: _count(db, quote(w), cap + 1) for w in words}
     rare = [w for w in words if 0 < counts[w] <= cap]
     frequent = [w for w in words if counts[w] > cap]
-    if video_id is None:
-        spans: list[tuple[Span, int | None]] = [(None, None)]
-    else:
+    spans: list[tuple[Span, int | None]] = [(None, None)]
+    if video_id is not None and frequent:  # a frequent word: only the video's rowid ranges
         spans = [((lo, hi), code) for lo, hi, code in video_spans(db, video_id)]
 
     def keep(rowid: int, code: int | None) -> bool:
@@ -195,16 +195,15 @@ def ranked(
 
     scores: dict[int, float] = {}
     rare_match = " OR ".join(quote(w) for w in rare)
-    if rare:
-        for span, code in spans:
-            order = " ORDER BY rank LIMIT ?" if span is None else ""
-            sql = (
-                f"SELECT rowid, rank FROM texts_fts WHERE texts_fts MATCH ?{_span_sql(span)}{order}"
-            )
-            args: list[object] = [rare_match, limit] if span is None else [rare_match]
-            for rowid, rank in db.execute(sql, args).fetchall():
-                if keep(rowid, code):
-                    scores[rowid] = float(rank)
+    if rare:  # at most len(rare) * cap matches, filtered by video when asked
+        where, args = "", [rare_match, limit]
+        if video_id is not None:
+            where, args = " AND video_id = ?", [rare_match, video_id, limit]
+        sql = (
+            f"SELECT rowid, rank FROM texts_fts WHERE texts_fts MATCH ?{where} "
+            "ORDER BY rank LIMIT ?"
+        )
+        scores = {rowid: float(rank) for rowid, rank in db.execute(sql, args).fetchall()}
     if frequent:
         tops = kind_tops(db)
         per_kind = -(-2 * limit // max(1, len(tops)))  # frequent-term candidates per kind

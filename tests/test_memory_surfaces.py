@@ -216,6 +216,7 @@ def test_mcp_registers_every_memory_tool(lib, direct):
     for name in memory.TOOLS:
         t = out["tools"][f"memory_{name}"]
         assert set(t.input_schema["properties"]) == set(tool_spec(name).parameters["properties"])
+        assert t.input_schema["additionalProperties"] is False
         assert t.input_schema.get("required", []) == tool_spec(name).parameters.get("required", [])
         assert _mcp_payload(out["calls"][name]) == direct[name], name
     for key, needle in (

@@ -136,3 +136,22 @@ def test_engine_ray_without_ray_says_how_to_install(tmp_path, monkeypatch):
     with pytest.raises(ValueError, match="unknown engine"):
         lib.index(tmp_path, engine="spark")
     lib.close()
+
+
+def test_scratch_of_dead_workers_is_swept(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    from hourlens.indexer.ray_worker import SCRATCH_PREFIX, sweep_stale_scratch
+
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    child.wait()
+    dead = tmp_path / f"{SCRATCH_PREFIX}{child.pid}-abc"
+    (dead / "library").mkdir(parents=True)
+    live = tmp_path / f"{SCRATCH_PREFIX}{os.getpid()}-xyz"
+    live.mkdir()
+    odd = tmp_path / f"{SCRATCH_PREFIX}notapid-1"
+    odd.mkdir()
+    assert sweep_stale_scratch(tmp_path) == [dead]
+    assert live.is_dir() and odd.is_dir() and not dead.exists()
