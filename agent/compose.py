@@ -97,8 +97,10 @@ def presence(plan: Plan, evidence: Sequence[Evidence]) -> Judgement:
     if not hits:
         j = not_found(target, pool)
         return replace(j, answer="No: " + j.answer[0].lower() + j.answer[1:])
-    seen: set[tuple[float, float]] = set()
-    hits = [e for e in hits if (e.start, e.end) not in seen and not seen.add((e.start, e.end))]
+    distinct: dict[tuple[float, float], Evidence] = {}
+    for e in hits:
+        distinct.setdefault((e.start, e.end), e)
+    hits = list(distinct.values())
     spans = ", ".join(fmt_span(e.start, e.end) for e in sorted(hits[:3], key=lambda e: e.start))
     return computed(f"Yes: {target} at {spans}.", hits[:3], 0.5 + hits[0].score / 2)
 
