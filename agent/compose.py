@@ -27,6 +27,22 @@ from .timeexpr import find_times
 #: Minimum score of a visual (resp. phrase) match that counts as "found".
 VISUAL_FOUND = 0.35
 PHRASE_FOUND = 0.7
+#: A weaker visual match still counts as found when it stands out: at least this score
+#: and this many times the best score of any other moment (visual scores are relative to
+#: the video, so a clear winner can score low in absolute terms).
+VISUAL_DISTINCT_MIN = 0.15
+VISUAL_DISTINCT_RATIO = 1.8
+
+
+def stands_out(pool: Sequence[Evidence]) -> bool:
+    """True when the first item of a best-first visual ``pool`` is a clear winner: no other
+    moment (not overlapping it) scores within :data:`VISUAL_DISTINCT_RATIO` of it."""
+    if not pool or pool[0].score < VISUAL_DISTINCT_MIN:
+        return False
+    top = pool[0]
+    others = [e for e in pool[1:] if e.video_id != top.video_id or e.end <= top.start
+              or e.start >= top.end]  # fmt: skip
+    return not others or top.score >= VISUAL_DISTINCT_RATIO * others[0].score
 
 
 def computed(answer: str, used: Sequence[Evidence], confidence: float) -> Judgement:
@@ -47,6 +63,11 @@ def _precise(plan: Plan, evidence: Sequence[Evidence]) -> list[Evidence]:
     if mod in ("speech", "ocr"):
         return [e for e in ranked if e.kind == mod] or ranked
     return [e for e in ranked if e.kind in ("visual", "caption", "tag")] or ranked
+
+
+def _visual(plan: Plan) -> bool:
+    mod = plan.targets[0].modality if plan.targets else plan.modality
+    return mod not in ("speech", "ocr")
 
 
 def _found(plan: Plan, e: Evidence) -> bool:
@@ -71,9 +92,15 @@ def presence(plan: Plan, evidence: Sequence[Evidence]) -> Judgement:
     target = plan.target or "that"
     pool = _precise(plan, evidence)
     hits = [e for e in pool if _found(plan, e)]
+    if not hits and _visual(plan) and stands_out(pool):
+        hits = pool[:1]
     if not hits:
         j = not_found(target, pool)
         return replace(j, answer="No: " + j.answer[0].lower() + j.answer[1:])
+    distinct: dict[tuple[float, float], Evidence] = {}
+    for e in hits:
+        distinct.setdefault((e.start, e.end), e)
+    hits = list(distinct.values())
     spans = ", ".join(fmt_span(e.start, e.end) for e in sorted(hits[:3], key=lambda e: e.start))
     return computed(f"Yes: {target} at {spans}.", hits[:3], 0.5 + hits[0].score / 2)
 
@@ -81,7 +108,7 @@ def presence(plan: Plan, evidence: Sequence[Evidence]) -> Judgement:
 def duration(plan: Plan, evidence: Sequence[Evidence], *, gap: float = 4.0) -> Judgement:
     """How long the target is on screen (or said): the matched stretch around the best hit."""
     pool = [e for e in _precise(plan, evidence) if e.level != "segment" or e.kind != "speech"]
-    if not pool or not _found(plan, pool[0]):
+    if not pool or not (_found(plan, pool[0]) or (_visual(plan) and stands_out(pool))):
         return not_found(plan.target or "that", pool)
     best = pool[0]
     keep = [e for e in pool if e.video_id == best.video_id and e.score >= 0.6 * best.score]

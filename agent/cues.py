@@ -19,6 +19,7 @@ def _rx(words: str) -> re.Pattern[str]:
 _OCR_NOUN = _rx(
     r"text|texts|written|writing|write|writes|wrote|words?\s+on|on[- ]?screen\s+(?:text|words?)|"
     r"slides?|captions?|subtitles?|titles?|signs?|banners?|printed|typed|lettering|"
+    r"messages?|headings?|headlines?|notices?|"
     r"sentence\s+on|displayed\s+text|read\s+on|reads?"
 )
 _OCR_PLACE = _rx(r"on[- ]?screen|onscreen|on\s+the\s+screen|displayed")
@@ -50,20 +51,27 @@ _VISUAL = _rx(
     r"happen|happens|happening|doing|featured|features|depict\w*|onscreen|on[- ]?screen|"
     r"pops?\s+up|popping\s+up|flash\w*\s+up"
 )
-_WHEN = _rx(
+#: Requests to go to or find something ("skip to the cat", "find the slide that ...").
+_LOCATE_WORDS = (
+    r"locate|take\s+me\s+to|point\s+me\s+to|bring\s+up|cue\s+up|"
+    r"find(?=\s+(?:me\s+)?(?:a|an|the|some|where|when|that|this|it|all|\x00)\b)|"
+    r"(?:skip|go|jump|seek|fast[- ]?forward|rewind|scrub)\s+(?:ahead\s+|back\s+|forward\s+)?"
+    r"to(?=\s+(?:the|a|an|where|when|that|this|it)\b)|show\s+me\s+(?:where|when)"
+)
+#: Question words that ask for a time.
+_WHEN_ASK = _rx(
     r"when|what\s+time|which\s+time|at\s+what\s+(?:point|moment|time|minute|second)|"
     r"at\s+which\s+(?:point|moment|time)|what\s+(?:point|moment|minute|second)|"
-    r"timestamps?|time\s*codes?|where\s+in\s+the\s+(?:video|clip|recording|footage)|"
-    r"how\s+far\s+(?:in|into)|locate|take\s+me\s+to|point\s+me\s+to|bring\s+up|cue\s+up|"
-    r"find(?=\s+(?:me\s+)?(?:a|an|the|some|where|when|that|this|it|all|\x00)\b)|"
-    r"where\s+in\s+the\s+(?:audio|transcript|talk|lecture|film|movie|programme|program)|"
-    r"(?:skip|go|jump|seek|fast[- ]?forward|rewind|scrub)\s+(?:ahead\s+|back\s+|forward\s+)?"
-    r"to(?=\s+(?:the|a|an|where|when|that|this|it)\b)|"
-    r"show\s+me\s+(?:where|when)|where\s+(?:is|are|was|were|do|does|did|can)\b|where's|"
+    r"timestamps?(?!\s+\d)|time\s*codes?(?!\s+\d)|where\s+in\s+the\s+(?:video|clip|recording|"
+    r"footage|audio|transcript|talk|lecture|film|movie|programme|program)|"
+    r"how\s+far\s+(?:in|into)|where\s+(?:is|are|was|were|do|does|did|can)\b|where's|"
     r"which\s+(?:part|minute|moment|scene)|what\s+part|(?:the\s+)?time(?:stamp)?\s+(?:for|of)|"
     r"what(?:'s|\s+is|\s+was)\s+the\s+(?:first\s+|last\s+|exact\s+)?(?:time|moment|point)|"
     r"time(?=\s*\?*\s*$)"
 )
+_LOCATE = _rx(_LOCATE_WORDS)
+#: A question that asks when, or a request to find or go to something.
+_WHEN = re.compile(_WHEN_ASK.pattern + "|" + _LOCATE.pattern, re.I)
 #: An order question that asks for the later of the options ("which comes last?").
 _LAST = _rx(r"later|last|latest|comes?\s+after|after\s+the\s+other|second\s+of\s+the")
 _COUNT = _rx(r"how\s+many|how\s+often|number\s+of\s+times|count|how\s+frequently|tally")

@@ -19,7 +19,7 @@ from ..prompts import answer_format, render
 from ..timefmt import fmt_span, fmt_time
 from ..tools.evidence import Evidence, best_first, format_evidence, select_for_prompt
 from ..tools.textutil import phrase_match, tokens
-from .compose import computed, draft_intent, not_found
+from .compose import computed, draft_intent, not_found, stands_out
 from .context import Context
 from .plan import Plan
 from .state import Judgement, Turn
@@ -147,6 +147,8 @@ def draft(plan: Plan, evidence: Sequence[Evidence]) -> Judgement:
         precise = [e for e in pool if e.level not in ("segment", "chapter", "video")]
         top = (precise or pool or ranked)[0]
         conf = top.score if kind != "visual_when" else min(0.7, top.score + 0.1)
+        if kind == "visual_when" and top in precise and stands_out(precise):
+            conf = max(conf, 0.6)  # a clear winner of the video's visual ranking
         if kind in ("speech_when", "ocr_when") and plan.targets and plan.targets[0].exact:
             weak = phrase_match(plan.target, top.text) < WEAK_PHRASE  # words, not meaning
         else:

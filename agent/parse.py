@@ -26,6 +26,7 @@ from .cues import (
     _DURATION,
     _FIRST,
     _LAST,
+    _LOCATE,
     _OCR_NOUN,
     _PRESENCE,
     _PRONOUN_ONLY,
@@ -37,6 +38,7 @@ from .cues import (
     _TIME_TAIL,
     _WHAT_AT,
     _WHEN,
+    _WHEN_ASK,
     _WHICH_VIDEO,
     _mask_quotes,
     _unmask,
@@ -311,7 +313,7 @@ def _parse_one(
             "what_at", anchor=anchor, relation=lead, options=options, modality=wmod, window=None
         )
         return Parsed(what, True)
-    seen = _SEEN_ANCHOR.search(masked) if not qs and not options else None
+    seen = _SEEN_ANCHOR.search(masked) if not qs and not options and window is None else None
     if seen and _ASKS_WHAT.match(masked) and content_phrase(seen.group(2)):
         w = seen.group(1).lower()
         side: Relation = "after" if w == "after" else "before" if w == "before" else "around"
@@ -324,7 +326,10 @@ def _parse_one(
             window=None,
         )
         return Parsed(what, True)
-    if window is not None and not _WHEN.search(masked):
+    at_point = absolute is not None and absolute.kind == "point"
+    located = _LOCATE.search(masked) and not at_point
+    asks_when = _WHEN_ASK.search(masked) and not (at_point and _ASKS_WHAT.match(masked))
+    if window is not None and not (asks_when or located):
         if _SUMMARY.search(masked) or (absolute is not None and absolute.kind == "range"):
             return Parsed(plan("summarise" if _SUMMARY.search(masked) else "describe"), True)
         if rel is None and absolute is None:

@@ -67,7 +67,7 @@ _RANGE_SEP = r"\s*(?:-|–|—|to|and|until|till|through)\s*"
 #: "at the start", "towards the end of the video": the first or last ``EDGE_S`` seconds.
 _EDGE = re.compile(
     r"\b(?:at|in|near|towards?|by)\s+the\s+(?:very\s+)?(start|beginning|outset|end|close)\b"
-    r"(?:\s+of\s+(?:the|this)\s+(?:video|clip|recording|film))?"
+    r"(?:\s+of\s+(?:the|this)\s+(?:video|clip|recording|film)\b|(?!\s+of\b))"
 )
 EDGE_S = 30.0
 

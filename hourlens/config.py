@@ -190,7 +190,8 @@ class VisualConfig:
     by their length) and the shot share is ``contrast_shot_s`` over the video's length.
     A class seen in one shot counts fully; one the whole video shows ("web site" in a
     screencast) less, so a weakly related common class does not outrank a rare one that
-    is related. 0: off."""
+    is related. Weights are relative to the rarest class relevant to the query, so when
+    every relevant class is common nothing counts less. 0: off."""
     contrast_floor: float = 0.3
     contrast_shot_s: float = 10.0
     outside_closure: float = 0.6

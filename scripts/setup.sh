@@ -47,7 +47,8 @@ installer=${HOURLENS_INSTALLER:-uv}
 if [ "$installer" = uv ]; then
   echo "installing the pinned Python stack with uv (log: $log)..."
   if ! with_uv >>"$log" 2>&1; then
-    echo "uv could not install it (see $log); installing with pip instead..."
+    why=$(grep -vE "^WARNING: Location '.*' is ignored" "$log" | grep . | tail -1 | cut -c1-160)
+    echo "uv not used (${why:-see $log}); installing with pip instead..."
     installer=pip
   fi
 else

@@ -18,7 +18,7 @@ name it on stderr, so that setup falls back to pip rather than install from else
 
 from __future__ import annotations
 
-import shlex
+import ast
 import subprocess
 import sys
 from collections.abc import Iterable
@@ -46,7 +46,7 @@ RANK = {":env:": 0, "install": 1, "global": 2}
 
 
 def parse_config_list(text: str) -> dict[str, str]:
-    """pip's effective settings from ``pip config list`` output (``scope.key='value'``).
+    """pip's effective settings from ``pip config list`` output (``scope.key=repr(value)``).
 
     Args:
         text: The output of ``pip config list``.
@@ -62,8 +62,11 @@ def parse_config_list(text: str) -> dict[str, str]:
         if not sep or not dot or scope not in RANK:
             continue
         value = raw.strip()
-        if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
-            value = value[1:-1]
+        try:  # pip prints repr(value): a newline in a multi-line setting is "\\n"
+            literal = ast.literal_eval(value)
+            value = literal if isinstance(literal, str) else value
+        except (ValueError, SyntaxError):
+            pass
         rank = RANK[scope]
         if key not in best or rank < best[key][0]:
             best[key] = (rank, value)
@@ -71,7 +74,7 @@ def parse_config_list(text: str) -> dict[str, str]:
 
 
 def _values(value: str) -> list[str]:
-    return shlex.split(value)
+    return value.split()  # as pip splits a list setting (spaces or newlines)
 
 
 def uv_arguments(settings: dict[str, str]) -> tuple[list[str], dict[str, str], list[str]]:

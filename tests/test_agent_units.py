@@ -174,3 +174,16 @@ def test_vlm_specs():
     assert load_vlm("http://127.0.0.1:9/v1", model="m").model == "m"
     with pytest.raises(HourlensError):
         load_vlm("openai:qwen2-vl")
+
+
+def test_a_visual_match_that_stands_out_counts_as_found():
+    from hourlens.agent.compose import stands_out
+
+    def ev(start, score):
+        return Evidence(id=f"v{start}", video_id=1, video="/v.mp4", start=start,
+                        end=start + 8, kind="visual", text="t", score=score)  # fmt: skip
+
+    assert stands_out([ev(40, 0.22), ev(360, 0.10), ev(90, 0.06)])  # low but clear
+    assert not stands_out([ev(290, 0.13), ev(240, 0.128)])  # a tie is not a winner
+    assert not stands_out([ev(40, 0.10)])  # too weak to count even alone
+    assert stands_out([ev(40, 0.22), ev(42, 0.21), ev(360, 0.05)])  # same moment overlaps

@@ -142,7 +142,7 @@ def test_library_errors_are_one_line(lib):
         lib.memory_tool("read_range", video=VIDEO, start=5, end=1)
     with pytest.raises(ToolArgumentError, match="time: Input should be a valid number"):
         lib.memory_tool("lookup_at", video=VIDEO, time="soon")
-    with pytest.raises(ToolArgumentError, match="needs a video"):
+    with pytest.raises(ToolArgumentError, match="pass video"):
         lib.memory_tool("read_range", start=1, end=5)  # two videos in the library
     from hourlens import NotIndexedError
 
@@ -216,6 +216,7 @@ def test_mcp_registers_every_memory_tool(lib, direct):
     for name in memory.TOOLS:
         t = out["tools"][f"memory_{name}"]
         assert set(t.input_schema["properties"]) == set(tool_spec(name).parameters["properties"])
+        assert t.input_schema["additionalProperties"] is False
         assert t.input_schema.get("required", []) == tool_spec(name).parameters.get("required", [])
         assert _mcp_payload(out["calls"][name]) == direct[name], name
     for key, needle in (

@@ -340,3 +340,13 @@ def test_an_imprecise_time_is_its_whole_minute():
     assert e.precision == 60.0
     assert plan_of("What is written on screen around minute 12?").window == (720.0, 780.0)
     assert plan_of("What is written on screen at 12:34?").window == (754.0, 754.0)
+
+
+def test_a_time_question_stays_a_time_question():
+    p = plan_of("Find the text that is on screen at 2:05.")
+    assert (p.intent, p.modality, p.window) == ("what_at", "ocr", (125.0, 125.0))
+    p = plan_of("What is said at the start of minute 2?")
+    assert p.intent == "what_at" and p.window == (120.0, 180.0)
+    p = plan_of("What is written on screen at 1:34 when the slide is shown?")
+    assert (p.intent, p.window) == ("what_at", (94.0, 94.0))
+    assert plan_of("What message is displayed at 1:34?").modality == "ocr"

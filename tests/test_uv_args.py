@@ -26,6 +26,7 @@ def test_pip_precedence_env_over_install_over_global():
             ":env:.find-links='/opt/b /opt/c'",
             "download.extra-index-url='https://only-for-pip-download.example'",
             'global.cert="/etc/ssl/ca.pem"',
+            "global.extra-index-url='file:///a/simple\\nfile:///b/simple'",
             "malformed line",
         ]
     )
@@ -34,7 +35,15 @@ def test_pip_precedence_env_over_install_over_global():
         "find-links": "/opt/b /opt/c",
         "index-url": "https://install.example/simple",
         "cert": "/etc/ssl/ca.pem",
+        "extra-index-url": "file:///a/simple\nfile:///b/simple",
     }
+    args, _, _ = uv_args.uv_arguments({"extra-index-url": got["extra-index-url"]})
+    assert args[2:] == [
+        "--extra-index-url",
+        "file:///a/simple",
+        "--extra-index-url",
+        "file:///b/simple",
+    ]
 
 
 def test_uv_arguments_mirror_pip_settings():
@@ -87,12 +96,13 @@ def _run(**env: str) -> subprocess.CompletedProcess[str]:
 
 def test_script_reads_pips_own_configuration(tmp_path):
     wheels = tmp_path / "wheels"
-    out = _run(PIP_FIND_LINKS=str(wheels), PIP_EXTRA_INDEX_URL="file:///srv/simple")
+    out = _run(PIP_FIND_LINKS=str(wheels), PIP_EXTRA_INDEX_URL="file:///srv/simple\nfile:///s2")
     assert out.returncode == 0, out.stderr
     lines = out.stdout.splitlines()
     pairs = list(zip(lines, lines[1:], strict=False))
     assert ("--find-links", str(wheels)) in pairs
     assert ("--extra-index-url", "file:///srv/simple") in pairs
+    assert ("--extra-index-url", "file:///s2") in pairs
 
 
 def test_script_refuses_a_setting_it_cannot_translate():

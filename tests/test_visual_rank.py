@@ -250,3 +250,20 @@ def test_text_relevance_outside_a_known_closure_counts_less(monkeypatch):
     monkeypatch.setenv("HOURLENS_VISUAL_OUTSIDE_CLOSURE", "1")
     assert np.allclose(vr.class_relevance("rocket", "enc"), [0.9, 0.8, 0.9])
     vr._class_relevance.cache_clear()
+
+
+def test_contrast_is_relative_to_the_rarest_relevant_class(toy, monkeypatch):
+    vids = toy.videos("indexed")
+    monkeypatch.setenv("HOURLENS_VISUAL_CONTRAST_SHOT_S", "5")
+
+    def scores(rel, contrast):
+        monkeypatch.setattr(visual, "class_relevance", lambda q, enc: np.array(rel, np.float32))
+        monkeypatch.setenv("HOURLENS_VISUAL_CONTRAST", contrast)
+        return {h.start: h.score for h in visual.visual_rank(toy, "a thing", vids)}
+
+    # only the common class is relevant: it keeps its full weight
+    assert scores([0, 0, 0, 0, 1], "1") == scores([0, 0, 0, 0, 1], "0")
+    # a rarer relevant class (tabby) beside it: the common one counts less
+    off, on = scores([1, 0, 0, 0, 0.5], "0"), scores([1, 0, 0, 0, 0.5], "1")
+    assert on[0] == pytest.approx(off[0], abs=0.02)  # tabby's memory: as before
+    assert on[30] == pytest.approx(off[30] * 0.175 / 0.25, abs=0.01)  # web site's: less

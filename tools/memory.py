@@ -166,7 +166,7 @@ def read_range(
         raise ValueError(f"end ({end}) is before start ({start})")
     vid = video_id if video_id is not None else (scope.single.id if scope.single else None)
     if vid is None:
-        raise ValueError("read_range needs a video when several are in scope")
+        raise ValueError("read_range reads one video: pass video (the library has several)")
     ev = scope.keep(window_evidence(scope, vid, start, end, modality))
     ev.sort(key=lambda e: (e.start, e.id))
     return ToolResult(

@@ -22,6 +22,8 @@ further list (never the only one).
 from __future__ import annotations
 
 import math
+import threading
+from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -120,7 +122,12 @@ def _score_video(
     label = np.zeros(n, np.float32)
     if rel is not None and rows.class_idx.shape[1]:
         ok = (rows.class_idx >= 0) & (rows.class_idx < len(rel))
-        weighted = rel * class_contrast(rows, len(rel), cfg)
+        contrast = class_contrast(rows, len(rel), cfg)
+        relevant = rel >= NAMED_CLASS
+        if relevant.any():  # relative to the rarest relevant class: when every relevant
+            # class is common (a web page in a screencast), nothing counts less
+            contrast = np.minimum(contrast / float(contrast[relevant].max()), 1.0)
+        weighted = rel * contrast
         contrib = np.where(ok, rows.class_p * weighted[np.clip(rows.class_idx, 0, len(rel) - 1)], 0)
         label = contrib.sum(axis=1)
         crop = np.array([s.startswith("crop") for s in rows.sources])
@@ -172,6 +179,29 @@ def _score_video(
     return out
 
 
+#: Visual rows kept in memory (per library, video and index time), most recent last.
+_ROWS_CACHE: OrderedDict[tuple[str, int, str | None, str], VisualRows] = OrderedDict()
+_ROWS_CACHE_SIZE = 8
+_ROWS_LOCK = threading.Lock()
+
+
+def _visual_rows(store: Store, v: Video) -> VisualRows:
+    """``store.visual_rows(v)``, cached across questions until the video is re-indexed
+    (its ``indexed_at`` or content hash changes)."""
+    key = (str(store.root), v.id, v.indexed_at, v.content_hash)
+    with _ROWS_LOCK:
+        rows = _ROWS_CACHE.get(key)
+        if rows is not None:
+            _ROWS_CACHE.move_to_end(key)
+            return rows
+    rows = store.visual_rows(v.id)
+    with _ROWS_LOCK:
+        _ROWS_CACHE[key] = rows
+        while len(_ROWS_CACHE) > _ROWS_CACHE_SIZE:
+            _ROWS_CACHE.popitem(last=False)
+    return rows
+
+
 def _rank(
     store: Store,
     videos: Sequence[Video],
@@ -185,7 +215,7 @@ def _rank(
     scored: list[_Scored] = []
     wanted: dict[str, float] | None = None
     for v in videos:
-        rows = store.visual_rows(v.id) if v.encoder else None
+        rows = _visual_rows(store, v) if v.encoder else None
         if rows is None or not len(rows):  # indexed before visual rows: nothing to load
             continue
         if wanted is None:

@@ -67,7 +67,7 @@ def wordnet_relevance(query: str, encoder_name: str) -> np.ndarray | None:
     wn = load_wordnet_or_none() if classes is not None else None
     if wn is None or classes is None:
         return None
-    ancestors = [wn.ancestors(c) for c in classes]
+    under, position = _class_index(encoder_name)
     rel = np.zeros(len(classes), np.float32)
     for words, pw in phrases(query):
         for _, senses in nouns(words, wn):
@@ -76,19 +76,39 @@ def wordnet_relevance(query: str, encoder_name: str) -> np.ndarray | None:
                 if len(up) < MIN_SENSE_DEPTH:
                     continue
                 w = pw * SENSE_WEIGHTS[min(k, len(SENSE_WEIGHTS) - 1)]
+                found: dict[int, float] = {}
+                for i, hops in under.get(sense, ()):  # kinds of the query noun
+                    found[i] = w * DOWN_DECAY**hops
+                for anc, hops in up.items():  # what the query noun is a kind of
+                    if 0 < hops <= UP_MAX_HOPS:
+                        for i in position.get(anc, ()):
+                            found.setdefault(i, w * UP_FIRST * UP_DECAY ** (hops - 1))
                 linked = set(wn.parts.get(sense, ())) | set(wn.wholes.get(sense, ()))
-                for i, (c, anc) in enumerate(zip(classes, ancestors, strict=True)):
-                    hops = anc.get(sense)
-                    if hops is not None:
-                        r = w * DOWN_DECAY**hops
-                    elif 0 < up.get(c, 99) <= UP_MAX_HOPS:
-                        r = w * UP_FIRST * UP_DECAY ** (up[c] - 1)
-                    elif linked and any(anc.get(x, 9) <= 1 for x in linked):
-                        r = w * PART_REL
-                    else:
-                        continue
+                for x in linked:  # its parts and wholes, and their direct kinds
+                    for i, hops in under.get(x, ()):
+                        if hops <= 1:
+                            found.setdefault(i, w * PART_REL)
+                for i, r in found.items():
                     rel[i] = max(rel[i], r)
     return rel
+
+
+@lru_cache(maxsize=4)
+def _class_index(
+    encoder_name: str,
+) -> tuple[dict[int, list[tuple[int, int]]], dict[int, list[int]]]:
+    """For every synset, the classes under it with their hop counts; for every class
+    synset, its class positions (one pass over the classes' ancestors, then every query
+    noun looks up only its own classes)."""
+    classes = _class_synsets(encoder_name) or ()
+    wn = load_wordnet_or_none()
+    under: dict[int, list[tuple[int, int]]] = {}
+    position: dict[int, list[int]] = {}
+    for i, c in enumerate(classes):
+        position.setdefault(c, []).append(i)
+        for s, hops in (wn.ancestors(c) if wn is not None else {c: 0}).items():
+            under.setdefault(s, []).append((i, hops))
+    return under, position
 
 
 def text_relevance(query: str, encoder_name: str) -> np.ndarray | None:

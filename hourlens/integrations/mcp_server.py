@@ -170,6 +170,8 @@ def build_mcp_server(library: "Library", *, name: str = "hourlens") -> Any:
         server.add_tool(
             user_errors(fn), name=fn.__name__, description=memory_description(tool_spec(tool_name))
         )
+        # call_tool refuses unknown arguments (a typo is not silently dropped): say so
+        server._tool_manager.get_tool(fn.__name__).parameters["additionalProperties"] = False
 
     @server.resource(
         RESOURCE_PREFIX + "{id}",
