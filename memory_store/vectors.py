@@ -16,6 +16,7 @@ All vectors are L2-normalised, so scores are cosine similarities.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import logging
 import os
@@ -333,6 +334,8 @@ class VectorIndex:
         sizes = [len(m.ids) for m in metas]
         n = int(sum(sizes))
         params = compressed_params(index_type, n, dim, max_scan=self.config.ann_max_scan)
+        if self.config.ann_rerank > 0:
+            params = dataclasses.replace(params, rerank=self.config.ann_rerank)
 
         def vectors(s: int) -> np.ndarray:
             a = read_kind(kept[s].folder, kind)

@@ -88,6 +88,11 @@ def test_compressed_index_is_reused_from_disk(library, monkeypatch):
     monkeypatch.setattr(vectors, "build_compressed", no_build)
     with Store(root, config=cfg) as st:
         assert _top10(st, queries[0]) == first
+    # re-rank count and probe budget are query-time settings of the same saved index
+    with Store(root, config=StoreConfig(index_type="ivfpq", ann_rerank=37)) as st:
+        assert _top10(st, queries[0])
+        (built,) = {b.kind: b for b in st._vectors._built.values()}.values()
+        assert built.params is not None and built.params.rerank == 37
 
 
 def test_compressed_params_follow_size_and_dim():
