@@ -281,15 +281,7 @@ class VectorIndex:
             return self._build_compressed(
                 faiss, kind, dim, kept, metas, vids, arrays, path, index_type, complete
             )
-        index = None
-        if index_type != "flat" and path.exists():
-            try:
-                index = faiss.read_index(str(path))
-                if index.ntotal != n or index.d != dim:
-                    index = None
-            except RuntimeError:
-                log.warning("ignoring unreadable vector index %s", path)
-                index = None
+        index = _read_persisted(faiss, path, n, dim) if index_type != "flat" else None
         if index is None:
             parts = []
             for s in kept:
@@ -343,15 +335,7 @@ class VectorIndex:
                 raise FileNotFoundError(kept[s].folder)
             return a.vectors
 
-        index = None
-        if path.exists():
-            try:
-                index = faiss.read_index(str(path))
-                if index.ntotal != n or index.d != dim:
-                    index = None
-            except RuntimeError:
-                log.warning("ignoring unreadable vector index %s", path)
-                index = None
+        index = _read_persisted(faiss, path, n, dim)
         if index is None:
             try:
                 index = build_compressed(
@@ -416,3 +400,15 @@ class VectorIndex:
         )
         for old in olds[KEEP_INDEX_FILES:]:
             old.unlink(missing_ok=True)
+
+
+def _read_persisted(faiss: Any, path: Path, n: int, dim: int) -> Any:
+    """The index saved at ``path`` if it still holds ``n`` vectors of ``dim``, else None."""
+    if not path.exists():
+        return None
+    try:
+        index = faiss.read_index(str(path))
+    except RuntimeError:
+        log.warning("ignoring unreadable vector index %s", path)
+        return None
+    return index if index.ntotal == n and index.d == dim else None
