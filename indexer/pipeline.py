@@ -46,6 +46,8 @@ class Indexer:
         encoder: A frame encoder; loaded lazily from ``config.encoder`` when omitted.
         frame_pass: Replaces :func:`~hourlens.indexer.frames.run_frame_pass` (same
             signature); the Ray engine feeds a frame pass stitched from time windows.
+        window_text: Speech and on-screen text those windows already read
+            (:class:`~.window_text.WindowText`): used instead of reading them here.
     """
 
     def __init__(
@@ -55,12 +57,14 @@ class Indexer:
         *,
         encoder: FrameEncoder | None = None,
         frame_pass: Callable[..., FramePass] | None = None,
+        window_text: Any = None,
     ) -> None:
         self.store = store
         self.config = config or IndexConfig()
         self._encoder = encoder
         self._frame_pass = frame_pass or run_frame_pass
         self._live = frame_pass is None  # the pass decodes here: text can be read during it
+        self._window_text = window_text
         self.last_stats: dict[str, Any] = {}
 
     @property
@@ -231,7 +235,11 @@ class Indexer:
 
                     online = OnlineOcr(path, probe, self.config)
                     extra["ocr_sink"] = online.offer
-            speech = start_speech(path, probe, self.config)  # beside the frame pass
+            pre, speech = self._window_text, None  # type: Any, Any
+            if pre is not None:  # read by the window tasks (Ray engine)
+                online, speech = pre.online_ocr(path, probe, self.config), pre.speech_job()
+            else:
+                speech = start_speech(path, probe, self.config)  # beside the frame pass
             try:
                 frames = self._frame_pass(
                     path,

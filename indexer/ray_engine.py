@@ -277,7 +277,9 @@ class RayIndexer:
                 if kind == "video":
                     ref = actor.index_video.remote(job.key, path)
                 elif kind == "window":
-                    ref = actor.frame_window.remote(job.key, path, arg)
+                    rc = self.ray_config
+                    overlap = rc.speech_overlap_s if rc.window_text else None
+                    ref = actor.frame_window.remote(job.key, path, arg, overlap)
                 else:
                     ref = actor.finish_windows.remote(job.key, path, *job.window_refs)
                 inflight[ref] = (actor, job, kind)

@@ -227,29 +227,64 @@ class IndexWorker:
         rec.result = indexer.index_file(path, force=True, progress=self._emit(key))
         return rec
 
-    def frame_window(self, key: int, path: str, window: tuple[float, float]) -> Any:
-        """The frame pass of one time window (a :class:`~.windows.WindowPass`)."""
+    def frame_window(
+        self,
+        key: int,
+        path: str,
+        window: tuple[float, float],
+        speech_overlap_s: float | None = None,
+    ) -> Any:
+        """The frame pass of one time window (a :class:`~.windows.WindowPass`).
+
+        With ``speech_overlap_s`` (not ``None``) the window also reads its own text: the
+        on-screen text of its frames during the pass (when ``ocr_online``) and its speech
+        beside it (see :mod:`.window_text`).
+        """
         from .decode import probe_video
         from .windows import run_window_pass
 
         emit = self._emit(key)
         scratch = Path(tempfile.mkdtemp(prefix="window-", dir=self._root))
+        probe = probe_video(path)
+        cfg, online, speech = self.config, None, None
+        if speech_overlap_s is not None:
+            from .window_text import Background, transcribe_window
+
+            if cfg.ocr and cfg.ocr_online:
+                from .ocr_online import OnlineOcr
+
+                online = OnlineOcr(Path(path), probe, cfg)
+            speech = Background(
+                lambda: transcribe_window(
+                    Path(path), probe, cfg, window, overlap_s=speech_overlap_s
+                ),
+                "hourlens-asr",
+            )
         try:
-            return run_window_pass(
+            wp = run_window_pass(
                 Path(path),
-                probe_video(path),
+                probe,
                 window,
-                config=self.config,
+                config=cfg,
                 encoder=self.encoder,
                 scratch=scratch,
                 on_frames=(lambda n: emit("frames", {"n": n})) if emit else None,
+                online_ocr=online,
             )
+            if speech is not None:
+                wp.text, wp.speech, wp.speech_s = True, speech.result(), speech.seconds
+            if online is not None:
+                wp.ocr = online.state()
+            return wp
         finally:
+            if online is not None:
+                online.close()  # stops its worker (a no-op once its state was taken)
             shutil.rmtree(scratch, ignore_errors=True)
 
     def finish_windows(self, key: int, path: str, *windows: Any) -> Recording:
         """Stitch the window passes and run the rest of the pipeline on the whole video."""
         from .pipeline import Indexer
+        from .window_text import WindowText
         from .windows import stitch
 
         stitched = stitch(list(windows))
@@ -262,6 +297,7 @@ class IndexWorker:
             self.config,
             encoder=self.encoder,
             frame_pass=stitched.replay,
+            window_text=WindowText.merge(list(windows)),
         )
         emit = self._emit(key)
 
