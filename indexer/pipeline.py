@@ -121,14 +121,25 @@ class Indexer:
             yield self.index_file(f, force=force, progress=progress)
 
     def index_file(
-        self, path: str | Path, *, force: bool = False, progress: ProgressCallback | None = None
+        self,
+        path: str | Path,
+        *,
+        force: bool = False,
+        progress: ProgressCallback | None = None,
+        fingerprint: dict[str, Any] | None = None,
     ) -> IndexResult:
-        """Index one file; never raises for a bad file (returns a ``failed`` result)."""
+        """Index one file; never raises for a bad file (returns a ``failed`` result).
+
+        ``fingerprint`` is one the caller already took (:meth:`check_unchanged`'s
+        ``size``, ``mtime``, ``hash``; the Ray engine's driver): the file is not hashed
+        again unless its size or modification time changed since.
+        """
         t0 = time.perf_counter()
         real = resolve_path(path)
-        fingerprint: dict[str, Any] = {}
+        known = dict(fingerprint or {})
+        fingerprint = {}
         try:
-            res = self._index(real, force, progress, fingerprint, t0)
+            res = self._index(real, force, progress, fingerprint, t0, known)
         except HourlensError as exc:
             res = self._failed(real, str(exc), t0, fingerprint)
         except (KeyboardInterrupt, SystemExit):
@@ -141,11 +152,17 @@ class Indexer:
         return res
 
     def check_unchanged(
-        self, path: Path, force: bool, fp: dict[str, Any], t0: float
+        self,
+        path: Path,
+        force: bool,
+        fp: dict[str, Any],
+        t0: float,
+        known: dict[str, Any] | None = None,
     ) -> IndexResult | None:
         """The ``skipped`` result of an unchanged file, else ``None``; fills ``fp``.
 
-        ``fp`` receives ``size``, ``mtime`` and ``hash`` (the content hash).
+        ``fp`` receives ``size``, ``mtime`` and ``hash`` (the content hash); the hash of
+        ``known`` (an earlier fingerprint) is reused while size and mtime still match.
 
         Raises:
             BadVideoError: The file is missing, unreadable or not a regular file.
@@ -170,7 +187,11 @@ class Indexer:
                     segments=len(self.store.segments(old.id)),
                     seconds=round(time.perf_counter() - t0, 3),
                 )
-        fp.setdefault("hash", content_hash(path))
+        if "hash" not in fp:
+            same = known and (known.get("size"), known.get("mtime")) == (fp["size"], fp["mtime"])
+            fp["hash"] = (
+                known["hash"] if same and known and known.get("hash") else content_hash(path)
+            )
         return None
 
     def failed(self, path: Path, error: str, t0: float, fp: dict[str, Any]) -> IndexResult:
@@ -207,8 +228,9 @@ class Indexer:
         progress: ProgressCallback | None,
         fp: dict[str, Any],
         t0: float,
+        known: dict[str, Any] | None = None,
     ) -> IndexResult:
-        skipped = self.check_unchanged(path, force, fp, t0)
+        skipped = self.check_unchanged(path, force, fp, t0, known)
         if skipped is not None:
             return skipped
         probe = probe_video(path)

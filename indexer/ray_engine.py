@@ -275,13 +275,13 @@ class RayIndexer:
                 actor = idle.popleft()
                 path = str(job.path)
                 if kind == "video":
-                    ref = actor.index_video.remote(job.key, path)
+                    ref = actor.index_video.remote(job.key, path, job.fp)
                 elif kind == "window":
                     rc = self.ray_config
                     overlap = rc.speech_overlap_s if rc.window_text else None
                     ref = actor.frame_window.remote(job.key, path, arg, overlap)
                 else:
-                    ref = actor.finish_windows.remote(job.key, path, *job.window_refs)
+                    ref = actor.finish_windows.remote(job.key, path, job.fp, *job.window_refs)
                 inflight[ref] = (actor, job, kind)
             ready, _ = ray.wait(list(inflight), num_returns=1, timeout=0.2)
             self._drain(router)

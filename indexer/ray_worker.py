@@ -215,8 +215,11 @@ class IndexWorker:
 
         return emit
 
-    def index_video(self, key: int, path: str) -> Recording:
-        """Run the whole serial pipeline on one video and return its recording."""
+    def index_video(
+        self, key: int, path: str, fingerprint: dict[str, Any] | None = None
+    ) -> Recording:
+        """Run the whole serial pipeline on one video and return its recording
+        (``fingerprint``: the driver's, so the file is not hashed twice)."""
         from .pipeline import Indexer
 
         rec = Recording(
@@ -224,7 +227,9 @@ class IndexWorker:
             worker_pid=os.getpid(),
         )
         indexer = Indexer(RecordingStore(self._store, rec), self.config, encoder=self.encoder)
-        rec.result = indexer.index_file(path, force=True, progress=self._emit(key))
+        rec.result = indexer.index_file(
+            path, force=True, progress=self._emit(key), fingerprint=fingerprint
+        )
         return rec
 
     def frame_window(
@@ -281,7 +286,9 @@ class IndexWorker:
                 online.close()  # stops its worker (a no-op once its state was taken)
             shutil.rmtree(scratch, ignore_errors=True)
 
-    def finish_windows(self, key: int, path: str, *windows: Any) -> Recording:
+    def finish_windows(
+        self, key: int, path: str, fingerprint: dict[str, Any] | None, *windows: Any
+    ) -> Recording:
         """Stitch the window passes and run the rest of the pipeline on the whole video."""
         from .pipeline import Indexer
         from .window_text import WindowText
@@ -305,7 +312,9 @@ class IndexWorker:
             if emit is not None and event not in ("start", "frames"):
                 emit(event, info)  # the driver announced the video; windows counted frames
 
-        rec.result = indexer.index_file(path, force=True, progress=progress)
+        rec.result = indexer.index_file(
+            path, force=True, progress=progress, fingerprint=fingerprint
+        )
         return rec
 
     def close(self) -> None:
