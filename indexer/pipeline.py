@@ -37,6 +37,33 @@ log = logging.getLogger("hourlens.indexer")
 ProgressCallback = Callable[[str, dict[str, Any]], None]
 
 
+def plan_paths(
+    paths: Iterable[str | Path], progress: ProgressCallback | None = None
+) -> tuple[list[Path], list[IndexResult]]:
+    """Expand ``paths`` into the video files to index (:func:`~.discover.discover`) and
+    send the ``plan`` event; each engine indexes the files its own way.
+
+    Returns:
+        The files, and a ``failed`` result for each argument that cannot be indexed.
+    """
+    found = discover(paths)
+    if progress:
+        files = len(found.videos) + len(found.problems)
+        progress("plan", {"files": files, "audio_only": len(found.audio_only)})
+    unusable = [
+        IndexResult(
+            video=str(path),
+            status="failed",
+            duration=None,
+            segments=0,
+            seconds=0.0,
+            error=f"{path}: {why}",
+        )
+        for path, why in found.problems
+    ]
+    return found.videos, unusable
+
+
 class Indexer:
     """Indexes video files into a :class:`~hourlens.memory_store.Store`.
 
@@ -98,22 +125,8 @@ class Indexer:
         Yields:
             An :class:`IndexResult` per file, as soon as it is done.
         """
-        found = discover(paths)
-        files, missing = found.videos, found.problems
-        if progress:
-            progress(
-                "plan",
-                {"files": len(files) + len(missing), "audio_only": len(found.audio_only)},
-            )
-        for path, why in missing:
-            res = IndexResult(
-                video=str(path),
-                status="failed",
-                duration=None,
-                segments=0,
-                seconds=0.0,
-                error=f"{path}: {why}",
-            )
+        files, unusable = plan_paths(paths, progress)
+        for res in unusable:
             if progress:
                 progress("done", {"result": res})
             yield res
