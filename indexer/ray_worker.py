@@ -121,12 +121,15 @@ def replay(store: Any, path: str, recording: Recording) -> Any:
 
 
 def worker_config(config: IndexConfig, cpus: float, gpu: bool) -> IndexConfig:
-    """The worker's copy of ``config``: its threads fit its CPUs; ``cuda`` on a GPU."""
+    """The worker's copy of ``config``: its threads (frame pass and OCR) fit the CPUs it
+    reserved, not the node's cores (``0``: automatic); ``cuda`` on a GPU."""
     import dataclasses
 
     changes: dict[str, Any] = {}
     if config.threads == 0:
         changes["threads"] = max(1, int(cpus))
+    if config.ocr_threads == 0:
+        changes["ocr_threads"] = max(1, int(cpus) // 2)
     if gpu and config.device.strip().lower() == "cpu":
         changes["device"] = "cuda"
     return dataclasses.replace(config, **changes) if changes else config
