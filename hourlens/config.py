@@ -298,6 +298,13 @@ class RayConfig:
     window_s: float = 1200.0
     """Videos longer than ``1.5 * window_s`` are split into time windows of about this
     length, cut at keyframes, whose frame passes run on different workers."""
+    window_text: bool = True
+    """Each window task also reads its own on-screen text (during its frame pass) and
+    speech; ``False``: both are read for the whole video by the task that stitches the
+    windows (one worker)."""
+    speech_overlap_s: float = 30.0
+    """A window's speech is heard this far past its end, so a sentence that runs across
+    the edge is transcribed whole by the window it begins in."""
     max_retries: int = 3
     """Times a task is retried after its worker process died (restarted each time)."""
     num_cpus: int | None = None
