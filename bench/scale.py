@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import os
 import resource
 import shutil
@@ -34,7 +35,7 @@ import time
 from pathlib import Path
 
 import numpy as np
-from scale_compare import fts_compare, probe_sweep, rerank_compare
+from scale_compare import depth_sweep, fts_compare, probe_sweep, rerank_compare
 from scale_data import DIMS, PER_HOUR, Synth
 from scale_write import TextGen, add_real_hour, add_vector_hour
 
@@ -190,7 +191,11 @@ def measure(args: argparse.Namespace, store: Store, root: Path, meta: dict, say)
         probes = [int(p) for p in args.sweep.split(",")]
         for row in probe_sweep(store, qs, truth, probes):
             say(f"  probe sweep: {json.dumps(row)}")
-    if args.text_hours > 0:
+    if args.depths:
+        depths = [tuple(int(x) for x in d.split(":")) for d in args.depths.split(",")]
+        for row in depth_sweep(store, qs, truth, depths):
+            say(f"  depth sweep: {json.dumps(row)}")
+    if args.text_hours > 0 and not args.no_fts_compare:
         text_videos = max(1, min(meta["n_videos"], args.text_hours // args.video_hours))
         fts = fts_compare(store, vocab, text_videos)
         say(f"  full-text p50 before/after (same run): {json.dumps(fts)}")
@@ -230,13 +235,22 @@ def main(argv: list[str] | None = None) -> int:
     )
     ap.add_argument("--sweep", default="", help="nprobe values to sweep, e.g. 64,128,256")
     ap.add_argument(
+        "--depths",
+        default="",
+        help="(exact re-rank, SQ8 refine) depths to sweep, e.g. 16:2000,64:4000",
+    )
+    ap.add_argument("--no-fts-compare", action="store_true", help="skip the full-text before/after")
+    ap.add_argument(
         "--phase",
-        choices=("all", "write", "measure"),
+        choices=("all", "data", "write", "measure"),
         default="all",
-        help="write: write + build the indexes + exact truth into --root (run it niced); "
-        "measure: time searches on that library (run it under the bench lock)",
+        help="data: write the library into --root, no index; write: data (unless done) + "
+        "build the indexes + exact truth (run it niced); measure: time searches on that "
+        "library (run it under the bench lock)",
     )
     args = ap.parse_args(argv)
+    if args.phase in ("write", "data"):  # index build progress (hourlens.memory_store)
+        logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="  %(message)s")
     say = (lambda *a: print(*a, file=sys.stderr, flush=True)) if args.json else print
     if args.phase != "all" and args.root is None:
         ap.error("--phase write/measure need --root")
@@ -252,11 +266,15 @@ def main(argv: list[str] | None = None) -> int:
             meta = {"args": ident, **adopt_library(args, store, root, say)}
         else:
             meta = {"args": ident, **write_library(args, store, say)}
-        meta.update(build_and_truth(args, store, root, say))
         meta_path.write_text(json.dumps(meta))
         say(f"  written in {meta['write_s']:.0f} s")
+    if "build_s" not in meta and args.phase != "data":
+        if args.phase == "measure":
+            ap.error(f"{root} holds no built index: run --phase write")
+        meta.update(build_and_truth(args, store, root, say))
+        meta_path.write_text(json.dumps(meta))
     out = None
-    if args.phase != "write":
+    if args.phase in ("all", "measure"):
         out = measure(args, store, root, meta, say)
     store.close()
     if not args.keep and args.root is None:

@@ -4,13 +4,14 @@ it was vectorised, and recall/latency of the compressed index against ``nprobe``
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import time
 
 import numpy as np
 
 from hourlens.memory_store import Store
-from hourlens.memory_store.ann import rerank
+from hourlens.memory_store.ann import index_parts, rerank, set_search_params
 from hourlens.memory_store.shards import normalise
 
 
@@ -116,7 +117,7 @@ def probe_sweep(store: Store, queries: dict[str, np.ndarray], truth, probes) -> 
     for b in list(store._vectors._built.values()):
         if b.params is None or b.params.kind != "ivfpq" or b.kind not in queries:
             continue
-        ivf = faiss.extract_index_ivf(b.index)
+        ivf = faiss.extract_index_ivf(index_parts(faiss, b.index)[1])
         quant = faiss.downcast_index(ivf.quantizer)
         keep = (ivf.nprobe, quant.hnsw.efSearch if hasattr(quant, "hnsw") else None)
         ex = [{(int(v), int(r)) for v, r in q} for q in truth[b.kind]]
@@ -142,4 +143,39 @@ def probe_sweep(store: Store, queries: dict[str, np.ndarray], truth, probes) -> 
         ivf.nprobe = keep[0]
         if keep[1] is not None:
             quant.hnsw.efSearch = keep[1]
+    return rows
+
+
+def depth_sweep(store: Store, queries: dict[str, np.ndarray], truth, depths) -> list[dict]:
+    """Recall@10 and p50 ms of ``nearest`` per kind for each ``(rerank, refine)`` pair:
+    rows re-scored exactly from the shards, PQ candidates re-scored with the SQ8 codes
+    (both query-time; ``StoreConfig.ann_rerank`` / ``ann_refine``)."""
+    import faiss
+
+    rows = []
+    for b in list(store._vectors._built.values()):
+        if b.params is None or b.kind not in queries:
+            continue
+        keep = b.params
+        ex = [{(int(v), int(r)) for v, r in q} for q in truth[b.kind]]
+        for rr, rf in depths:
+            b.params = dataclasses.replace(keep, rerank=rr, refine=rf)
+            set_search_params(faiss, b.index, b.params)
+            lat, rec = [], []
+            for q, e in zip(queries[b.kind], ex, strict=False):
+                t = time.perf_counter()
+                hits = store.nearest(b.kind, q, k=10)
+                lat.append((time.perf_counter() - t) * 1000)
+                rec.append(len(e & {(h.video_id, h.row_id) for h in hits}) / 10)
+            rows.append(
+                {
+                    "kind": b.kind,
+                    "rerank": rr,
+                    "refine": rf,
+                    "p50_ms": round(float(np.median(lat)), 2),
+                    "recall_at_10": round(float(np.mean(rec)), 3),
+                }
+            )
+        b.params = keep
+        set_search_params(faiss, b.index, keep)
     return rows

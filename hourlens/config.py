@@ -252,9 +252,12 @@ class StoreConfig:
     """Compressed indexes: IVF lists probed per query hold about this many codes at most
     (a quarter of the lists below that); a query-time setting, no rebuild."""
     ann_rerank: int = 0
-    """Compressed indexes: candidates re-scored exactly per query; 0 is the measured
-    default (1,000 after PCA, 500 without). Query-time, no rebuild. Measured at 3,000 h
-    (2.7 M memories): 1,000 gives recall@10 0.78, 2,000 0.88, 4,000 0.94."""
+    """Compressed indexes: candidates re-scored exactly from the shards per query (random
+    reads once the library outgrows the page cache); 0 is the measured default (64 after
+    the 1280 -> 256 PCA, 32 otherwise). Query-time, no rebuild."""
+    ann_refine: int = 0
+    """Compressed indexes: PQ candidates re-scored per query with the in-RAM SQ8 codes
+    before the exact re-scoring; 0 is the measured default (4,000). Query-time."""
     use_gpu: bool = False
     """Move FAISS indexes to the GPU when faiss-gpu and a GPU are present."""
     fts_term_cap: int = 1000
@@ -308,6 +311,13 @@ class RayConfig:
     window_s: float = 1200.0
     """Videos longer than ``1.5 * window_s`` are split into time windows of about this
     length, cut at keyframes, whose frame passes run on different workers."""
+    window_text: bool = True
+    """Each window task also reads its own on-screen text (during its frame pass) and
+    speech; ``False``: both are read for the whole video by the task that stitches the
+    windows (one worker)."""
+    speech_overlap_s: float = 30.0
+    """A window's speech is heard this far past its end, so a sentence that runs across
+    the edge is transcribed whole by the window it begins in."""
     max_retries: int = 3
     """Times a task is retried after its worker process died (restarted each time)."""
     num_cpus: int | None = None

@@ -35,7 +35,9 @@ import logging
 import queue
 import threading
 import time
+from collections import Counter
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -132,6 +134,20 @@ def segment_topups(
     return out
 
 
+@dataclass
+class OcrWindowState:
+    """What an :class:`OnlineOcr` read in one time window: plain data, shipped between
+    processes by the Ray engine (:meth:`OnlineOcr.state`, :meth:`OnlineOcr.absorb`)."""
+
+    readings: dict[float, list[tuple[str, float]]]
+    offered: list[float]
+    spent: float
+    refused: int
+    skipped: int
+    busy_s: float
+    reads: dict[str, int] = field(default_factory=dict)
+
+
 class OnlineOcr:
     """Reads on-screen text during the frame pass (see the module docstring).
 
@@ -166,6 +182,7 @@ class OnlineOcr:
         self._scene_id = 0
         self._empty: dict[int, float] = {}  # scene → time of its last read that found no text
         self.skipped = 0
+        self.carried_reads: Counter[str] = Counter()  # read counts of absorbed windows
         self._last = -float("inf")
         self._exc: BaseException | None = None
         self._q: queue.Queue[Any] = queue.Queue(QUEUE_FRAMES)
@@ -294,7 +311,8 @@ class OnlineOcr:
         topups = segment_topups(decisions, segment_starts, self.offered)
         done = self._topup(topups) if topups else 0
         if stats is not None:
-            reads = self._reader.reads if self._reader is not None else {}
+            reads = Counter(self.carried_reads)
+            reads.update(self._reader.reads if self._reader is not None else {})
             stats.update({"full": 0, "bands": 0, "reused": 0, **reads})
             cache = getattr(self._reader, "cache", None)
             if cache is not None:
@@ -318,6 +336,37 @@ class OnlineOcr:
             else:  # text present: the last reading holds until the next read
                 tracker.extend(t)
         return tracker.finish()
+
+    def state(self) -> OcrWindowState:
+        """Wait for the worker and return what it read (one window's share of a video,
+        for :meth:`absorb`)."""
+        self._stop()
+        if self._exc is not None:
+            raise self._exc
+        return OcrWindowState(
+            readings=dict(self.readings),
+            offered=list(self.offered),
+            spent=self.budget.spent,
+            refused=self.budget.refused,
+            skipped=self.skipped,
+            busy_s=self.busy_s,
+            reads=dict(self._reader.reads) if self._reader is not None else {},
+        )
+
+    def absorb(self, states: Sequence[OcrWindowState]) -> None:
+        """Take over what the windows of this video read (their instances ran in other
+        processes); no frame is offered here after this, and :meth:`finish` tops up and
+        merges as if this instance had read them all."""
+        self._stop()
+        for s in states:
+            self.readings.update(s.readings)
+            self.offered.extend(s.offered)
+            self.budget.spent += s.spent
+            self.budget.refused += s.refused
+            self.skipped += s.skipped
+            self.busy_s += s.busy_s
+            self.carried_reads.update(s.reads)
+        self.offered.sort()
 
     def _topup(self, times: list[float]) -> int:
         """Read ``times`` whole (each after a frame the worker did not read), as long as

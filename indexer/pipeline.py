@@ -37,6 +37,33 @@ log = logging.getLogger("hourlens.indexer")
 ProgressCallback = Callable[[str, dict[str, Any]], None]
 
 
+def plan_paths(
+    paths: Iterable[str | Path], progress: ProgressCallback | None = None
+) -> tuple[list[Path], list[IndexResult]]:
+    """Expand ``paths`` into the video files to index (:func:`~.discover.discover`) and
+    send the ``plan`` event; each engine indexes the files its own way.
+
+    Returns:
+        The files, and a ``failed`` result for each argument that cannot be indexed.
+    """
+    found = discover(paths)
+    if progress:
+        files = len(found.videos) + len(found.problems)
+        progress("plan", {"files": files, "audio_only": len(found.audio_only)})
+    unusable = [
+        IndexResult(
+            video=str(path),
+            status="failed",
+            duration=None,
+            segments=0,
+            seconds=0.0,
+            error=f"{path}: {why}",
+        )
+        for path, why in found.problems
+    ]
+    return found.videos, unusable
+
+
 class Indexer:
     """Indexes video files into a :class:`~hourlens.memory_store.Store`.
 
@@ -46,6 +73,8 @@ class Indexer:
         encoder: A frame encoder; loaded lazily from ``config.encoder`` when omitted.
         frame_pass: Replaces :func:`~hourlens.indexer.frames.run_frame_pass` (same
             signature); the Ray engine feeds a frame pass stitched from time windows.
+        window_text: Speech and on-screen text those windows already read
+            (:class:`~.window_text.WindowText`): used instead of reading them here.
     """
 
     def __init__(
@@ -55,12 +84,14 @@ class Indexer:
         *,
         encoder: FrameEncoder | None = None,
         frame_pass: Callable[..., FramePass] | None = None,
+        window_text: Any = None,
     ) -> None:
         self.store = store
         self.config = config or IndexConfig()
         self._encoder = encoder
         self._frame_pass = frame_pass or run_frame_pass
         self._live = frame_pass is None  # the pass decodes here: text can be read during it
+        self._window_text = window_text
         self.last_stats: dict[str, Any] = {}
 
     @property
@@ -94,22 +125,8 @@ class Indexer:
         Yields:
             An :class:`IndexResult` per file, as soon as it is done.
         """
-        found = discover(paths)
-        files, missing = found.videos, found.problems
-        if progress:
-            progress(
-                "plan",
-                {"files": len(files) + len(missing), "audio_only": len(found.audio_only)},
-            )
-        for path, why in missing:
-            res = IndexResult(
-                video=str(path),
-                status="failed",
-                duration=None,
-                segments=0,
-                seconds=0.0,
-                error=f"{path}: {why}",
-            )
+        files, unusable = plan_paths(paths, progress)
+        for res in unusable:
             if progress:
                 progress("done", {"result": res})
             yield res
@@ -117,14 +134,25 @@ class Indexer:
             yield self.index_file(f, force=force, progress=progress)
 
     def index_file(
-        self, path: str | Path, *, force: bool = False, progress: ProgressCallback | None = None
+        self,
+        path: str | Path,
+        *,
+        force: bool = False,
+        progress: ProgressCallback | None = None,
+        fingerprint: dict[str, Any] | None = None,
     ) -> IndexResult:
-        """Index one file; never raises for a bad file (returns a ``failed`` result)."""
+        """Index one file; never raises for a bad file (returns a ``failed`` result).
+
+        ``fingerprint`` is one the caller already took (:meth:`check_unchanged`'s
+        ``size``, ``mtime``, ``hash``; the Ray engine's driver): the file is not hashed
+        again unless its size or modification time changed since.
+        """
         t0 = time.perf_counter()
         real = resolve_path(path)
-        fingerprint: dict[str, Any] = {}
+        known = dict(fingerprint or {})
+        fingerprint = {}
         try:
-            res = self._index(real, force, progress, fingerprint, t0)
+            res = self._index(real, force, progress, fingerprint, t0, known)
         except HourlensError as exc:
             res = self._failed(real, str(exc), t0, fingerprint)
         except (KeyboardInterrupt, SystemExit):
@@ -137,11 +165,17 @@ class Indexer:
         return res
 
     def check_unchanged(
-        self, path: Path, force: bool, fp: dict[str, Any], t0: float
+        self,
+        path: Path,
+        force: bool,
+        fp: dict[str, Any],
+        t0: float,
+        known: dict[str, Any] | None = None,
     ) -> IndexResult | None:
         """The ``skipped`` result of an unchanged file, else ``None``; fills ``fp``.
 
-        ``fp`` receives ``size``, ``mtime`` and ``hash`` (the content hash).
+        ``fp`` receives ``size``, ``mtime`` and ``hash`` (the content hash); the hash of
+        ``known`` (an earlier fingerprint) is reused while size and mtime still match.
 
         Raises:
             BadVideoError: The file is missing, unreadable or not a regular file.
@@ -166,7 +200,11 @@ class Indexer:
                     segments=len(self.store.segments(old.id)),
                     seconds=round(time.perf_counter() - t0, 3),
                 )
-        fp.setdefault("hash", content_hash(path))
+        if "hash" not in fp:
+            same = known and (known.get("size"), known.get("mtime")) == (fp["size"], fp["mtime"])
+            fp["hash"] = (
+                known["hash"] if same and known and known.get("hash") else content_hash(path)
+            )
         return None
 
     def failed(self, path: Path, error: str, t0: float, fp: dict[str, Any]) -> IndexResult:
@@ -203,8 +241,9 @@ class Indexer:
         progress: ProgressCallback | None,
         fp: dict[str, Any],
         t0: float,
+        known: dict[str, Any] | None = None,
     ) -> IndexResult:
-        skipped = self.check_unchanged(path, force, fp, t0)
+        skipped = self.check_unchanged(path, force, fp, t0, known)
         if skipped is not None:
             return skipped
         probe = probe_video(path)
@@ -231,7 +270,11 @@ class Indexer:
 
                     online = OnlineOcr(path, probe, self.config)
                     extra["ocr_sink"] = online.offer
-            speech = start_speech(path, probe, self.config)  # beside the frame pass
+            pre, speech = self._window_text, None  # type: Any, Any
+            if pre is not None:  # read by the window tasks (Ray engine)
+                online, speech = pre.online_ocr(path, probe, self.config), pre.speech_job()
+            else:
+                speech = start_speech(path, probe, self.config)  # beside the frame pass
             try:
                 frames = self._frame_pass(
                     path,

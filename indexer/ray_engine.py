@@ -38,8 +38,7 @@ from ..errors import HourlensError, MissingDependencyError
 from ..memory_store import Store
 from ..types import IndexResult
 from .decode import probe_video
-from .discover import discover_videos
-from .pipeline import Indexer
+from .pipeline import Indexer, plan_paths
 from .ray_worker import IndexWorker, Recording, replay, worker_config
 from .windows import plan_windows
 
@@ -202,19 +201,9 @@ class RayIndexer:
         Results come in the order videos finish; see :meth:`Indexer.index_paths`.
         """
         router = _Router(progress)
-        files, missing = discover_videos(paths)
-        if progress:
-            progress("plan", {"files": len(files) + len(missing)})
+        files, unusable = plan_paths(paths, progress)
         special = -1
-        for gone, why in missing:
-            res = IndexResult(
-                video=str(gone),
-                status="failed",
-                duration=None,
-                segments=0,
-                seconds=0.0,
-                error=f"{gone}: {why}",
-            )
+        for res in unusable:
             router.push(special, "done", {"result": res})
             special -= 1
             yield res
@@ -275,11 +264,13 @@ class RayIndexer:
                 actor = idle.popleft()
                 path = str(job.path)
                 if kind == "video":
-                    ref = actor.index_video.remote(job.key, path)
+                    ref = actor.index_video.remote(job.key, path, job.fp)
                 elif kind == "window":
-                    ref = actor.frame_window.remote(job.key, path, arg)
+                    rc = self.ray_config
+                    overlap = rc.speech_overlap_s if rc.window_text else None
+                    ref = actor.frame_window.remote(job.key, path, arg, overlap)
                 else:
-                    ref = actor.finish_windows.remote(job.key, path, *job.window_refs)
+                    ref = actor.finish_windows.remote(job.key, path, job.fp, *job.window_refs)
                 inflight[ref] = (actor, job, kind)
             ready, _ = ray.wait(list(inflight), num_returns=1, timeout=0.2)
             self._drain(router)

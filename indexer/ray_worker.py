@@ -121,12 +121,15 @@ def replay(store: Any, path: str, recording: Recording) -> Any:
 
 
 def worker_config(config: IndexConfig, cpus: float, gpu: bool) -> IndexConfig:
-    """The worker's copy of ``config``: its threads fit its CPUs; ``cuda`` on a GPU."""
+    """The worker's copy of ``config``: its threads (frame pass and OCR) fit the CPUs it
+    reserved, not the node's cores (``0``: automatic); ``cuda`` on a GPU."""
     import dataclasses
 
     changes: dict[str, Any] = {}
     if config.threads == 0:
         changes["threads"] = max(1, int(cpus))
+    if config.ocr_threads == 0:
+        changes["ocr_threads"] = max(1, int(cpus) // 2)
     if gpu and config.device.strip().lower() == "cpu":
         changes["device"] = "cuda"
     return dataclasses.replace(config, **changes) if changes else config
@@ -215,8 +218,11 @@ class IndexWorker:
 
         return emit
 
-    def index_video(self, key: int, path: str) -> Recording:
-        """Run the whole serial pipeline on one video and return its recording."""
+    def index_video(
+        self, key: int, path: str, fingerprint: dict[str, Any] | None = None
+    ) -> Recording:
+        """Run the whole serial pipeline on one video and return its recording
+        (``fingerprint``: the driver's, so the file is not hashed twice)."""
         from .pipeline import Indexer
 
         rec = Recording(
@@ -224,32 +230,71 @@ class IndexWorker:
             worker_pid=os.getpid(),
         )
         indexer = Indexer(RecordingStore(self._store, rec), self.config, encoder=self.encoder)
-        rec.result = indexer.index_file(path, force=True, progress=self._emit(key))
+        rec.result = indexer.index_file(
+            path, force=True, progress=self._emit(key), fingerprint=fingerprint
+        )
         return rec
 
-    def frame_window(self, key: int, path: str, window: tuple[float, float]) -> Any:
-        """The frame pass of one time window (a :class:`~.windows.WindowPass`)."""
+    def frame_window(
+        self,
+        key: int,
+        path: str,
+        window: tuple[float, float],
+        speech_overlap_s: float | None = None,
+    ) -> Any:
+        """The frame pass of one time window (a :class:`~.windows.WindowPass`).
+
+        With ``speech_overlap_s`` (not ``None``) the window also reads its own text: the
+        on-screen text of its frames during the pass (when ``ocr_online``) and its speech
+        beside it (see :mod:`.window_text`).
+        """
         from .decode import probe_video
         from .windows import run_window_pass
 
         emit = self._emit(key)
         scratch = Path(tempfile.mkdtemp(prefix="window-", dir=self._root))
+        probe = probe_video(path)
+        cfg, online, speech = self.config, None, None
+        if speech_overlap_s is not None:
+            from .window_text import Background, transcribe_window
+
+            if cfg.ocr and cfg.ocr_online:
+                from .ocr_online import OnlineOcr
+
+                online = OnlineOcr(Path(path), probe, cfg)
+            speech = Background(
+                lambda: transcribe_window(
+                    Path(path), probe, cfg, window, overlap_s=speech_overlap_s
+                ),
+                "hourlens-asr",
+            )
         try:
-            return run_window_pass(
+            wp = run_window_pass(
                 Path(path),
-                probe_video(path),
+                probe,
                 window,
-                config=self.config,
+                config=cfg,
                 encoder=self.encoder,
                 scratch=scratch,
                 on_frames=(lambda n: emit("frames", {"n": n})) if emit else None,
+                online_ocr=online,
             )
+            if speech is not None:
+                wp.text, wp.speech, wp.speech_s = True, speech.result(), speech.seconds
+            if online is not None:
+                wp.ocr = online.state()
+            return wp
         finally:
+            if online is not None:
+                online.close()  # stops its worker (a no-op once its state was taken)
             shutil.rmtree(scratch, ignore_errors=True)
 
-    def finish_windows(self, key: int, path: str, *windows: Any) -> Recording:
+    def finish_windows(
+        self, key: int, path: str, fingerprint: dict[str, Any] | None, *windows: Any
+    ) -> Recording:
         """Stitch the window passes and run the rest of the pipeline on the whole video."""
         from .pipeline import Indexer
+        from .window_text import WindowText
         from .windows import stitch
 
         stitched = stitch(list(windows))
@@ -262,6 +307,7 @@ class IndexWorker:
             self.config,
             encoder=self.encoder,
             frame_pass=stitched.replay,
+            window_text=WindowText.merge(list(windows)),
         )
         emit = self._emit(key)
 
@@ -269,7 +315,9 @@ class IndexWorker:
             if emit is not None and event not in ("start", "frames"):
                 emit(event, info)  # the driver announced the video; windows counted frames
 
-        rec.result = indexer.index_file(path, force=True, progress=progress)
+        rec.result = indexer.index_file(
+            path, force=True, progress=progress, fingerprint=fingerprint
+        )
         return rec
 
     def close(self) -> None:

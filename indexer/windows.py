@@ -90,12 +90,21 @@ class WindowPass:
         frames: The window's :class:`FramePass` (``thumb_of`` window-relative).
         features: ``(n, dim)`` float32 features of its frames.
         thumbs: Window-relative frame index -> JPEG bytes of its thumbnail.
+        text: Whether the window also read its speech and on-screen text (below).
+        speech: Its transcript (:func:`~.window_text.transcribe_window`), if any.
+        speech_s: Seconds spent recognising it.
+        ocr: What its :class:`~.ocr_online.OnlineOcr` read
+            (:class:`~.ocr_online.OcrWindowState`), when text was read during the pass.
     """
 
     window: tuple[float, float]
     frames: FramePass
     features: np.ndarray
     thumbs: dict[int, bytes] = field(default_factory=dict)
+    text: bool = False
+    speech: Any = None
+    speech_s: float = 0.0
+    ocr: Any = None
 
 
 def run_window_pass(
@@ -107,6 +116,7 @@ def run_window_pass(
     encoder: FrameEncoder,
     scratch: Path,
     on_frames: Callable[[int], None] | None = None,
+    online_ocr: Any = None,
 ) -> WindowPass:
     """The frame pass of one window (see :func:`~hourlens.indexer.frames.run_frame_pass`).
 
@@ -118,6 +128,8 @@ def run_window_pass(
         encoder: Frame encoder.
         scratch: An empty folder for the thumbnails (read back into the result).
         on_frames: Progress callback (frames just processed).
+        online_ocr: An :class:`~.ocr_online.OnlineOcr` offered the window's frames (it
+            reads their text during the pass).
     """
     feats: list[np.ndarray] = []
     gate = None
@@ -136,6 +148,7 @@ def run_window_pass(
         ocr_gate=gate,
         window=window,
         facet_probe=FrameProbe() if config.facets else None,
+        ocr_sink=online_ocr.offer if online_ocr is not None and gate is not None else None,
     )
     thumbs = {int(p.stem): p.read_bytes() for p in scratch.glob("*.jpg")}
     dim = encoder.dim

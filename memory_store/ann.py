@@ -2,24 +2,30 @@
 
 Past ``StoreConfig.compress_threshold`` vectors a library-wide index no longer holds
 float vectors (an ``IndexHNSWFlat`` of 10 M 1280-d vectors is 50 GB): it holds product
-quantisation codes, and the best candidates are re-scored exactly from the shards'
-float16 vectors (memory-mapped, only the candidates are read). Two kinds:
+quantisation codes for the candidates and SQ8 codes (one byte per PCA dimension) to
+re-score them in RAM; the best few are re-scored exactly from the shards' float16
+vectors (``pread``, only those rows are read). Two kinds of PQ stage:
 
-- ``ivfpq``: ``PCA → IVF (HNSW coarse quantiser) → PQ`` over unit vectors with the L2
-  metric (same ranking as cosine; PCA centring keeps L2 distances);
-- ``hnswpq``: ``PCA → HNSW over PQ codes``.
+- ``ivfpq``: ``PCA -> Refine(IVF (HNSW coarse quantiser) -> PQ, SQ8)`` over unit vectors
+  with the L2 metric (same ranking as cosine; PCA centring keeps L2 distances);
+- ``hnswpq``: ``PCA -> Refine(HNSW over PQ codes, SQ8)``.
 
-``bench/ann_choice.py`` measured both (build time, latency, recall@10 after re-ranking,
-bytes per vector; figures in ``bench/README.md``): ``ivfpq`` builds an order of
-magnitude faster at equal recall and is the default (``StoreConfig.compressed_type``).
+Why the SQ8 stage (``bench/scale.py``, figures in ``bench/README.md``): at 10,000 hours
+the float16 shards are ~33 GB, more than the page cache, and a random read of one row
+costs ~0.5-1.4 ms on this machine's disk, so re-scoring 1,000 PQ candidates exactly from
+the shards would cost a second; the SQ8 codes re-score thousands in a few ms.
+``bench/ann_choice.py`` measured both PQ stages: ``ivfpq`` builds an order of magnitude
+faster at equal recall and is the default (``StoreConfig.compressed_type``).
 Building never concatenates the library: the PCA, coarse centroids and codebooks are
-trained on a sample of rows read from the shards, then each shard is added in turn.
+trained on a sample of rows read from the shards, then the shards are added in order.
 """
 
 from __future__ import annotations
 
+import logging
 import math
 import os
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -28,10 +34,15 @@ import numpy as np
 
 from .shards import normalise
 
+log = logging.getLogger("hourlens.memory_store")
+
 COMPRESSED = ("ivfpq", "hnswpq")
 TRAIN_PER_LIST = 40  # training rows per IVF list (faiss asks for at least 39)
 MAX_TRAIN = 200_000
 MAX_SCAN = 262_144  # default StoreConfig.ann_max_scan
+REFINE = 4000  # default StoreConfig.ann_refine
+RERANK_WIDE, RERANK = 64, 32  # default StoreConfig.ann_rerank (dim > 512, others)
+ADD_BATCH = 65_536  # rows per faiss add call while building
 
 
 @dataclass(frozen=True)
@@ -44,34 +55,36 @@ class CompressedParams:
     pq_m: int  # PQ sub-quantisers (8 bits each)
     nprobe: int  # IVF lists visited per query
     ef_search: int  # HNSW beam (coarse quantiser or the graph)
-    rerank: int  # candidates re-scored exactly per query (at least k)
+    rerank: int  # candidates re-scored exactly from the shards per query (at least k)
+    refine: int = REFINE  # PQ candidates re-scored with the in-RAM SQ8 codes per query
 
     @property
     def factory(self) -> str:
-        """The faiss ``index_factory`` string."""
-        pre = f"PCA{self.pca}," if self.pca else ""
+        """The faiss ``index_factory`` string of the PQ stage (after the PCA)."""
         if self.kind == "ivfpq":
-            return f"{pre}IVF{self.nlist}_HNSW32,PQ{self.pq_m}"
-        return f"{pre}HNSW32_PQ{self.pq_m}"
+            return f"IVF{self.nlist}_HNSW32,PQ{self.pq_m}"
+        return f"HNSW32_PQ{self.pq_m}"
 
 
 def compressed_params(kind: str, n: int, dim: int, *, max_scan: int = MAX_SCAN) -> CompressedParams:
-    """Measured defaults for ``n`` vectors of ``dim`` (``bench/ann_choice.py``,
-    ``bench/scale.py``).
+    """Measured defaults for ``n`` vectors of ``dim`` (``bench/scale.py``, figures in
+    ``bench/README.md``).
 
-    PCA to 256 dimensions above 512 (the codes then cover the variance that matters; the
-    exact re-ranking restores the order), 8 dimensions per PQ code byte, about
-    ``2 * sqrt(n)`` IVF lists (a power of two, 256..16384), a quarter of them probed but
-    no more lists than hold about ``max_scan`` codes (a quarter of a large library's codes
-    would be scanned per query otherwise), 1,000 candidates re-ranked exactly after PCA
-    (500 without): recall@10 0.98 / 0.995 on 50 k real-shaped 1280-d / 384-d vectors,
-    against 0.73 / 0.83 with 1/32 probed and 200.
+    PCA to 256 dimensions above 512 and to 128 above 256 (the PQ and SQ8 codes cover the
+    variance that matters; the exact re-scoring restores the order), PQ codes of 8
+    dimensions per byte from 256 dimensions up (4 below), about ``2 * sqrt(n)`` IVF lists
+    (a power of two, 256..16384), a quarter of them probed but no more lists than hold
+    about ``max_scan`` codes (a quarter of a large library's codes would be scanned per
+    query otherwise). Per query the best :data:`REFINE` PQ candidates are re-scored with
+    the in-RAM SQ8 codes of the PCA vectors and the best ``rerank`` of those exactly from
+    the shards (64 after a 1280 -> 256 PCA, 32 otherwise: random reads from disk once a
+    library outgrows the page cache, so few).
     """
     if kind not in COMPRESSED:
         raise ValueError(f"unknown compressed index {kind!r}; expected one of {COMPRESSED}")
-    pca = 256 if dim > 512 else 0
+    pca = 256 if dim > 512 else 128 if dim > 256 else 0
     width = pca or dim
-    pq_m = max(8, width // 8)
+    pq_m = max(8, width // 8 if width >= 256 else width // 4)
     while width % pq_m:
         pq_m -= 1
     nlist = int(2 ** round(math.log2(max(256.0, 2 * math.sqrt(max(n, 1))))))
@@ -83,8 +96,33 @@ def compressed_params(kind: str, n: int, dim: int, *, max_scan: int = MAX_SCAN) 
         pq_m=pq_m,
         nprobe=max(16, min(nlist // 4, math.ceil(max_scan * nlist / max(n, 1)))),
         ef_search=128,
-        rerank=1000 if pca else 500,
+        rerank=RERANK_WIDE if dim > 512 else RERANK,
     )
+
+
+def new_compressed(faiss: Any, params: CompressedParams, dim: int) -> Any:
+    """An untrained ``[PCA ->] Refine(PQ index, SQ8)`` index (L2 over unit vectors).
+
+    The SQ8 codes (one byte per PCA dimension) stay in RAM with the PQ codes, so a query
+    re-scores thousands of candidates without reading the shards.
+    """
+    width = params.pca or dim
+    base = faiss.index_factory(width, params.factory, faiss.METRIC_L2)
+    refine = faiss.IndexScalarQuantizer(width, faiss.ScalarQuantizer.QT_8bit, faiss.METRIC_L2)
+    index = faiss.IndexRefine(base, refine)
+    if params.pca:
+        index = faiss.IndexPreTransform(faiss.PCAMatrix(dim, params.pca), index)
+    return index
+
+
+def index_parts(faiss: Any, index: Any) -> tuple[Any, Any]:
+    """``(refine stage or None, PQ index)`` of a compressed index (built or loaded)."""
+    inner = (
+        faiss.downcast_index(index.index) if isinstance(index, faiss.IndexPreTransform) else index
+    )
+    if isinstance(inner, faiss.IndexRefine):
+        return inner, faiss.downcast_index(inner.base_index)
+    return None, inner
 
 
 def train_sample(
@@ -117,7 +155,8 @@ def build_compressed(
     read_rows: Callable[[int, np.ndarray], np.ndarray],
     read_all: Callable[[int], np.ndarray],
 ) -> Any:
-    """Train on a sample, then add every shard in turn (constant extra memory).
+    """Train on a sample, then add the shards in order, :data:`ADD_BATCH` rows per call
+    (bounded extra memory; one faiss call per batch, not per shard).
 
     Args:
         faiss: The faiss module.
@@ -127,22 +166,41 @@ def build_compressed(
         read_rows: ``read_rows(shard, rows)`` -> vectors of those rows.
         read_all: ``read_all(shard)`` -> all vectors of the shard.
     """
-    index = faiss.index_factory(dim, params.factory, faiss.METRIC_L2)
+    index = new_compressed(faiss, params, dim)
     _fast_pq_training(faiss, index)
     n_train = min(MAX_TRAIN, max(TRAIN_PER_LIST * params.nlist, 20_000))
     if params.kind == "hnswpq":
         n_train = min(MAX_TRAIN, 50_000)
+    t0 = time.perf_counter()
     index.train(train_sample(sizes, read_rows, n_train))
+    total = int(sum(sizes))
+    log.info(
+        "%s d%d: trained on %d rows in %.0f s", params.kind, dim, n_train, time.perf_counter() - t0
+    )
+    batch: list[np.ndarray] = []
+    held, step = 0, max(ADD_BATCH, total // 20)
     for s in range(len(sizes)):
-        index.add(normalise(read_all(s)))
+        batch.append(normalise(read_all(s)))
+        held += len(batch[-1])
+        if held >= ADD_BATCH or s == len(sizes) - 1:
+            before = int(index.ntotal)
+            index.add(np.concatenate(batch) if len(batch) > 1 else batch[0])
+            batch, held = [], 0
+            if int(index.ntotal) // step != before // step:
+                log.info(
+                    "%s d%d: %d / %d rows added (%.0f s)",
+                    params.kind,
+                    dim,
+                    int(index.ntotal),
+                    total,
+                    time.perf_counter() - t0,
+                )
     return index
 
 
 def _fast_pq_training(faiss: Any, index: Any) -> None:
     """No polysemous training (codes are only used for candidates) and 15 k-means rounds."""
-    base = (
-        faiss.downcast_index(index.index) if isinstance(index, faiss.IndexPreTransform) else index
-    )
+    _, base = index_parts(faiss, index)
     storage = faiss.downcast_index(base.storage) if hasattr(base, "storage") else base
     if hasattr(storage, "do_polysemous_training"):
         storage.do_polysemous_training = False
@@ -152,18 +210,19 @@ def _fast_pq_training(faiss: Any, index: Any) -> None:
 
 
 def set_search_params(faiss: Any, index: Any, params: CompressedParams) -> None:
-    """Apply ``nprobe``/``efSearch`` to a built or loaded compressed index."""
+    """Apply ``nprobe``/``efSearch`` and the refine depth to a built or loaded index."""
+    refine, base = index_parts(faiss, index)
+    if refine is not None:
+        refine.k_factor = max(1.0, params.refine / max(1, params.rerank))
+    wide = max(params.refine, params.rerank)
     if params.kind == "ivfpq":
-        ivf = faiss.extract_index_ivf(index)
+        ivf = faiss.extract_index_ivf(base)
         ivf.nprobe = min(ivf.nlist, params.nprobe)
         quant = faiss.downcast_index(ivf.quantizer)
         if hasattr(quant, "hnsw"):
             quant.hnsw.efSearch = max(params.ef_search, params.nprobe)
         return
-    base = index
-    if isinstance(index, faiss.IndexPreTransform):
-        base = faiss.downcast_index(index.index)
-    base.hnsw.efSearch = max(params.ef_search, params.rerank)
+    base.hnsw.efSearch = max(params.ef_search, wide)
 
 
 class RowReader:

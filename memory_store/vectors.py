@@ -36,6 +36,7 @@ from .ann import (
     RowReader,
     build_compressed,
     compressed_params,
+    index_parts,
     rerank,
     set_search_params,
 )
@@ -328,6 +329,8 @@ class VectorIndex:
         params = compressed_params(index_type, n, dim, max_scan=self.config.ann_max_scan)
         if self.config.ann_rerank > 0:
             params = dataclasses.replace(params, rerank=self.config.ann_rerank)
+        if self.config.ann_refine > 0:
+            params = dataclasses.replace(params, refine=self.config.ann_refine)
 
         def vectors(s: int) -> np.ndarray:
             a = read_kind(kept[s].folder, kind)
@@ -336,6 +339,8 @@ class VectorIndex:
             return a.vectors
 
         index = _read_persisted(faiss, path, n, dim)
+        if index is not None and index_parts(faiss, index)[0] is None:
+            index = None  # saved before the in-RAM refine stage: rebuild
         if index is None:
             try:
                 index = build_compressed(

@@ -102,10 +102,40 @@ def test_compressed_params_follow_size_and_dim():
     assert big.nprobe == 239  # ~262 k codes scanned, not a quarter of 9 M
     assert compressed_params("ivfpq", 9e6, 1280, max_scan=10**9).nprobe == 2048
     text = compressed_params("ivfpq", 12_800_000, 384)
-    assert text.pca == 0 and 384 % text.pq_m == 0
-    assert "IVF8192_HNSW32,PQ32" in big.factory
+    assert text.pca == 128 and text.pq_m == 32 and text.rerank == 32
+    assert big.rerank == 64 and big.refine == text.refine == 4000
+    assert compressed_params("ivfpq", 10_000, 64).pca == 0
+    assert big.factory == "IVF8192_HNSW32,PQ32"
     with pytest.raises(ValueError):
         compressed_params("lsh", 10, 8)
+
+
+def test_compressed_index_keeps_sq8_codes_of_every_row_in_ram(library, monkeypatch):
+    """The refine stage holds one byte per (PCA) dimension per row, added in batches; the
+    refine depth is a query-time setting; an index saved without the stage is rebuilt."""
+    import faiss
+
+    import hourlens.memory_store.ann as ann
+    from hourlens.memory_store.ann import index_parts
+
+    root, queries = library
+    monkeypatch.setattr(ann, "ADD_BATCH", 700)  # several shards per add, one split
+    for f in (root / "index").glob("*.faiss"):
+        f.unlink()
+    with Store(root, config=StoreConfig(index_type="ivfpq", ann_refine=321)) as st:
+        first = _top10(st, queries[0])
+        (built,) = st._vectors._built.values()
+        refine, base = index_parts(faiss, built.index)
+        assert refine is not None and base.ntotal == built.index.ntotal == 3000
+        codes = faiss.downcast_index(refine.refine_index)
+        assert codes.code_size == 64 and codes.ntotal == 3000  # SQ8 of 64-d, every row
+        assert refine.k_factor == pytest.approx(321 / built.params.rerank)
+    (saved,) = (root / "index").glob("frames-d64-*.faiss")
+    faiss.write_index(base, str(saved))  # an index without the refine stage
+    with Store(root, config=StoreConfig(index_type="ivfpq")) as st:
+        assert _top10(st, queries[0]) == first
+        (built,) = st._vectors._built.values()
+        assert index_parts(faiss, built.index)[0] is not None
 
 
 def test_rerank_orders_candidates_exactly():

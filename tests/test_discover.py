@@ -95,3 +95,19 @@ def test_fingerprint_and_content_hash(tmp_path: Path):
     assert file_fingerprint(f)[0] == size  # same size: only the hash tells
     copy = _touch(tmp_path / "copy.bin", bytes(data))
     assert content_hash(copy) == content_hash(f)
+
+
+def test_both_engines_plan_from_one_place(tmp_path):
+    """``plan_paths`` (serial and Ray engines): the plan event counts audio files met in
+    folders, and an argument that cannot be indexed becomes a failed result."""
+    from hourlens.indexer.pipeline import plan_paths
+
+    root = tmp_path / "in"
+    _touch(root / "talk.mp4")
+    _touch(root / "voice.wav")
+    events: list = []
+    files, unusable = plan_paths([root, tmp_path / "gone.mp4"], lambda e, i: events.append((e, i)))
+    assert files == [(root / "talk.mp4").resolve()]
+    assert events == [("plan", {"files": 2, "audio_only": 1})]
+    assert [(r.status, r.video) for r in unusable] == [("failed", str(tmp_path / "gone.mp4"))]
+    assert "no such file" in (unusable[0].error or "")

@@ -120,3 +120,24 @@ def test_incremental_skip_and_reindex(tmp_path, encoder):
     assert second.duration == pytest.approx(10.0, abs=0.3)
     assert len(lib.videos()) == 1
     lib.close()
+
+
+def test_a_known_fingerprint_is_not_hashed_again(tmp_path, monkeypatch, cut_video):
+    """The Ray engine's workers reuse the driver's content hash while size and mtime hold."""
+    from hourlens.indexer import pipeline
+
+    path, _ = cut_video
+    lib = Library(tmp_path / "lib")
+    ix = pipeline.Indexer(lib.store, IndexConfig())
+    first: dict = {}
+    assert ix.check_unchanged(path, True, first, 0.0) is None
+    assert first["hash"].startswith("blake2b:")
+    calls: list = []
+    monkeypatch.setattr(pipeline, "content_hash", lambda p: calls.append(p) or "blake2b:new")
+    again: dict = {}
+    assert ix.check_unchanged(path, True, again, 0.0, known=first) is None
+    assert calls == [] and again == first
+    changed: dict = {}
+    ix.check_unchanged(path, True, changed, 0.0, known={**first, "mtime": first["mtime"] - 5})
+    assert calls == [path] and changed["hash"] == "blake2b:new"
+    lib.close()

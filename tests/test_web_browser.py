@@ -25,7 +25,11 @@ import httpx  # noqa: E402
 from agent_fixtures import toy_models  # noqa: E402
 from live_server import LiveServer  # noqa: E402
 from selenium import webdriver  # noqa: E402
-from selenium.common.exceptions import TimeoutException  # noqa: E402
+from selenium.common.exceptions import (  # noqa: E402
+    NoSuchElementException,
+    StaleElementReferenceException,
+    TimeoutException,
+)
 from selenium.webdriver.chrome.service import Service  # noqa: E402
 from selenium.webdriver.common.action_chains import ActionChains  # noqa: E402
 from selenium.webdriver.common.by import By  # noqa: E402
@@ -131,7 +135,12 @@ def server(talk, index_root):
 
 
 def wait(driver, cond, timeout=WAIT, message=""):
-    return WebDriverWait(driver, timeout, poll_frequency=0.1).until(cond, message)
+    """Poll ``cond``; an element re-rendered between finding and reading it (stale) or not
+    there yet is polled again."""
+    ignored = (NoSuchElementException, StaleElementReferenceException)
+    return WebDriverWait(driver, timeout, poll_frequency=0.1, ignored_exceptions=ignored).until(
+        cond, message
+    )
 
 
 def player_state(driver) -> dict:

@@ -155,3 +155,14 @@ def test_scratch_of_dead_workers_is_swept(tmp_path):
     odd.mkdir()
     assert sweep_stale_scratch(tmp_path) == [dead]
     assert live.is_dir() and odd.is_dir() and not dead.exists()
+
+
+def test_worker_threads_fit_the_cpus_it_reserved():
+    from hourlens.indexer.ray_worker import worker_config
+
+    auto = worker_config(IndexConfig(), cpus=4, gpu=False)
+    assert (auto.threads, auto.ocr_threads, auto.device) == (4, 2, "cpu")
+    one = worker_config(IndexConfig(), cpus=1, gpu=True)
+    assert (one.threads, one.ocr_threads, one.device) == (1, 1, "cuda")
+    mine = worker_config(IndexConfig(threads=3, ocr_threads=5), cpus=1, gpu=False)
+    assert (mine.threads, mine.ocr_threads) == (3, 5)
