@@ -150,12 +150,15 @@ class IndexConfig:
     text frame of every segment is always read)."""
     max_ocr_frames: int = 600
     """Upper bound on OCR'd frames per video."""
-    ocr_budget_per_min: float = 4.0
-    """OCR work allowed per minute of video, in whole-frame reads: a read of the bands
-    whose text changed costs their share of the frame, a frame whose text did not change
-    costs nothing; the first read of a new segment may borrow one minute's budget.
-    Bounds the OCR time whatever the content; over budget, the last reading holds until
-    the budget refills. 0: no bound."""
+    ocr_budget_per_min: float = 3.0
+    """OCR work allowed per minute of video, in whole-frame detector reads (≈1.15 CPU-s
+    each for an 854x480 frame on this project's 2-core reference machine). A read costs
+    what it did: the probe's and the detector's share of the frame (the bands whose text
+    changed), plus ``ocr_line_cost`` per line recognised; a frame whose text did not
+    change costs nothing. The first read of a new scene may borrow one minute's budget;
+    a re-read runs only if it leaves a reserve for new scenes. Bounds the OCR CPU time
+    whatever the content; over budget, the last reading holds until the budget refills.
+    0: no bound."""
     ocr_det_short_side: int = 736
     """The OCR text detector sees frames with their short side scaled up to this many
     pixels (RapidOCR's default); smaller is faster but loses small text. 0: the frame's
@@ -170,6 +173,16 @@ class IndexConfig:
     settles, without waiting for ``ocr_min_interval_s``, and may borrow from the budget."""
     ocr_threads: int = 0
     """ONNX Runtime threads of the OCR models (0: half the cores, at least one)."""
+    ocr_probe_short_side: int = 384
+    """Before the text detector reads a frame (or band) at ``ocr_det_short_side``, it looks
+    at a copy with its short side at this many pixels (about a quarter of the work); when
+    it finds no text box there, the read ends with no lines. 0: no probe."""
+    ocr_line_cost: float = 0.04
+    """What recognising one line costs the OCR budget, in whole-frame detector reads (so
+    the budget bounds the recogniser too, however many lines a frame shows)."""
+    ocr_line_cache: bool = True
+    """A text box that looks as it did where it was read before keeps that reading (it is
+    not recognised again)."""
     text_embedder: str = "auto"
     """Sentence embedder for text memories: ``auto`` (packaged all-MiniLM-L6-v2), a
     sentence-transformers id or path, or ``none``."""

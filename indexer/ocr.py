@@ -155,13 +155,18 @@ class OcrGate:
         return "ocr"
 
 
-@lru_cache(maxsize=2)
-def _rapidocr(params_key: tuple[tuple[str, Any], ...]) -> Any:
+@lru_cache(maxsize=4)
+def _rapidocr(params_key: tuple[tuple[str, Any], ...], spinning: bool = True) -> Any:
     try:
         from rapidocr import RapidOCR
     except ImportError as exc:
         raise MissingDependencyError("rapidocr", "ocr", "on-screen text (OCR)") from exc
-    return RapidOCR(params={"Global.log_level": "error", **dict(params_key)})
+    ocr = RapidOCR(params={"Global.log_level": "error", **dict(params_key)})
+    if not spinning:
+        from .ocr_steps import quiet_sessions
+
+        quiet_sessions(ocr)
+    return ocr
 
 
 def _reading_order(boxes: np.ndarray) -> list[int]:
@@ -196,6 +201,8 @@ class OcrEngine:
         params: RapidOCR settings over :data:`DEFAULT_PARAMS`, e.g.
             ``{"Det.limit_side_len": 640}`` (27% faster on 854x480 frames but 6% of the
             lines of small text lost) or ``{"Global.use_cls": True}``.
+        spinning: False: ONNX Runtime's idle intra-op threads sleep instead of
+            spin-waiting (for a reader running beside other work).
     """
 
     def __init__(
@@ -204,10 +211,21 @@ class OcrEngine:
         min_score: float = MIN_SCORE,
         min_chars: int = MIN_CHARS,
         params: dict[str, Any] | None = None,
+        spinning: bool = True,
     ) -> None:
         self.min_score = min_score
         self.min_chars = min_chars
+        self.spinning = spinning
         self._params = tuple(sorted({**DEFAULT_PARAMS, **(params or {})}.items()))
+
+    def _ocr(self) -> Any:
+        return _rapidocr(self._params, self.spinning)
+
+    def detect(self, rgb: np.ndarray) -> int:
+        """How many text boxes the detector finds in ``rgb`` (no recognition)."""
+        from .ocr_steps import detect_boxes
+
+        return detect_boxes(self._ocr(), np.ascontiguousarray(np.asarray(rgb, np.uint8)[..., ::-1]))
 
     def read(self, rgb: np.ndarray) -> list[tuple[str, float]]:
         """Read the text lines of a frame.
@@ -220,16 +238,35 @@ class OcrEngine:
         """
         return [(text, score) for text, score, _ in self.read_boxes(rgb)]
 
-    def read_boxes(self, rgb: np.ndarray) -> list[tuple[str, float, tuple[float, float, float]]]:
-        """Like :meth:`read`, with each line's ``(top, bottom, left)`` in frame pixels."""
+    def read_boxes(
+        self, rgb: np.ndarray, *, cache: Any = None, y_offset: float = 0.0
+    ) -> list[tuple[str, float, tuple[float, float, float]]]:
+        """Like :meth:`read`, with each line's ``(top, bottom, left)`` in frame pixels.
+
+        Args:
+            rgb: ``(H, W, 3)`` uint8 RGB image.
+            cache: A :class:`~hourlens.indexer.ocr_steps.LineCache`: boxes that look as
+                where they were read before keep that reading (not recognised again).
+            y_offset: Where ``rgb``'s first row lies in the frame the cache follows.
+        """
         bgr = np.ascontiguousarray(np.asarray(rgb, dtype=np.uint8)[..., ::-1])
-        out = _rapidocr(self._params)(bgr)
-        if out.txts is None or out.boxes is None or not len(out.txts):
+        ocr = self._ocr()
+        if cache is not None and not ocr.use_cls:
+            from .ocr_steps import read_lines
+
+            boxes, found = read_lines(ocr, bgr, cache, y_offset=y_offset)
+            txts, scores = [t for t, _ in found], [s for _, s in found]
+        else:
+            out = ocr(bgr)
+            if out.txts is None or out.boxes is None or not len(out.txts):
+                return []
+            boxes, txts, scores = out.boxes, list(out.txts), list(out.scores)
+        if not len(txts):
             return []
-        pts = np.asarray(out.boxes, dtype=np.float32).reshape(len(out.boxes), -1, 2)
+        pts = np.asarray(boxes, dtype=np.float32).reshape(len(boxes), -1, 2)
         lines = []
-        for i in _reading_order(out.boxes):
-            text, score = " ".join(str(out.txts[i]).split()), float(out.scores[i])
+        for i in _reading_order(boxes):
+            text, score = " ".join(str(txts[i]).split()), float(scores[i])
             if score >= self.min_score and len(re.findall(r"\w", text)) >= self.min_chars:
                 box = (
                     float(pts[i, :, 1].min()),

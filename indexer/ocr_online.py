@@ -21,7 +21,11 @@ first one read, by random access — the rule of
 segment, then at most one every ``min_interval``"), reached online. Every read goes
 through the same :class:`~hourlens.indexer.ocr_regions.OcrBudget` (top-ups within what
 the budget allows over the whole video), so the work stays bounded per minute of video
-whatever the content.
+whatever the content. A read asks the budget for what it is expected to cost and then
+pays what it did (:attr:`~hourlens.indexer.ocr_regions.RegionReader.last_cost`: a frame
+the probe finds empty costs about a quarter of a read, each recognised line a little);
+a re-read of a scene asks for the lines it will likely recognise again, so it runs only
+while the reserve for new scenes stays untouched.
 """
 
 from __future__ import annotations
@@ -67,18 +71,34 @@ def ocr_threads(config: IndexConfig) -> int:
     return config.ocr_threads if config.ocr_threads > 0 else max(1, available_cores() // 2)
 
 
-def make_reader(config: IndexConfig) -> Any:
-    """A :class:`~hourlens.indexer.ocr_regions.RegionReader` with ``config``'s settings."""
-    from .ocr import OcrEngine
-    from .ocr_regions import BAND_PARAMS, RegionReader
+def make_reader(config: IndexConfig, threads: int | None = None) -> Any:
+    """A :class:`~hourlens.indexer.ocr_regions.RegionReader` with ``config``'s settings
+    (``threads``: ONNX Runtime threads, default :func:`ocr_threads`)."""
+    from .ocr_regions import RegionReader
+    from .ocr_steps import LineCache
 
-    n = ocr_threads(config)
+    return RegionReader(
+        engine=make_engine(config, threads),
+        det_short_side=config.ocr_det_short_side,
+        probe_short_side=config.ocr_probe_short_side,
+        line_cost=config.ocr_line_cost,
+        cache=LineCache(enabled=config.ocr_line_cache),
+    )
+
+
+def make_engine(config: IndexConfig, threads: int | None = None) -> Any:
+    """The OCR engine of :func:`make_reader`: pre-scaled input, ``threads`` ONNX Runtime
+    threads that sleep rather than spin when idle (they share the cores with the pass)."""
+    from .ocr import OcrEngine
+    from .ocr_regions import BAND_PARAMS
+
+    n = threads or ocr_threads(config)
     params = {
         **BAND_PARAMS,
         "EngineConfig.onnxruntime.intra_op_num_threads": n,
         "EngineConfig.onnxruntime.inter_op_num_threads": 1,
     }
-    return RegionReader(engine=OcrEngine(params=params), det_short_side=config.ocr_det_short_side)
+    return OcrEngine(params=params, spinning=False)
 
 
 def ocr_height(probe: VideoProbe) -> int:
@@ -126,6 +146,15 @@ class OcrWindowState:
     skipped: int
     busy_s: float
     reads: dict[str, int] = field(default_factory=dict)
+    lines: dict[str, int] = field(default_factory=dict)
+
+
+def _line_counts(reader: Any) -> dict[str, int]:
+    """A reader's line-cache counts (``lines_recognised``, ``lines_kept``), if it has one."""
+    cache = getattr(reader, "cache", None)
+    if cache is None:
+        return {}
+    return {"lines_recognised": cache.recognised, "lines_kept": cache.reused}
 
 
 class OnlineOcr:
@@ -163,6 +192,7 @@ class OnlineOcr:
         self._empty: dict[int, float] = {}  # scene → time of its last read that found no text
         self.skipped = 0
         self.carried_reads: Counter[str] = Counter()  # read counts of absorbed windows
+        self.carried_lines: Counter[str] = Counter()  # and their line-cache counts
         self._last = -float("inf")
         self._exc: BaseException | None = None
         self._q: queue.Queue[Any] = queue.Queue(QUEUE_FRAMES)
@@ -238,8 +268,12 @@ class OnlineOcr:
     def _read(self, t: float, rgb: np.ndarray, first: bool, scene: int) -> None:
         reader = self.reader
         rows, share = reader.plan(rgb)
-        if self.budget.allow(t, share, first=first):  # else the last reading holds
+        # a re-read asks for the lines it will likely recognise again, so the reserve
+        # stays for new scenes; a new scene's read asks only for what it must pay
+        estimate = reader.estimate(share, None if first else rows)
+        if self.budget.allow(t, estimate, first=first):  # else the last reading holds
             self.readings[t] = [(ln.text, ln.score) for ln in reader.read(rgb, rows)]
+            self.budget.settle(reader.last_cost - estimate)  # what the read really cost
             if self.readings[t]:
                 self._empty.pop(scene, None)
             else:
@@ -290,6 +324,9 @@ class OnlineOcr:
             reads = Counter(self.carried_reads)
             reads.update(self._reader.reads if self._reader is not None else {})
             stats.update({"full": 0, "bands": 0, "reused": 0, **reads})
+            lines = Counter(self.carried_lines)
+            lines.update(_line_counts(self._reader))
+            stats.update(lines)
             stats.update(
                 {
                     "candidates": len(self.offered) + len(topups),
@@ -324,6 +361,7 @@ class OnlineOcr:
             skipped=self.skipped,
             busy_s=self.busy_s,
             reads=dict(self._reader.reads) if self._reader is not None else {},
+            lines=_line_counts(self._reader),
         )
 
     def absorb(self, states: Sequence[OcrWindowState]) -> None:
@@ -339,28 +377,29 @@ class OnlineOcr:
             self.skipped += s.skipped
             self.busy_s += s.busy_s
             self.carried_reads.update(s.reads)
+            self.carried_lines.update(s.lines)
         self.offered.sort()
 
     def _topup(self, times: list[float]) -> int:
         """Read ``times`` whole (each after a frame the worker did not read), as long as
         the video's total stays within the budget's bound; returns the reads done."""
         per_min = self.config.ocr_budget_per_min
-        if per_min > 0:
-            bound = per_min * (self.duration / 60.0 + 2.0 * self.budget.burst_min)
-            allowed = times[: max(0, int(bound - self.budget.spent + 1e-9))]
-        else:
-            allowed = times
-        self.budget.refused += len(times) - len(allowed)
-        if not allowed:
-            return 0
+        bound = per_min * (self.duration / 60.0 + 2.0 * self.budget.burst_min)
         t0 = time.perf_counter()
         reader = self.reader
-        for i in range(0, len(allowed), 8):
-            chunk = allowed[i : i + 8]
+        done = 0
+        for i in range(0, len(times), 8):
+            chunk = times[i : i + 8]
+            if per_min > 0 and self.budget.spent + reader.estimate(1.0) > bound + 1e-9:
+                break
             frames = read_frames_at(self.path, chunk, height=self.height)
             for t, rgb in zip(chunk, frames, strict=True):
+                if per_min > 0 and self.budget.spent + reader.estimate(1.0) > bound + 1e-9:
+                    break
                 lines = reader.read_whole(rgb)
                 self.readings[t] = [(ln.text, ln.score) for ln in lines]
-                self.budget.spent += 1.0
+                self.budget.spent += reader.last_cost
+                done += 1
+        self.budget.refused += len(times) - done
         self.busy_s += time.perf_counter() - t0
-        return len(allowed)
+        return done

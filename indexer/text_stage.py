@@ -170,8 +170,10 @@ def run_ocr(
     Returns:
         Merged on-screen text items with time spans.
     """
+    from .encoders.base import available_cores
     from .ocr import OcrTracker
-    from .ocr_regions import OcrBudget, RegionReader
+    from .ocr_online import make_reader
+    from .ocr_regions import OcrBudget
 
     wanted = pick_ocr_times(
         decisions,
@@ -183,7 +185,7 @@ def run_ocr(
         stats.update({"candidates": len(wanted), "full": 0, "bands": 0, "reused": 0})
     if not wanted:
         return []
-    reader = RegionReader(det_short_side=config.ocr_det_short_side)
+    reader = make_reader(config, threads=available_cores())  # nothing else runs now
     budget = OcrBudget(config.ocr_budget_per_min)
     height = min(probe.height, 720) if probe.height else 720
     readings: dict[float, list[tuple[str, float]]] = {}
@@ -193,8 +195,10 @@ def run_ocr(
         chunk = wanted[i : i + 8]
         for t, rgb in zip(chunk, read_frames_at(path, chunk, height=height), strict=True):
             rows, share = reader.plan(rgb)
-            if budget.allow(t, share, first=t in first):  # else the last reading holds
+            estimate = reader.estimate(share)
+            if budget.allow(t, estimate, first=t in first):  # else the last reading holds
                 readings[t] = [(ln.text, ln.score) for ln in reader.read(rgb, rows)]
+                budget.settle(reader.last_cost - estimate)
     if stats is not None:
         stats.update(reader.reads)
         stats.update({"refused": budget.refused, "frames_read": round(budget.spent, 2)})

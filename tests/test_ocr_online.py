@@ -35,8 +35,10 @@ def _text(value: int) -> str:
 class _Reader:
     """Stands in for RegionReader: 'reads' the frame's first pixel value as its text."""
 
-    def __init__(self, share: float = 1.0) -> None:
+    def __init__(self, share: float = 1.0, cost: float | None = None) -> None:
         self.share = share
+        self.cost = share if cost is None else cost  # what a read really costs
+        self.last_cost = 0.0
         self.reads = {"full": 0, "bands": 0, "reused": 0}
         self.threads: set[str] = set()
         self.whole: list[int] = []
@@ -44,13 +46,18 @@ class _Reader:
     def plan(self, rgb):
         return [(0, rgb.shape[0])], self.share
 
+    def estimate(self, share, rows=None):
+        return share
+
     def read(self, rgb, rows):
         self.threads.add(threading.current_thread().name)
         self.reads["full"] += 1
+        self.last_cost = self.cost
         return [Line(_text(int(rgb[0, 0, 0])), 0.99, 0.0, 10.0, 0.0)]
 
     def read_whole(self, rgb):
         self.whole.append(int(rgb[0, 0, 0]))
+        self.last_cost = self.cost
         return [Line(_text(int(rgb[0, 0, 0])), 0.99, 0.0, 10.0, 0.0)]
 
 
@@ -215,3 +222,20 @@ def test_a_scene_found_empty_is_re_read_only_after_a_longer_wait():
     ocr.finish(offers, [0.0], stats)
     # read at 0 (nothing there): 10 and 20 skipped, 30 re-read (3 intervals), 40 skipped
     assert stats["full"] == 2 and stats["skipped_empty"] == 3
+
+
+def test_reads_are_charged_what_they_cost_so_costly_reads_leave_room_for_fewer():
+    offers = [(float(t), "ocr") for t in range(0, 600, 10)]
+
+    def reads(cost: float) -> int:
+        reader = _Reader(share=1.0, cost=cost)
+        ocr = _online(reader, ocr_budget_per_min=2.0, ocr_min_interval_s=10.0)
+        for t, d in offers:
+            ocr.offer(t, d, _Frame(int(t) % 250))
+        stats: dict[str, float] = {}
+        ocr.finish(offers, [0.0], stats)
+        assert stats["frames_read"] <= 2.0 * (10 + 2) + cost  # the bound, in cost
+        return int(stats["full"])
+
+    cheap, costly = reads(0.3), reads(2.0)  # e.g. probed empty vs many lines
+    assert cheap == len(offers) and costly < len(offers) / 2

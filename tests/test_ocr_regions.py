@@ -41,7 +41,10 @@ class _Engine:
         self.truth = truth
         self.calls: list[tuple[int, int]] = []
 
-    def read_boxes(self, rgb):
+    def detect(self, rgb):
+        return int((rgb.max(axis=2) > 128).any())
+
+    def read_boxes(self, rgb, cache=None, y_offset=0.0):
         h = rgb.shape[0]
         self.calls.append(rgb.shape[:2])
         ink = (rgb.max(axis=2) > 128).any(axis=1)
@@ -54,6 +57,8 @@ class _Engine:
             if b is None or b > a + 1:
                 out.append((start, a + 1))
                 start = b
+        if cache is not None:
+            cache.recognised += len(out)  # as the real engine counts its recognitions
         return [(f"line@{lo}/{h}", 0.99, (float(lo), float(hi), 40.0)) for lo, hi in out]
 
 
@@ -73,7 +78,12 @@ def test_unchanged_text_is_not_read_again_and_changed_lines_are_read_as_bands():
     rows, share = reader.plan(f1)
     assert rows == [(0, 480)] and share == 1.0
     lines = reader.read(f1, rows)
-    assert len(lines) == 2 and reader.reads == {"full": 1, "bands": 0, "reused": 0}
+    assert len(lines) == 2 and reader.reads == {
+        "full": 1,
+        "bands": 0,
+        "reused": 0,
+        "probed_empty": 0,
+    }
 
     rows, share = reader.plan(f1.copy())  # the same frame again: nothing to read
     assert (rows, share) == ([], 0.0)
@@ -151,13 +161,13 @@ def test_rapidocr_band_reads_give_the_whole_frame_reading():
 
     before = {60: "The quarterly report is due on Friday", 300: "Room 42 at 3 PM"}
     after = {60: "The quarterly report is due on Friday", 300: "Room 17 at 5 PM"}
-    reader = RegionReader()
+    reader = RegionReader(probe_short_side=384)
     f1, f2 = _frame(before), _frame(after)
     first = reader.read(f1, reader.plan(f1)[0])
     rows, share = reader.plan(f2)
     assert 0 < share < 0.3
     second = reader.read(f2, rows)
-    assert reader.reads == {"full": 1, "bands": 1, "reused": 0}
+    assert reader.reads == {"full": 1, "bands": 1, "reused": 0, "probed_empty": 0}
     whole = [normalise_text(t) for t, _ in OcrEngine().read(f2)]
     assert [normalise_text(ln.text) for ln in second] == whole
     assert [normalise_text(ln.text) for ln in first] == [
@@ -165,3 +175,33 @@ def test_rapidocr_band_reads_give_the_whole_frame_reading():
         normalise_text(before[300]),
     ]
     assert whole == [normalise_text(after[60]), normalise_text(after[300])]
+
+
+def test_the_probe_ends_a_read_that_finds_no_text_and_each_read_costs_what_it_did():
+    blank = np.full((480, 854, 3), (18, 22, 30), np.uint8)
+    engine = _Engine({})
+    reader = RegionReader(engine=engine, probe_short_side=384, line_cost=0.05)
+    assert reader.read(blank, reader.plan(blank)[0]) == []
+    assert engine.calls == [] and reader.reads["probed_empty"] == 1  # never detected
+    ratio = (384 / 480 / (736 / 480)) ** 2  # the probe's pixels over the detector's
+    assert reader.last_cost == pytest.approx(ratio)
+    assert reader.estimate(1.0) == pytest.approx(1.0 + ratio)
+    f = _frame({60: "one line", 200: "and another", 340: "and a third"})
+    lines = reader.read(f, reader.plan(f)[0])
+    assert len(lines) == 3 and engine.calls == [(736, 1309)]
+    assert reader.last_cost == pytest.approx(ratio + 1.0 + 3 * 0.05)  # no cache: 3 lines
+    unprobed = RegionReader(engine=_Engine({}))
+    unprobed.read(blank, unprobed.plan(blank)[0])
+    assert unprobed.engine.calls == [(736, 1309)] and unprobed.last_cost == 1.0
+
+
+def test_a_read_that_cost_more_than_asked_puts_the_budget_in_debt():
+    b = OcrBudget(per_min=2.0)
+    assert b.allow(0.0, 1.0)
+    b.settle(1.5)  # it cost 2.5: the bucket (2) is 0.5 in debt
+    assert b.spent == pytest.approx(2.5)
+    assert not b.allow(10.0, 0.3)  # refilled to -0.17: no read
+    assert b.allow(45.0, 0.3)  # refilled to 1.0
+    b.settle(-0.2)  # it cost less: the rest is paid back
+    assert b.spent == pytest.approx(2.6)
+    assert b.allow(45.0, 0.9)
