@@ -352,7 +352,7 @@ def transcribe(
     language: str | None = None,
     device: str = "cpu",
     compute_type: str = "int8",
-    batch_size: int = 8,
+    batch_size: int = 4,
     backend: str = "auto",
     progress: ProgressCallback | None = None,
 ) -> Transcript:
@@ -366,7 +366,9 @@ def transcribe(
         device: ``"cpu"``, ``"cuda"`` or ``"cuda:N"``.
         compute_type: CTranslate2 compute type (``int8``, ``float16``, ``float32``...).
         batch_size: Speech chunks decoded together; ``1`` uses faster-whisper's sequential
-            decoder.
+            decoder. The encoder's attention holds ``batch_size x 8 heads x 1500^2``
+            floats (Whisper base): 8 chunks peaked 0.29 GB higher than 4 on an hour of
+            audio, for the same lines and CPU time.
         backend: ``"auto"`` (= ``"faster-whisper"``, measured best here),
             ``"faster-whisper"`` or ``"whisperx"``.
         progress: Optional ``progress("asr", {"t", "total"})`` callback.
