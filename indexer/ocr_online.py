@@ -146,6 +146,15 @@ class OcrWindowState:
     skipped: int
     busy_s: float
     reads: dict[str, int] = field(default_factory=dict)
+    lines: dict[str, int] = field(default_factory=dict)
+
+
+def _line_counts(reader: Any) -> dict[str, int]:
+    """A reader's line-cache counts (``lines_recognised``, ``lines_kept``), if it has one."""
+    cache = getattr(reader, "cache", None)
+    if cache is None:
+        return {}
+    return {"lines_recognised": cache.recognised, "lines_kept": cache.reused}
 
 
 class OnlineOcr:
@@ -183,6 +192,7 @@ class OnlineOcr:
         self._empty: dict[int, float] = {}  # scene → time of its last read that found no text
         self.skipped = 0
         self.carried_reads: Counter[str] = Counter()  # read counts of absorbed windows
+        self.carried_lines: Counter[str] = Counter()  # and their line-cache counts
         self._last = -float("inf")
         self._exc: BaseException | None = None
         self._q: queue.Queue[Any] = queue.Queue(QUEUE_FRAMES)
@@ -314,9 +324,9 @@ class OnlineOcr:
             reads = Counter(self.carried_reads)
             reads.update(self._reader.reads if self._reader is not None else {})
             stats.update({"full": 0, "bands": 0, "reused": 0, **reads})
-            cache = getattr(self._reader, "cache", None)
-            if cache is not None:
-                stats.update({"lines_recognised": cache.recognised, "lines_kept": cache.reused})
+            lines = Counter(self.carried_lines)
+            lines.update(_line_counts(self._reader))
+            stats.update(lines)
             stats.update(
                 {
                     "candidates": len(self.offered) + len(topups),
@@ -351,6 +361,7 @@ class OnlineOcr:
             skipped=self.skipped,
             busy_s=self.busy_s,
             reads=dict(self._reader.reads) if self._reader is not None else {},
+            lines=_line_counts(self._reader),
         )
 
     def absorb(self, states: Sequence[OcrWindowState]) -> None:
@@ -366,6 +377,7 @@ class OnlineOcr:
             self.skipped += s.skipped
             self.busy_s += s.busy_s
             self.carried_reads.update(s.reads)
+            self.carried_lines.update(s.lines)
         self.offered.sort()
 
     def _topup(self, times: list[float]) -> int:

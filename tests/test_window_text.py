@@ -77,8 +77,13 @@ def test_a_window_hears_past_its_end_and_keeps_lines_that_begin_inside(monkeypat
     )
 
 
+class _Cache:
+    recognised, reused = 3, 2
+
+
 def _read_window(times: list[float]) -> tuple[OcrWindowState, _Reader]:
     reader = _Reader()
+    reader.cache = _Cache()  # type: ignore[attr-defined]
     ocr = OnlineOcr(None, _probe(), IndexConfig(ocr_budget_per_min=0.0), reader=reader)  # type: ignore[arg-type]
     prev = "none"
     for t in times:
@@ -112,6 +117,7 @@ def test_windows_readings_merge_into_one_video_with_topups_and_summed_counts(mon
     assert {_text(1), _text(12), _text(25), _text(31), _text(45)} <= texts
     assert stats["full"] == 4 and stats["topups"] == 1
     assert stats["candidates"] == 5
+    assert (stats["lines_recognised"], stats["lines_kept"]) == (6, 4)  # both windows' caches
 
 
 def test_window_text_merges_window_passes_in_time_order():
