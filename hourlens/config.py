@@ -256,11 +256,11 @@ class StoreConfig:
     (a quarter of the lists below that); a query-time setting, no rebuild."""
     ann_rerank: int = 0
     """Compressed indexes: candidates re-scored exactly from the shards per query (random
-    reads once the library outgrows the page cache); 0 is the measured default (64 after
+    reads once the library outgrows the page cache); 0 is the measured default (128 after
     the 1280 -> 256 PCA, 32 otherwise). Query-time, no rebuild."""
     ann_refine: int = 0
     """Compressed indexes: PQ candidates re-scored per query with the in-RAM SQ8 codes
-    before the exact re-scoring; 0 is the measured default (4,000). Query-time."""
+    before the exact re-scoring; 0 is the measured default (8,000). Query-time."""
     use_gpu: bool = False
     """Move FAISS indexes to the GPU when faiss-gpu and a GPU are present."""
     fts_term_cap: int = 1000

@@ -40,8 +40,8 @@ COMPRESSED = ("ivfpq", "hnswpq")
 TRAIN_PER_LIST = 40  # training rows per IVF list (faiss asks for at least 39)
 MAX_TRAIN = 200_000
 MAX_SCAN = 262_144  # default StoreConfig.ann_max_scan
-REFINE = 4000  # default StoreConfig.ann_refine
-RERANK_WIDE, RERANK = 64, 32  # default StoreConfig.ann_rerank (dim > 512, others)
+REFINE = 8000  # default StoreConfig.ann_refine
+RERANK_WIDE, RERANK = 128, 32  # default StoreConfig.ann_rerank (dim > 512, others)
 ADD_BATCH = 65_536  # rows per faiss add call while building
 
 
@@ -77,7 +77,7 @@ def compressed_params(kind: str, n: int, dim: int, *, max_scan: int = MAX_SCAN) 
     about ``max_scan`` codes (a quarter of a large library's codes would be scanned per
     query otherwise). Per query the best :data:`REFINE` PQ candidates are re-scored with
     the in-RAM SQ8 codes of the PCA vectors and the best ``rerank`` of those exactly from
-    the shards (64 after a 1280 -> 256 PCA, 32 otherwise: random reads from disk once a
+    the shards (128 after a 1280 -> 256 PCA, 32 otherwise: random reads from disk once a
     library outgrows the page cache, so few).
     """
     if kind not in COMPRESSED:

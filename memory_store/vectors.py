@@ -126,12 +126,15 @@ class VectorIndex:
         self._built: OrderedDict[str, _Built] = OrderedDict()
         self._dims: dict[tuple[str, str], int] = {}
         self._dense: OrderedDict[tuple[str, str], tuple[np.ndarray, KindArrays]] = OrderedDict()
+        # (kind, dim) -> (the caller's shard list, its usable shards, their identity)
+        self._usable: dict[tuple[str, int], tuple[list[ShardRef], list[ShardRef], str]] = {}
 
     def invalidate(self) -> None:
         """Forget every cached index and array (cheap; they are rebuilt on demand)."""
         with self._lock:
             self._built.clear()
             self._dense.clear()
+            self._usable.clear()
 
     def dim_of(self, shard: ShardRef, kind: str) -> int:
         """Dimension of ``kind`` in ``shard`` (0 when absent); shards are immutable."""
@@ -182,12 +185,20 @@ class VectorIndex:
         """Top-``k`` over every shard whose ``kind`` has the query's dimension."""
         q = normalise(query)
         dim = q.shape[1]
-        usable = sorted(
-            (s for s in shards if self.dim_of(s, kind) == dim), key=lambda s: (s.video_id, s.name)
-        )
+        memo = self._usable.get((kind, dim))
+        if memo is not None and memo[0] is shards:  # same library state as the last query
+            usable, ident = memo[1], memo[2]
+        else:
+            usable = sorted(
+                (s for s in shards if self.dim_of(s, kind) == dim),
+                key=lambda s: (s.video_id, s.name),
+            )
+            ident = "|".join(f"{s.video_id}:{s.name}" for s in usable)
+            with self._lock:
+                self._usable[(kind, dim)] = (shards, usable, ident)
         if not usable:
             return []
-        built = self._get_index(kind, dim, usable)
+        built = self._get_index(kind, dim, usable, ident)
         if built is None or built.index.ntotal == 0:
             return []
         faiss = require_faiss()
@@ -220,10 +231,13 @@ class VectorIndex:
             )
         return wanted
 
-    def _get_index(self, kind: str, dim: int, shards: list[ShardRef]) -> _Built | None:
+    def _get_index(
+        self, kind: str, dim: int, shards: list[ShardRef], ident: str | None = None
+    ) -> _Built | None:
         faiss = require_faiss()
         gpu = bool(self.config.use_gpu) and faiss.get_num_gpus() > 0
-        ident = "|".join(f"{s.video_id}:{s.name}" for s in shards)
+        if ident is None:
+            ident = "|".join(f"{s.video_id}:{s.name}" for s in shards)
         c = self.config
         base = (
             f"{kind}|{dim}|{c.index_type}|{c.ann_threshold}|{c.compress_threshold}|"

@@ -103,7 +103,7 @@ def test_compressed_params_follow_size_and_dim():
     assert compressed_params("ivfpq", 9e6, 1280, max_scan=10**9).nprobe == 2048
     text = compressed_params("ivfpq", 12_800_000, 384)
     assert text.pca == 128 and text.pq_m == 32 and text.rerank == 32
-    assert big.rerank == 64 and big.refine == text.refine == 4000
+    assert big.rerank == 128 and big.refine == text.refine == 8000
     assert compressed_params("ivfpq", 10_000, 64).pca == 0
     assert big.factory == "IVF8192_HNSW32,PQ32"
     with pytest.raises(ValueError):
@@ -189,3 +189,28 @@ def test_row_reader_gathers_runs_and_scattered_rows(tmp_path):
     np.save(paths[1], rng.standard_normal((3, 5)).astype("<f2"))
     with pytest.raises(ValueError, match="dim"):
         RowReader(paths).gather(np.array([0, 1]), np.array([0, 0]))
+
+
+def test_library_search_reuses_the_shard_list_until_the_library_changes(tmp_path, monkeypatch):
+    """A query does not rebuild the shard refs and index identity of every video (~100 ms
+    per search at 10,000 videos); a committed video is seen by the next query."""
+    from hourlens.memory_store.vectors import VectorIndex
+
+    rng = np.random.default_rng(9)
+    calls = []
+    real = VectorIndex.dim_of
+    monkeypatch.setattr(
+        VectorIndex, "dim_of", lambda self, s, k: calls.append(s) or real(self, s, k)
+    )
+    with Store(tmp_path / "lib", config=StoreConfig(index_type="flat")) as st:
+        for i in range(3):
+            add_video(st, f"v{i}.mp4", clustered(rng, 30, 16))
+        q = rng.normal(size=16).astype(np.float32)
+        first = _top10(st, q)
+        assert len(calls) == 3
+        calls.clear()
+        assert _top10(st, q) == first and calls == []
+        new = clustered(rng, 30, 16)
+        vid = add_video(st, "v3.mp4", new)
+        hits = st.nearest("frames", new[4], k=1)
+        assert len(calls) == 4 and hits[0].video_id == vid
