@@ -100,7 +100,12 @@ def run_speech(path: Path, probe: VideoProbe, config: IndexConfig) -> Any:
     if audio is None or len(audio) == 0:
         return None
     return transcribe(
-        audio, sr=16000, model=config.asr, language=config.language, device=config.device
+        audio,
+        sr=16000,
+        model=config.asr,
+        language=config.language,
+        device=config.device,
+        vad_piece_s=config.asr_vad_piece_s,
     )
 
 

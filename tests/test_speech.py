@@ -212,3 +212,31 @@ def test_whisperx_backend_falls_back_to_faster_whisper_word_times(espeak_track):
     assert tr.word_timestamps in {"faster-whisper", "whisperx-align"}
     assert len(tr.lines) == 1 and abs(tr.lines[0].start - starts[0]) <= 1.0
     assert _wer(_words(SENTENCES[0][1]), _words(tr.lines[0].text)) <= 0.15
+
+
+def test_voice_activity_is_detected_in_pieces_and_the_spans_are_joined(monkeypatch):
+    fwt = pytest.importorskip("faster_whisper.transcribe")
+    from hourlens.indexer.speech import SAMPLE_RATE, vad_in_pieces
+
+    seen: list[int] = []
+
+    def fake(audio, *args, **kwargs):  # one span in the middle of whatever it is given
+        seen.append(len(audio))
+        return [{"start": len(audio) // 4, "end": len(audio) // 2}]
+
+    monkeypatch.setattr(fwt, "get_speech_timestamps", fake)
+    audio = np.zeros(25 * SAMPLE_RATE, np.float32)
+    with vad_in_pieces(10.0):
+        spans = fwt.get_speech_timestamps(audio, None)
+    assert seen == [10 * SAMPLE_RATE, 10 * SAMPLE_RATE, 5 * SAMPLE_RATE]
+    n = 10 * SAMPLE_RATE
+    assert spans == [
+        {"start": n // 4, "end": n // 2},
+        {"start": n + n // 4, "end": n + n // 2},
+        {"start": 2 * n + 5 * SAMPLE_RATE // 4, "end": 2 * n + 5 * SAMPLE_RATE // 2},
+    ]
+    assert fwt.get_speech_timestamps is fake  # restored after the block
+    with vad_in_pieces(0.0):  # 0: the whole audio at once
+        assert fwt.get_speech_timestamps(audio, None) == [
+            {"start": len(audio) // 4, "end": len(audio) // 2}
+        ]
