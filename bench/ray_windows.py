@@ -29,16 +29,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-
-def _wer(ref: list[str], hyp: list[str]) -> float:
-    import numpy as np
-
-    d = np.arange(len(hyp) + 1)
-    for i in range(1, len(ref) + 1):
-        prev, d[0] = d.copy(), i
-        for j in range(1, len(hyp) + 1):
-            d[j] = min(prev[j] + 1, d[j - 1] + 1, prev[j - 1] + (ref[i - 1] != hyp[j - 1]))
-    return float(d[len(hyp)]) / max(len(ref), 1)
+sys.path.insert(0, str(Path(__file__).parent))
+from asr_quality import wer as word_error_rate  # noqa: E402
 
 
 class _CpuMeter:
@@ -130,7 +122,7 @@ def main() -> int:
     finally:
         shutil.rmtree(root, ignore_errors=True)
     a, b = before.pop("_strings"), after.pop("_strings")
-    wer = _wer(before.pop("_words"), after.pop("_words"))
+    wer = word_error_rate(before.pop("_words"), after.pop("_words"))
     summary = {
         "video": str(args.video),
         "window_s": args.window_s,

@@ -256,13 +256,14 @@ class IndexWorker:
         probe = probe_video(path)
         cfg, online, speech = self.config, None, None
         if speech_overlap_s is not None:
-            from .window_text import Background, transcribe_window
+            from .text_stage import InThread
+            from .window_text import transcribe_window
 
             if cfg.ocr and cfg.ocr_online:
                 from .ocr_online import OnlineOcr
 
                 online = OnlineOcr(Path(path), probe, cfg)
-            speech = Background(
+            speech = InThread(
                 lambda: transcribe_window(
                     Path(path), probe, cfg, window, overlap_s=speech_overlap_s
                 ),

@@ -56,7 +56,7 @@ class TextStageResult:
     """What OCR read (see :func:`run_ocr`'s ``stats``)."""
 
 
-class _InThread:
+class InThread:
     """Runs ``fn`` in a background thread; :meth:`result` joins it (re-raising its error).
 
     Attributes:
@@ -109,9 +109,9 @@ def run_speech(path: Path, probe: VideoProbe, config: IndexConfig) -> Any:
     )
 
 
-def start_speech(path: Path, probe: VideoProbe, config: IndexConfig) -> _InThread:
+def start_speech(path: Path, probe: VideoProbe, config: IndexConfig) -> InThread:
     """Start transcribing in a background thread (its result: :func:`run_speech`'s)."""
-    return _InThread(lambda: run_speech(path, probe, config), "hourlens-asr")
+    return InThread(lambda: run_speech(path, probe, config), "hourlens-asr")
 
 
 def pick_ocr_times(
@@ -295,7 +295,7 @@ def run_text_stage(
     config: IndexConfig,
     duration: float,
     *,
-    speech: _InThread | None = None,
+    speech: InThread | None = None,
     online_ocr: Any = None,
 ) -> TextStageResult:
     """Transcribe, OCR, caption, chapter and embed; write everything through ``writer``.

@@ -18,8 +18,6 @@ the merged top-ups stay within what the budget allows over the whole video.
 from __future__ import annotations
 
 import math
-import threading
-import time
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
@@ -114,32 +112,6 @@ def merge_transcripts(parts: Sequence[Transcript | None]) -> Transcript | None:
     )
 
 
-class Background:
-    """Runs ``fn`` in a thread (the speech of a window beside its frame pass)."""
-
-    def __init__(self, fn: Callable[[], Any], name: str) -> None:
-        self.seconds = 0.0
-        self._out: Any = None
-        self._exc: BaseException | None = None
-        self._thread = threading.Thread(target=self._run, args=(fn,), name=name, daemon=True)
-        self._thread.start()
-
-    def _run(self, fn: Callable[[], Any]) -> None:
-        t0 = time.perf_counter()
-        try:
-            self._out = fn()
-        except BaseException as exc:  # noqa: BLE001 - handed to the caller
-            self._exc = exc
-        self.seconds = time.perf_counter() - t0
-
-    def result(self) -> Any:
-        """Wait for ``fn`` and return its result (re-raising its error)."""
-        self._thread.join()
-        if self._exc is not None:
-            raise self._exc
-        return self._out
-
-
 @dataclass
 class ReadySpeech:
     """Speech already recognised (stands in for the serial engine's speech thread)."""
@@ -195,7 +167,6 @@ class WindowText:
 
 
 __all__ = [
-    "Background",
     "ReadySpeech",
     "WindowText",
     "merge_transcripts",

@@ -43,3 +43,15 @@ def tmp_library(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     lib.mkdir()
     monkeypatch.setenv("HOURLENS_HOME", str(lib))
     return lib
+
+
+@pytest.fixture(scope="module")
+def local_ray():
+    """A local Ray of 2 CPUs for one test module (a Ray already running is reused)."""
+    ray = pytest.importorskip("ray", reason="the ray extra is not installed")
+    started = not ray.is_initialized()
+    if started:
+        ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    yield ray
+    if started:
+        ray.shutdown()

@@ -7,6 +7,8 @@ stand-in when those packages are absent.
 
 from __future__ import annotations
 
+import subprocess
+import wave
 from collections.abc import Callable, Sequence
 from fractions import Fraction
 from pathlib import Path
@@ -388,3 +390,37 @@ def make_rotated_video(path: str | Path, rotation: int = 90, size: Size = (160, 
     img = np.zeros((h, w, 3), dtype=np.uint8)
     img[: h // 8] = 255
     return _write(path, lambda i: img, 5, fps=10, size=size, rotation=rotation)
+
+
+def spoken_track(
+    tmp: Path, say: Sequence[tuple[float, str]], seconds: float, *, sr: int = 16000
+) -> np.ndarray:
+    """A mono track of ``seconds`` with each ``(t, sentence)`` spoken by espeak-ng at ``t``.
+
+    Args:
+        tmp: A folder for the intermediate WAV files.
+        say: Start time (s) and text of each sentence.
+        seconds: Track length.
+        sr: Sample rate.
+    """
+    track = np.zeros(int(seconds * sr), dtype=np.float32)
+    for i, (t, text) in enumerate(say):
+        wav = tmp / f"say{i}.wav"
+        subprocess.run(["espeak-ng", "-v", "en-us", "-s", "150", "-w", str(wav), text], check=True)
+        with wave.open(str(wav)) as w:
+            rate = w.getframerate()
+            x = np.frombuffer(w.readframes(w.getnframes()), np.int16).astype(np.float32) / 32768
+        x = np.interp(np.arange(0, len(x) * sr / rate) * rate / sr, np.arange(len(x)), x)
+        start = int(t * sr)
+        track[start : start + len(x)] += x[: len(track) - start].astype(np.float32)
+    return track
+
+
+def word_error_rate(ref: Sequence[str], hyp: Sequence[str]) -> float:
+    """Levenshtein distance over words divided by the reference's length."""
+    d = list(range(len(hyp) + 1))
+    for i, rw in enumerate(ref, 1):
+        prev, d[0] = d[:], i
+        for j, hw in enumerate(hyp, 1):
+            d[j] = min(prev[j] + 1, d[j - 1] + 1, prev[j - 1] + (rw != hw))
+    return d[-1] / max(1, len(ref))

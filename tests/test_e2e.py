@@ -5,14 +5,12 @@ from __future__ import annotations
 
 import json
 import shutil
-import subprocess
-import wave
 from pathlib import Path
 
 import numpy as np
 import pytest
 from click.testing import CliRunner
-from media import _write, scene_image
+from media import _write, scene_image, spoken_track
 from PIL import Image, ImageDraw, ImageFont
 
 from hourlens.cli import cli
@@ -53,20 +51,6 @@ def _slide() -> np.ndarray:
     return np.asarray(img)
 
 
-def _speech(tmp: Path, duration: float) -> np.ndarray:
-    track = np.zeros(int(duration * SR), dtype=np.float32)
-    for i, (t, text) in enumerate(SAY):
-        wav = tmp / f"s{i}.wav"
-        subprocess.run(["espeak-ng", "-v", "en-us", "-s", "150", "-w", str(wav), text], check=True)
-        with wave.open(str(wav)) as w:
-            rate = w.getframerate()
-            x = np.frombuffer(w.readframes(w.getnframes()), np.int16).astype(np.float32) / 32768
-        x = np.interp(np.arange(0, len(x) * SR / rate) * rate / SR, np.arange(len(x)), x)
-        start = int(t * SR)
-        track[start : start + len(x)] += x[: len(track) - start].astype(np.float32)
-    return track
-
-
 @pytest.fixture(scope="module")
 def library(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("e2e")
@@ -84,7 +68,13 @@ def library(tmp_path_factory):
 
     video = tmp / "talk.mp4"
     _write(
-        video, frame, int(duration * FPS), fps=FPS, size=SIZE, audio=_speech(tmp, duration), sr=SR
+        video,
+        frame,
+        int(duration * FPS),
+        fps=FPS,
+        size=SIZE,
+        audio=spoken_track(tmp, SAY, duration, sr=SR),
+        sr=SR,
     )
     lib = tmp / "lib"
     res = CliRunner().invoke(

@@ -4,13 +4,11 @@ on-screen text, and the merged text matches a serial run's."""
 from __future__ import annotations
 
 import shutil
-import subprocess
-import wave
 from pathlib import Path
 
 import numpy as np
 import pytest
-from media import _write, scene_image
+from media import _write, scene_image, spoken_track, word_error_rate
 from PIL import Image, ImageDraw, ImageFont
 
 from hourlens import IndexConfig, Library
@@ -51,20 +49,6 @@ def _slide(text: str) -> np.ndarray:
     return np.asarray(img)
 
 
-def _speech(tmp: Path) -> np.ndarray:
-    track = np.zeros(int(DURATION * SR), dtype=np.float32)
-    for i, (t, text) in enumerate(SAY):
-        wav = tmp / f"s{i}.wav"
-        subprocess.run(["espeak-ng", "-v", "en-us", "-s", "150", "-w", str(wav), text], check=True)
-        with wave.open(str(wav)) as w:
-            rate = w.getframerate()
-            x = np.frombuffer(w.readframes(w.getnframes()), np.int16).astype(np.float32) / 32768
-        x = np.interp(np.arange(0, len(x) * SR / rate) * rate / SR, np.arange(len(x)), x)
-        start = int(t * SR)
-        track[start : start + len(x)] += x[: len(track) - start].astype(np.float32)
-    return track
-
-
 @pytest.fixture(scope="module")
 def video(tmp_path_factory) -> Path:
     tmp = tmp_path_factory.mktemp("ray-text")
@@ -81,18 +65,16 @@ def video(tmp_path_factory) -> Path:
         return np.clip(img + rng.integers(-3, 4, size=img.shape), 0, 255).astype(np.uint8)
 
     path = tmp / "talk.mp4"
-    _write(path, frame, int(DURATION * FPS), fps=FPS, size=SIZE, audio=_speech(tmp), sr=SR)
+    _write(
+        path,
+        frame,
+        int(DURATION * FPS),
+        fps=FPS,
+        size=SIZE,
+        audio=spoken_track(tmp, SAY, DURATION, sr=SR),
+        sr=SR,
+    )
     return path
-
-
-@pytest.fixture(scope="module")
-def local_ray():
-    started = not ray.is_initialized()
-    if started:
-        ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
-    yield ray
-    if started:
-        ray.shutdown()
 
 
 def _text(
@@ -106,15 +88,6 @@ def _text(
 
 def _words(text: str) -> list[str]:
     return text.lower().replace(".", "").replace(",", "").split()
-
-
-def _wer(ref: list[str], hyp: list[str]) -> float:
-    d = np.arange(len(hyp) + 1)
-    for i in range(1, len(ref) + 1):
-        prev, d[0] = d.copy(), i
-        for j in range(1, len(hyp) + 1):
-            d[j] = min(prev[j] + 1, d[j - 1] + 1, prev[j - 1] + (ref[i - 1] != hyp[j - 1]))
-    return float(d[len(hyp)]) / max(len(ref), 1)
 
 
 def test_windows_read_their_own_speech_and_text(tmp_path, local_ray, video):
@@ -140,7 +113,7 @@ def test_windows_read_their_own_speech_and_text(tmp_path, local_ray, video):
         assert spoken.count(key) == 1, (key, ray_speech)
         assert any(abs(s - t) <= 1.5 and key in text for s, text in ray_speech), ray_speech
     # the windows' audio is cut differently: Whisper may hear a word differently
-    assert _wer([w for _, x in ser_speech for w in _words(x)], spoken) <= 0.15
+    assert word_error_rate([w for _, x in ser_speech for w in _words(x)], spoken) <= 0.15
     # every slide read within its span, as the serial run reads it
     for a, b, text in SLIDES:
         for got in (ray_ocr, ser_ocr):
