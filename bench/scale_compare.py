@@ -125,25 +125,31 @@ def probe_sweep(store: Store, queries: dict[str, np.ndarray], truth, probes) -> 
             ivf.nprobe = min(ivf.nlist, p)
             if keep[1] is not None:
                 quant.hnsw.efSearch = max(b.params.ef_search, ivf.nprobe)
-            lat, rec = [], []
-            for q, e in zip(queries[b.kind], ex, strict=False):
-                t = time.perf_counter()
-                hits = store.nearest(b.kind, q, k=10)
-                lat.append((time.perf_counter() - t) * 1000)
-                rec.append(len(e & {(h.video_id, h.row_id) for h in hits}) / 10)
+            p50, recall = _measure(store, b.kind, queries[b.kind], ex)
             rows.append(
                 {
                     "kind": b.kind,
                     "nlist": int(ivf.nlist),
                     "nprobe": int(ivf.nprobe),
-                    "p50_ms": round(float(np.median(lat)), 2),
-                    "recall_at_10": round(float(np.mean(rec)), 3),
+                    "p50_ms": p50,
+                    "recall_at_10": recall,
                 }
             )
         ivf.nprobe = keep[0]
         if keep[1] is not None:
             quant.hnsw.efSearch = keep[1]
     return rows
+
+
+def _measure(store: Store, kind: str, queries: np.ndarray, exact: list[set]) -> tuple[float, float]:
+    """p50 ms and mean recall@10 of ``store.nearest`` over ``queries`` against ``exact``."""
+    lat, rec = [], []
+    for q, e in zip(queries, exact, strict=False):
+        t = time.perf_counter()
+        hits = store.nearest(kind, q, k=10)
+        lat.append((time.perf_counter() - t) * 1000)
+        rec.append(len(e & {(h.video_id, h.row_id) for h in hits}) / 10)
+    return round(float(np.median(lat)), 2), round(float(np.mean(rec)), 3)
 
 
 def depth_sweep(store: Store, queries: dict[str, np.ndarray], truth, depths) -> list[dict]:
@@ -161,19 +167,14 @@ def depth_sweep(store: Store, queries: dict[str, np.ndarray], truth, depths) -> 
         for rr, rf in depths:
             b.params = dataclasses.replace(keep, rerank=rr, refine=rf)
             set_search_params(faiss, b.index, b.params)
-            lat, rec = [], []
-            for q, e in zip(queries[b.kind], ex, strict=False):
-                t = time.perf_counter()
-                hits = store.nearest(b.kind, q, k=10)
-                lat.append((time.perf_counter() - t) * 1000)
-                rec.append(len(e & {(h.video_id, h.row_id) for h in hits}) / 10)
+            p50, recall = _measure(store, b.kind, queries[b.kind], ex)
             rows.append(
                 {
                     "kind": b.kind,
                     "rerank": rr,
                     "refine": rf,
-                    "p50_ms": round(float(np.median(lat)), 2),
-                    "recall_at_10": round(float(np.mean(rec)), 3),
+                    "p50_ms": p50,
+                    "recall_at_10": recall,
                 }
             )
         b.params = keep

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from media import word_error_rate
 
 from hourlens.errors import HourlensError
 from hourlens.indexer import speech
@@ -29,15 +30,6 @@ def _w(start: float, end: float, text: str, prob: float = 0.9) -> Word:
 
 def _words(text: str) -> list[str]:
     return re.sub(r"[^a-z0-9' ]", " ", text.lower()).split()
-
-
-def _wer(ref: list[str], hyp: list[str]) -> float:
-    d = list(range(len(hyp) + 1))
-    for i, rw in enumerate(ref, 1):
-        prev, d[0] = d[:], i
-        for j, hw in enumerate(hyp, 1):
-            d[j] = min(prev[j] + 1, d[j - 1] + 1, prev[j - 1] + (rw != hw))
-    return d[-1] / len(ref)
 
 
 def _music(seconds: float, sr: int) -> np.ndarray:
@@ -182,7 +174,7 @@ def test_espeak_sentences_are_transcribed_at_their_offsets(espeak_track):
     assert tr.word_timestamps == "faster-whisper"
     hyp = _words(" ".join(ln.text for ln in tr.lines))
     ref = _words(" ".join(s for _, s in SENTENCES))
-    assert _wer(ref, hyp) <= 0.15, [ln.text for ln in tr.lines]
+    assert word_error_rate(ref, hyp) <= 0.15, [ln.text for ln in tr.lines]
     line_starts = np.array([ln.start for ln in tr.lines])
     for t in starts:
         assert np.min(np.abs(line_starts - t)) <= 1.0, (t, line_starts)
@@ -211,7 +203,7 @@ def test_whisperx_backend_falls_back_to_faster_whisper_word_times(espeak_track):
     # Offline the wav2vec2 aligner cannot be downloaded: faster-whisper times the words.
     assert tr.word_timestamps in {"faster-whisper", "whisperx-align"}
     assert len(tr.lines) == 1 and abs(tr.lines[0].start - starts[0]) <= 1.0
-    assert _wer(_words(SENTENCES[0][1]), _words(tr.lines[0].text)) <= 0.15
+    assert word_error_rate(_words(SENTENCES[0][1]), _words(tr.lines[0].text)) <= 0.15
 
 
 def test_voice_activity_is_detected_in_pieces_and_the_spans_are_joined(monkeypatch):
