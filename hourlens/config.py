@@ -183,6 +183,11 @@ class IndexConfig:
     ocr_line_cost: float = 0.04
     """What recognising one line costs the OCR budget, in whole-frame detector reads (so
     the budget bounds the recogniser too, however many lines a frame shows)."""
+    int8: str = "auto"
+    """int8 copies of the CPU models where it pays: the OCR text detector (about half of
+    an OCR read's CPU time; same text found on the dev build's frames). ``auto``: on CPUs
+    with int8 dot-product instructions (x86 AVX-512 VNNI / AVX-VNNI, ARM64); ``on``;
+    ``off``. The copy is made once per machine (about 30 s) and cached."""
     ocr_line_cache: bool = True
     """A text box that looks as it did where it was read before keeps that reading (it is
     not recognised again)."""

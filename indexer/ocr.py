@@ -156,16 +156,23 @@ class OcrGate:
 
 
 @lru_cache(maxsize=4)
-def _rapidocr(params_key: tuple[tuple[str, Any], ...], spinning: bool = True) -> Any:
+def _rapidocr(
+    params_key: tuple[tuple[str, Any], ...], spinning: bool = True, int8: bool = False
+) -> Any:
     try:
         from rapidocr import RapidOCR
     except ImportError as exc:
         raise MissingDependencyError("rapidocr", "ocr", "on-screen text (OCR)") from exc
     ocr = RapidOCR(params={"Global.log_level": "error", **dict(params_key)})
-    if not spinning:
-        from .ocr_steps import quiet_sessions
+    det_model = None
+    if int8:
+        from .ocr_int8 import int8_detector
 
-        quiet_sessions(ocr)
+        det_model = int8_detector(ocr)
+    if not spinning or det_model is not None:
+        from .ocr_steps import rebuild_sessions
+
+        rebuild_sessions(ocr, spinning=spinning, det_model=det_model)
     return ocr
 
 
@@ -203,6 +210,9 @@ class OcrEngine:
             lines of small text lost) or ``{"Global.use_cls": True}``.
         spinning: False: ONNX Runtime's idle intra-op threads sleep instead of
             spin-waiting (for a reader running beside other work).
+        int8: Run the text detector's int8 copy (:mod:`~hourlens.indexer.ocr_int8`;
+            about half the CPU time on CPUs with int8 dot-product instructions), made on
+            first use; float32 if it cannot be made.
     """
 
     def __init__(
@@ -212,14 +222,16 @@ class OcrEngine:
         min_chars: int = MIN_CHARS,
         params: dict[str, Any] | None = None,
         spinning: bool = True,
+        int8: bool = False,
     ) -> None:
         self.min_score = min_score
         self.min_chars = min_chars
         self.spinning = spinning
+        self.int8 = int8
         self._params = tuple(sorted({**DEFAULT_PARAMS, **(params or {})}.items()))
 
     def _ocr(self) -> Any:
-        return _rapidocr(self._params, self.spinning)
+        return _rapidocr(self._params, self.spinning, self.int8)
 
     def detect(self, rgb: np.ndarray) -> int:
         """How many text boxes the detector finds in ``rgb`` (no recognition)."""

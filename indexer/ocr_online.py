@@ -88,7 +88,9 @@ def make_reader(config: IndexConfig, threads: int | None = None) -> Any:
 
 def make_engine(config: IndexConfig, threads: int | None = None) -> Any:
     """The OCR engine of :func:`make_reader`: pre-scaled input, ``threads`` ONNX Runtime
-    threads that sleep rather than spin when idle (they share the cores with the pass)."""
+    threads that sleep rather than spin when idle (they share the cores with the pass),
+    the detector in int8 where ``config.int8`` says so."""
+    from .int8 import use_int8
     from .ocr import OcrEngine
     from .ocr_regions import BAND_PARAMS
 
@@ -98,7 +100,7 @@ def make_engine(config: IndexConfig, threads: int | None = None) -> Any:
         "EngineConfig.onnxruntime.intra_op_num_threads": n,
         "EngineConfig.onnxruntime.inter_op_num_threads": 1,
     }
-    return OcrEngine(params=params, spinning=False)
+    return OcrEngine(params=params, spinning=False, int8=use_int8(config.int8))
 
 
 def ocr_height(probe: VideoProbe) -> int:

@@ -184,13 +184,19 @@ def read_lines(
     return boxes[keep], [readings[i] for i in keep]
 
 
-def quiet_sessions(ocr: Any) -> None:
-    """Rebuild RapidOCR's detector and recogniser sessions with the same threads but
-    without spin-waiting: idle intra-op threads sleep instead of burning the core the
-    frame pass needs (ONNX Runtime's ``session.intra_op.allow_spinning``)."""
+def rebuild_sessions(ocr: Any, *, spinning: bool = True, det_model: Any = None) -> None:
+    """Rebuild RapidOCR's detector and recogniser sessions with the same threads.
+
+    Args:
+        ocr: A ``RapidOCR`` instance.
+        spinning: False: idle intra-op threads sleep instead of spin-waiting, so they do
+            not burn the core the frame pass needs (``session.intra_op.allow_spinning``).
+        det_model: Another detector model file to load (the int8 copy of
+            :mod:`~hourlens.indexer.ocr_int8`); default the one RapidOCR loaded.
+    """
     import onnxruntime as ort
 
-    for model in (ocr._load_det_model(), ocr._load_rec_model()):
+    for model, path in ((ocr._load_det_model(), det_model), (ocr._load_rec_model(), None)):
         old = model.session.session
         prev = old.get_session_options()
         opts = ort.SessionOptions()
@@ -199,7 +205,8 @@ def quiet_sessions(ocr: Any) -> None:
         opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         opts.intra_op_num_threads = prev.intra_op_num_threads
         opts.inter_op_num_threads = prev.inter_op_num_threads
-        opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        if not spinning:
+            opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
         model.session.session = ort.InferenceSession(
-            old._model_path, opts, providers=old.get_providers()
+            str(path or old._model_path), opts, providers=old.get_providers()
         )

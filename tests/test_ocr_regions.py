@@ -205,3 +205,19 @@ def test_a_read_that_cost_more_than_asked_puts_the_budget_in_debt():
     b.settle(-0.2)  # it cost less: the rest is paid back
     assert b.spent == pytest.approx(2.6)
     assert b.allow(45.0, 0.9)
+
+
+@pytest.mark.slow
+def test_the_int8_detector_reads_what_float32_reads():
+    pytest.importorskip("rapidocr")
+    from hourlens.indexer.ocr import OcrEngine, normalise_text
+
+    lines = {60: "The quarterly report is due on Friday", 200: "Room 42 at 3 PM", 340: "Exit 7"}
+    f = _frame(lines)
+    fp32 = [normalise_text(t) for t, _ in OcrEngine().read(f)]
+    engine = OcrEngine(int8=True)  # made on first use (once per machine), then cached
+    got = [normalise_text(t) for t, _ in engine.read(f)]
+    assert fp32 == [normalise_text(v) for v in lines.values()]
+    assert got == fp32
+    det = engine._ocr()._load_det_model().session.session
+    assert "/int8/" in det._model_path  # the int8 copy read it
