@@ -70,8 +70,10 @@ def text_images(
             x, y = int(rng.integers(0, w - 100)), int(rng.integers(0, h - 20))
             fg = tuple(int(c) for c in rng.integers(0, 256, 3))
             if rng.random() < 0.4:  # a box behind it: subtitle, lower third, button
-                x0, y0, x1, y1 = draw.textbbox((x, y), text, font=font)
-                draw.rectangle([x0 - 6, y0 - 4, x1 + 6, y1 + 4], fill=tuple(255 - c for c in fg))
+                left, top, right, bottom = draw.textbbox((x, y), text, font=font)
+                draw.rectangle(
+                    [left - 6, top - 4, right + 6, bottom + 4], fill=tuple(255 - c for c in fg)
+                )
             stroke = 2 if rng.random() < 0.2 else 0
             draw.text((x, y), text, font=font, fill=fg, stroke_width=stroke, stroke_fill=(0, 0, 0))
         out.append(np.asarray(img))
