@@ -61,6 +61,12 @@ SCENE_RESERVE = 1.0
 """Whole-frame reads of the budget kept for new scenes: a periodic re-read of the same
 scene runs only while more than this is left, so a slide after a stretch of busy footage
 still finds the budget to be read."""
+DEFERRED_FRAMES = 4
+"""New scenes whose first read the budget refused are kept (their pictures, at the OCR
+height) and read, oldest first, as soon as the budget holds a read again, unless the
+scene was read meanwhile: a slide shown right after a burst of busy reads is read late
+instead of not at all, ahead of periodic re-reads. At most this many wait (the oldest
+is dropped); those left at the end are read within the video's bound."""
 OCR_MAX_HEIGHT = 720
 """Frames are read at their own height up to this many pixels."""
 
@@ -192,6 +198,10 @@ class OnlineOcr:
         self._scene = False
         self._scene_id = 0
         self._empty: dict[int, float] = {}  # scene → time of its last read that found no text
+        self._deferred: list[tuple[float, np.ndarray, int]] = []  # refused new scenes
+        self._read_scenes: set[int] = set()
+        self.deferred_reads = 0
+        self._now = 0.0  # video time of the last frame the worker took
         self.skipped = 0
         self.carried_reads: Counter[str] = Counter()  # read counts of absorbed windows
         self.carried_lines: Counter[str] = Counter()  # and their line-cache counts
@@ -255,6 +265,8 @@ class OnlineOcr:
             t, rgb, first, scene = item
             t0 = time.perf_counter()
             try:
+                self._now = t
+                self._read_deferred(t)
                 empty = self._empty.get(scene)
                 rescan = EMPTY_RESCAN * self.config.ocr_min_interval_s
                 if not first and empty is not None and t - empty < rescan:
@@ -276,6 +288,7 @@ class OnlineOcr:
         if self.budget.allow(t, estimate, first=first):  # else the last reading holds
             self.readings[t] = [(ln.text, ln.score) for ln in reader.read(rgb, rows)]
             self.budget.settle(reader.last_cost - estimate)  # what the read really cost
+            self._read_scenes.add(scene)
             if self.readings[t]:
                 self._empty.pop(scene, None)
             else:
@@ -285,6 +298,35 @@ class OnlineOcr:
             )
         else:
             log.debug("ocr %.1f s: over budget (%.2f of the frame)", t, share)
+            if first:  # kept, to be read when the budget refills
+                self._deferred.append((t, rgb, scene))
+                del self._deferred[:-DEFERRED_FRAMES]
+
+    def _read_deferred(self, now: float, bound: float | None = None) -> None:
+        """Read the waiting new scenes (oldest first) the budget affords at video time
+        ``now`` — or, given ``bound``, while the video's total stays within it."""
+        reader = self.reader
+        while self._deferred:
+            t, rgb, scene = self._deferred[0]
+            if scene in self._read_scenes:  # read meanwhile: its text is known
+                self._deferred.pop(0)
+                continue
+            cost = reader.estimate(1.0)
+            if bound is None:
+                if not self.budget.afford(now, cost):
+                    return
+            elif self.budget.per_min > 0 and self.budget.spent + cost > bound + 1e-9:
+                return
+            else:
+                self.budget.spent += cost
+            self._deferred.pop(0)
+            lines = reader.read_whole(rgb)  # out of turn: bands still compare with the last
+            self.budget.settle(reader.last_cost - cost)
+            self.readings[t] = [(ln.text, ln.score) for ln in lines]
+            self._read_scenes.add(scene)
+            self.budget.refused -= 1  # read after all
+            self.deferred_reads += 1
+            log.debug("ocr %.1f s: read after waiting, %d lines", t, len(lines))
 
     # -- after the pass ------------------------------------------------------------------
 
@@ -320,6 +362,7 @@ class OnlineOcr:
         self._stop()
         if self._exc is not None:
             raise self._exc
+        self._read_deferred(self._now, bound=self._bound())
         topups = segment_topups(decisions, segment_starts, self.offered)
         done = self._topup(topups) if topups else 0
         if stats is not None:
@@ -335,6 +378,7 @@ class OnlineOcr:
                     "topups": done,
                     "refused": self.budget.refused,
                     "skipped_empty": self.skipped,
+                    "deferred_reads": self.deferred_reads,
                     "frames_read": round(self.budget.spent, 2),
                     "busy_s": round(self.busy_s, 2),
                 }
@@ -355,6 +399,7 @@ class OnlineOcr:
         self._stop()
         if self._exc is not None:
             raise self._exc
+        self._read_deferred(self._now)  # what the window's budget still affords
         return OcrWindowState(
             readings=dict(self.readings),
             offered=list(self.offered),
@@ -382,11 +427,17 @@ class OnlineOcr:
             self.carried_lines.update(s.lines)
         self.offered.sort()
 
+    def _bound(self) -> float:
+        """The most the whole video may spend: the budget over its length plus two
+        buckets (:meth:`~hourlens.indexer.ocr_regions.OcrBudget.allow`)."""
+        per_min = self.config.ocr_budget_per_min
+        return per_min * (self.duration / 60.0 + 2.0 * self.budget.burst_min)
+
     def _topup(self, times: list[float]) -> int:
         """Read ``times`` whole (each after a frame the worker did not read), as long as
         the video's total stays within the budget's bound; returns the reads done."""
         per_min = self.config.ocr_budget_per_min
-        bound = per_min * (self.duration / 60.0 + 2.0 * self.budget.burst_min)
+        bound = self._bound()
         t0 = time.perf_counter()
         reader = self.reader
         done = 0

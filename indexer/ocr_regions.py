@@ -322,19 +322,38 @@ class OcrBudget:
         if self.per_min <= 0:
             self.spent += cost
             return True
+        tokens, cap = self._refill(t), self.per_min * self.burst_min
+        floor = -cap if first else min(self.reserve, cap)
+        if cost > tokens - floor + 1e-9:
+            self.refused += 1
+            return False
+        self._tokens = tokens - cost
+        self.spent += cost
+        return True
+
+    def afford(self, t: float, cost: float) -> bool:
+        """Pay ``cost`` at video time ``t`` if the bucket holds it without borrowing (it
+        may use the reserve: for a new scene's read that waited); ``False`` is not counted
+        as a refusal (the read waits, it is not dropped)."""
+        if self.per_min <= 0:
+            self.spent += cost
+            return True
+        tokens = self._refill(t)
+        if cost > tokens + 1e-9:
+            return False
+        self._tokens = tokens - cost
+        self.spent += cost
+        return True
+
+    def _refill(self, t: float) -> float:
+        """Refill the bucket up to video time ``t``; returns what it holds."""
         cap = self.per_min * self.burst_min
         if self._tokens is None or self._t is None:
             self._tokens = cap
         else:
             self._tokens = min(cap, self._tokens + self.per_min * max(0.0, t - self._t) / 60.0)
         self._t = t
-        floor = -cap if first else min(self.reserve, cap)
-        if cost > self._tokens - floor + 1e-9:
-            self.refused += 1
-            return False
-        self._tokens -= cost
-        self.spent += cost
-        return True
+        return self._tokens
 
     def settle(self, delta: float) -> None:
         """A read allowed at an estimated cost cost ``delta`` more (or, negative, less):

@@ -181,8 +181,26 @@ def test_a_new_scene_is_read_once_settled_and_may_borrow_from_the_budget():
     assert picked == [0.0, 3.0, 5.0]
     stats: dict[str, float] = {}
     ocr.finish([(t, d) for t, d, _ in offers], [0.0], stats)
-    # the bucket holds one read; a new scene may run it one bucket into debt, no further
-    assert stats["full"] == 2 and stats["refused"] == 1
+    # the bucket holds one read; a new scene may run it one bucket into debt, no further:
+    # the third waits, and is read at the end within the video's bound
+    assert stats["full"] == 2 and reader.whole == [5]
+    assert stats["deferred_reads"] == 1 and stats["refused"] == 0
+
+
+def test_a_refused_new_scene_is_read_when_the_budget_refills_before_rereads():
+    reader = _Reader()
+    ocr = _online(reader, ocr_min_interval_s=10.0, ocr_scene_change=30.0, ocr_budget_per_min=1.0)
+    offers = [(0.0, "ocr", 0.0), (1.0, "ocr", 50.0), (2.0, "ocr", 2.0), (3.0, "ocr", 50.0)]
+    offers += [(4.0, "ocr", 2.0), (5.0, "same", 0.0), (200.0, "ocr", 1.0)]
+    picked = [t for t, d, ch in offers if ocr.offer(t, d, _Frame(int(t)), ch)]
+    assert picked == [0.0, 2.0, 4.0, 200.0]
+    stats: dict[str, float] = {}
+    items = ocr.finish([(t, d) for t, d, _ in offers], [0.0], stats)
+    # 0 and 2 read (2 borrowing); 4 refused and kept; at 200 s the bucket has refilled:
+    # the waiting scene is read first (its own picture), the periodic re-read refused
+    assert reader.whole == [4] and stats["full"] == 2
+    assert stats["deferred_reads"] == 1 and stats["refused"] == 1
+    assert _text(4) in {it.text for it in items}
 
 
 def test_deduper_reports_the_change_from_the_previous_frame():
