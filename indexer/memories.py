@@ -73,7 +73,10 @@ def segments_and_memories(
     ]
     t2 = time.perf_counter()
     jobs = [i.crop for i in infos if i.crop is not None]
-    crops = classify_crops(writer, encoder, jobs, c.batch_size) if jobs else 0
+    crops = 0
+    if jobs:
+        with encoder.all_cores():  # the frame pass is over: its cores are free
+            crops = classify_crops(writer, encoder, jobs, c.batch_size)
     stats = {
         "segments": len(spans),
         "memories": sum(i.n_memories for i in infos),

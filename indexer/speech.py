@@ -20,9 +20,7 @@ import logging
 import os
 import re
 import shutil
-import threading
-from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -32,10 +30,10 @@ import numpy as np
 
 from ..config import models_cache_dir
 from ..errors import HourlensError, MissingDependencyError, ModelLoadError
+from .speech_vad import SAMPLE_RATE, vad_in_pieces
 
 log = logging.getLogger("hourlens.speech")
 
-SAMPLE_RATE = 16000
 PACKAGED_BASE = "base-packaged"
 PACKAGED_TINY_EN = "tiny.en-packaged"
 PAUSE_S = 0.8  # a pause this long between two words starts a new line
@@ -308,43 +306,6 @@ def _prepare_audio(audio: np.ndarray, sr: int) -> np.ndarray:
         frames = [*rs.resample(frame), *rs.resample(None)]
         x = np.concatenate([f.to_ndarray().reshape(-1) for f in frames] or [x[:0]])
     return np.ascontiguousarray(x, dtype=np.float32)
-
-
-_VAD_PATCH = threading.Lock()
-
-
-@contextmanager
-def vad_in_pieces(piece_s: float) -> Iterator[None]:
-    """Within the block, faster-whisper's voice activity detection runs on pieces of
-    ``piece_s`` seconds of audio, one after the other, and joins their speech spans.
-
-    Its Silero VAD holds about three more copies of the audio it is given: on the hour of
-    the 60-minute dev build it peaked at 1.13 GB alone (0.30 GB of decoded audio), in
-    10-minute pieces 0.75 GB, with the same 46 speech spans. The batched pipeline then
-    merges the spans into chunks as before; 5 of the 64 transcript lines came out worded
-    differently, and the 46 spoken prompts of the build were matched a little better
-    (mean word similarity 0.935 vs 0.922).
-    """
-    import faster_whisper.transcribe as fwt
-
-    whole = fwt.get_speech_timestamps
-    n = int(piece_s * SAMPLE_RATE)
-
-    def pieces(audio: np.ndarray, *args: Any, **kwargs: Any) -> list[dict[str, int]]:
-        if n <= 0 or len(audio) <= n:
-            return list(whole(audio, *args, **kwargs))
-        out: list[dict[str, int]] = []
-        for off in range(0, len(audio), n):
-            for span in whole(audio[off : off + n], *args, **kwargs):
-                out.append({**span, "start": span["start"] + off, "end": span["end"] + off})
-        return out
-
-    with _VAD_PATCH:
-        fwt.get_speech_timestamps = pieces
-        try:
-            yield
-        finally:
-            fwt.get_speech_timestamps = whole
 
 
 def _run_faster_whisper(x: np.ndarray, job: _Job) -> tuple[list[_RawSegment], str]:

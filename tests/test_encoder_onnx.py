@@ -49,3 +49,26 @@ def test_loading_the_default_encoder_imports_no_torch():
     out = subprocess.run([sys.executable, "-I", "-c", code], capture_output=True, text=True)
     assert out.returncode == 0, out.stderr[-2000:]
     assert out.stdout.split() == ["OnnxEfficientNetLite0", "False", "False"]
+
+
+def test_all_cores_encodes_the_same_on_a_wider_session_then_restores(monkeypatch):
+    from hourlens.indexer.encoders import base
+    from hourlens.indexer.encoders.efficientnet_onnx import load_onnx_only
+
+    enc = load_onnx_only(None, batch_size=8, threads=1)
+    assert enc is not None
+    frames = [np.random.default_rng(i).integers(0, 255, (120, 200, 3), np.uint8) for i in range(3)]
+    narrow = enc._onnx
+    ref = enc.encode(frames)
+    monkeypatch.setattr(base, "available_cores", lambda: 2)
+    with enc.all_cores():
+        assert enc._onnx is not narrow
+        assert enc._onnx.session.get_session_options().intra_op_num_threads == 2
+        wide = enc.encode(frames)
+    assert enc._onnx is narrow
+    np.testing.assert_allclose(wide.features, ref.features, atol=1e-5)
+    with enc.all_cores():
+        assert enc._onnx is narrow._wide[2]  # made once, kept
+    monkeypatch.setattr(base, "available_cores", lambda: 1)
+    with enc.all_cores():
+        assert enc._onnx is narrow  # one core: nothing to widen

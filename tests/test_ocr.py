@@ -126,6 +126,7 @@ def test_ocr_reads_a_rendered_slide_exactly():
 def test_engine_params_default_and_override():
     from hourlens.indexer.ocr import DEFAULT_PARAMS
 
-    assert dict(OcrEngine()._params) == DEFAULT_PARAMS == {"Global.use_cls": False}
+    shape = ("Rec.rec_img_shape", (3, 48, 96))
+    assert dict(OcrEngine()._params) == DEFAULT_PARAMS == dict([("Global.use_cls", False), shape])
     mine = dict(OcrEngine(params={"Global.use_cls": True, "Det.limit_side_len": 640})._params)
-    assert mine == {"Global.use_cls": True, "Det.limit_side_len": 640}
+    assert mine == {"Global.use_cls": True, "Det.limit_side_len": 640, shape[0]: shape[1]}

@@ -217,7 +217,7 @@ def test_voice_activity_is_detected_in_pieces_and_the_spans_are_joined(monkeypat
         return [{"start": len(audio) // 4, "end": len(audio) // 2}]
 
     monkeypatch.setattr(fwt, "get_speech_timestamps", fake)
-    audio = np.zeros(25 * SAMPLE_RATE, np.float32)
+    audio = np.random.default_rng(0).normal(0, 0.01, 25 * SAMPLE_RATE).astype(np.float32)
     with vad_in_pieces(10.0):
         spans = fwt.get_speech_timestamps(audio, None)
     assert seen == [10 * SAMPLE_RATE, 10 * SAMPLE_RATE, 5 * SAMPLE_RATE]
@@ -232,3 +232,32 @@ def test_voice_activity_is_detected_in_pieces_and_the_spans_are_joined(monkeypat
         assert fwt.get_speech_timestamps(audio, None) == [
             {"start": len(audio) // 4, "end": len(audio) // 2}
         ]
+
+
+def test_long_silences_get_no_voice_activity_detection(monkeypatch):
+    fwt = pytest.importorskip("faster_whisper.transcribe")
+    from hourlens.indexer.speech_vad import SAMPLE_RATE, sound_spans, vad_in_pieces
+
+    sr = SAMPLE_RATE
+    audio = np.zeros(60 * sr, np.float32)
+    rng = np.random.default_rng(1)
+    audio[10 * sr : 13 * sr] = rng.normal(0, 0.05, 3 * sr)  # a sentence
+    audio[14 * sr : 15 * sr] = rng.normal(0, 0.05, sr)  # after a short pause: the same span
+    audio[40 * sr : 41 * sr] = rng.normal(0, 0.002, sr)  # quiet, but above -60 dBFS
+    spans = sound_spans(audio)
+    assert spans == [(int(9.5 * sr), int(15.5 * sr)), (int(39.5 * sr), int(41.5 * sr))]
+    assert sound_spans(np.zeros(5 * sr, np.float32)) == []
+    noisy = rng.normal(0, 0.01, 5 * sr).astype(np.float32)
+    assert sound_spans(noisy) == [(0, 5 * sr)]  # never silent: all of it
+
+    seen: list[tuple[int, int]] = []
+
+    def fake(piece, *args, **kwargs):
+        seen.append((len(piece), int(np.abs(piece).max() > 0)))
+        return [{"start": 0, "end": len(piece)}]
+
+    monkeypatch.setattr(fwt, "get_speech_timestamps", fake)
+    with vad_in_pieces(600.0):
+        found = fwt.get_speech_timestamps(audio, None)
+    assert seen == [(6 * sr, 1), (2 * sr, 1)]  # 52 s of silence never reach the VAD
+    assert found == [{"start": a, "end": b} for a, b in spans]

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import os
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
-from contextlib import AbstractContextManager, nullcontext
+from collections.abc import Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -110,6 +110,16 @@ class FrameEncoder(ABC):
             " search (HOURLENS_ENCODER=open_clip:MODEL:PRETRAINED)"
         )
 
+    def all_cores(self) -> AbstractContextManager[object]:
+        """Encode with every core this process may use meanwhile — after the frame pass,
+        when the cores it shared with decoding and reading text are free. Encoders on
+        ONNX Runtime switch to a second session with that many threads (made once);
+        others keep theirs."""
+        onnx = getattr(self, "_onnx", None)
+        if onnx is None or not hasattr(onnx, "wide") or available_cores() < 2:
+            return nullcontext()
+        return _swapped(self, onnx, onnx.wide(available_cores()))
+
     def _inference(self) -> AbstractContextManager[object]:
         """Context the batches run in (torch encoders: ``torch.inference_mode()``)."""
         return nullcontext()
@@ -120,6 +130,15 @@ class FrameEncoder(ABC):
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(name={self.name!r}, dim={self.dim}, device={self.device})"
+
+
+@contextmanager
+def _swapped(encoder: FrameEncoder, onnx: Any, wide: Any) -> Iterator[None]:
+    encoder._onnx = wide  # type: ignore[attr-defined]
+    try:
+        yield
+    finally:
+        encoder._onnx = onnx  # type: ignore[attr-defined]
 
 
 def _check_frame(frame: np.ndarray, index: int) -> None:

@@ -24,6 +24,16 @@ class OnnxImageModel:
     def __init__(self, session: Any, chunk: int = CHUNK_PER_THREAD) -> None:
         self.session = session
         self.chunk = max(1, chunk)
+        self._wide: dict[int, OnnxImageModel] = {}
+
+    def wide(self, threads: int) -> OnnxImageModel:
+        """The same model on a session with ``threads`` intra-op threads that sleep when
+        idle (made on first use, then kept)."""
+        if threads not in self._wide:
+            path = Path(self.session._model_path)
+            session = load_session(path, threads, spinning=False)
+            self._wide[threads] = OnnxImageModel(session, chunk=CHUNK_PER_THREAD * threads)
+        return self._wide[threads]
 
     def __call__(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Run a float32 NCHW batch."""
@@ -37,12 +47,14 @@ class OnnxImageModel:
         return np.concatenate([o[0] for o in outs]), np.concatenate([o[1] for o in outs])
 
 
-def load_session(path: Path, threads: int) -> Any:
+def load_session(path: Path, threads: int, *, spinning: bool = True) -> Any:
     """An ONNX Runtime CPU session of the model at ``path`` with ``threads`` intra-op
-    threads (one inter-op thread)."""
+    threads (one inter-op thread); ``spinning=False``: idle threads sleep."""
     import onnxruntime as ort
 
     opts = ort.SessionOptions()
     opts.intra_op_num_threads = max(1, threads)
     opts.inter_op_num_threads = 1
+    if not spinning:
+        opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
     return ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
