@@ -200,6 +200,7 @@ class OnlineOcr:
         self._empty: dict[int, float] = {}  # scene → time of its last read that found no text
         self._deferred: list[tuple[float, np.ndarray, int]] = []  # refused new scenes
         self._read_scenes: set[int] = set()
+        self._texty: set[int] = set()  # scenes whose last read found text: no probe
         self.deferred_reads = 0
         self._now = 0.0  # video time of the last frame the worker took
         self.skipped = 0
@@ -282,17 +283,22 @@ class OnlineOcr:
     def _read(self, t: float, rgb: np.ndarray, first: bool, scene: int) -> None:
         reader = self.reader
         rows, share = reader.plan(rgb)
+        # a re-read of a scene that showed text needs no probe (it would find it again)
+        probe = first or scene not in self._texty
         # a re-read asks for the lines it will likely recognise again, so the reserve
         # stays for new scenes; a new scene's read asks only for what it must pay
-        estimate = reader.estimate(share, None if first else rows)
+        estimate = reader.estimate(share, None if first else rows, probe=probe)
         if self.budget.allow(t, estimate, first=first):  # else the last reading holds
-            self.readings[t] = [(ln.text, ln.score) for ln in reader.read(rgb, rows)]
+            lines = reader.read(rgb, rows, probe=probe)
+            self.readings[t] = [(ln.text, ln.score) for ln in lines]
             self.budget.settle(reader.last_cost - estimate)  # what the read really cost
             self._read_scenes.add(scene)
             if self.readings[t]:
                 self._empty.pop(scene, None)
+                self._texty.add(scene)
             else:
                 self._empty[scene] = t
+                self._texty.discard(scene)
             log.debug(
                 "ocr %.1f s: read %.2f of the frame, %d lines", t, share, len(self.readings[t])
             )

@@ -194,19 +194,26 @@ class RegionReader:
             return [(0, h)], 1.0
         return rows, share
 
-    def estimate(self, share: float, rows: list[tuple[int, int]] | None = None) -> float:
+    def estimate(
+        self, share: float, rows: list[tuple[int, int]] | None = None, *, probe: bool = True
+    ) -> float:
         """What a read of ``share`` of the frame is expected to cost, asked of a budget
-        before it runs: probe and detector, plus (given the ``rows`` to read) recognising
-        as many lines as the last reading had there."""
+        before it runs: probe (unless ``probe`` is False) and detector, plus (given the
+        ``rows`` to read) recognising as many lines as the last reading had there."""
         h, w = self._dims
-        cost = share * (1.0 + self._probe_ratio(h, w))
+        cost = share * (1.0 + (self._probe_ratio(h, w) if probe else 0.0))
         if rows and self._last is not None:
             n = sum(1 for ln in self._last[2] if any(ln.top < b and ln.bottom > a for a, b in rows))
             cost += self.line_cost * n
         return cost
 
-    def read(self, rgb: np.ndarray, rows: list[tuple[int, int]] | None = None) -> list[Line]:
+    def read(
+        self, rgb: np.ndarray, rows: list[tuple[int, int]] | None = None, *, probe: bool = True
+    ) -> list[Line]:
         """Read a frame (after :meth:`plan`, whose rows it uses unless given).
+
+        ``probe=False`` skips the probe (the caller knows the scene shows text: a probe
+        would only find it again, at about a quarter of the detector's cost).
 
         Returns:
             The frame's lines in reading order: re-read bands plus the earlier lines
@@ -220,7 +227,7 @@ class RegionReader:
         h = rgb.shape[0]
         self.last_cost = 0.0
         if rows == [(0, h)] or self._last is None:
-            lines = self._read_full(rgb)
+            lines = self._read_band(rgb, 0, h, probe)
             self.reads["full"] += 1
         elif not rows:
             lines = list(self._last[2])
@@ -231,7 +238,7 @@ class RegionReader:
                 for ln in self._last[2]
                 if not any(ln.top < hi and ln.bottom > lo for lo, hi in rows)
             ]
-            fresh = [ln for lo, hi in rows for ln in self._read_band(rgb, lo, hi)]
+            fresh = [ln for lo, hi in rows for ln in self._read_band(rgb, lo, hi, probe)]
             lines = reading_order(kept + fresh)
             self.reads["bands"] += 1
         self._last = (grey, cells, lines)
@@ -268,11 +275,11 @@ class RegionReader:
         size = (max(1, round(w * scale)), max(1, round(h * scale)))
         return np.asarray(Image.fromarray(band).resize(size, Image.Resampling.BILINEAR))
 
-    def _read_band(self, rgb: np.ndarray, top: int, bottom: int) -> list[Line]:
+    def _read_band(self, rgb: np.ndarray, top: int, bottom: int, probe: bool = True) -> list[Line]:
         h, w = rgb.shape[:2]
         share = (bottom - top) / h
         band = np.ascontiguousarray(rgb[top:bottom])
-        if self.probe_short_side > 0:
+        if probe and self.probe_short_side > 0:
             self.last_cost += share * self._probe_ratio(h, w)
             small = self._resized(band, self.probe_short_side / min(h, w))
             if not self.engine.detect(small):

@@ -46,10 +46,10 @@ class _Reader:
     def plan(self, rgb):
         return [(0, rgb.shape[0])], self.share
 
-    def estimate(self, share, rows=None):
+    def estimate(self, share, rows=None, probe=True):
         return share
 
-    def read(self, rgb, rows):
+    def read(self, rgb, rows, probe=True):
         self.threads.add(threading.current_thread().name)
         self.reads["full"] += 1
         self.last_cost = self.cost
@@ -227,7 +227,7 @@ def test_periodic_rereads_leave_a_reserve_for_new_scenes():
 
 def test_a_scene_found_empty_is_re_read_only_after_a_longer_wait():
     class Empty(_Reader):
-        def read(self, rgb, rows):
+        def read(self, rgb, rows, probe=True):
             self.reads["full"] += 1
             return []
 
@@ -257,3 +257,26 @@ def test_reads_are_charged_what_they_cost_so_costly_reads_leave_room_for_fewer()
 
     cheap, costly = reads(0.3), reads(2.0)  # e.g. probed empty vs many lines
     assert cheap == len(offers) and costly < len(offers) / 2
+
+
+def test_a_scene_that_showed_text_is_re_read_without_the_probe():
+    class Probing(_Reader):
+        def __init__(self) -> None:
+            super().__init__()
+            self.probes: list[tuple[int, bool]] = []
+
+        def read(self, rgb, rows, probe=True):
+            self.probes.append((int(rgb[0, 0, 0]), probe))
+            if int(rgb[0, 0, 0]) == 30:  # the text is gone at 30 s
+                return []
+            return super().read(rgb, rows, probe)
+
+    reader = Probing()
+    ocr = _online(reader, ocr_min_interval_s=10.0)
+    offers = [(0.0, "none"), (5.0, "ocr"), (15.0, "ocr"), (30.0, "ocr"), (65.0, "ocr")]
+    for t, d in offers:
+        ocr.offer(t, d, _Frame(int(t)))
+    ocr.finish(offers, [0.0], {})
+    # the scene's first read probes; it showed text, so 15 and 30 do not; 30 found
+    # nothing, so the next read (after the longer wait for an empty scene) probes again
+    assert reader.probes == [(5, True), (15, False), (30, False), (65, True)]

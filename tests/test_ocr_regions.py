@@ -221,3 +221,14 @@ def test_the_int8_detector_reads_what_float32_reads():
     assert got == fp32
     det = engine._ocr()._load_det_model().session.session
     assert "/int8/" in det._model_path  # the int8 copy read it
+
+
+def test_a_read_without_the_probe_runs_the_detector_and_costs_no_probe():
+    blank = np.full((480, 854, 3), (18, 22, 30), np.uint8)
+    engine = _Engine({})
+    reader = RegionReader(engine=engine, probe_short_side=384)
+    reader.plan(blank)
+    assert reader.estimate(1.0, probe=False) == pytest.approx(1.0)
+    assert reader.read(blank, probe=False) == []
+    assert engine.calls == [(736, 1309)] and reader.reads["probed_empty"] == 0
+    assert reader.last_cost == pytest.approx(1.0)
