@@ -27,6 +27,7 @@ from .discover import check_regular_file, content_hash, discover, file_fingerpri
 from .encoders import FrameEncoder, load_encoder
 from .facets import FrameProbe
 from .frames import FramePass, pass_threads, run_frame_pass
+from .int8 import use_int8
 from .memories import segments_and_memories
 from .text_stage import run_text_stage, start_speech
 
@@ -75,6 +76,9 @@ class Indexer:
             signature); the Ray engine feeds a frame pass stitched from time windows.
         window_text: Speech and on-screen text those windows already read
             (:class:`~.window_text.WindowText`): used instead of reading them here.
+
+    Raises:
+        HourlensError: ``config.int8`` is not ``auto``, ``on`` or ``off``.
     """
 
     def __init__(
@@ -88,6 +92,7 @@ class Indexer:
     ) -> None:
         self.store = store
         self.config = config or IndexConfig()
+        use_int8(self.config.int8)  # a bad setting fails here, once, not in every video
         self._encoder = encoder
         self._frame_pass = frame_pass or run_frame_pass
         self._live = frame_pass is None  # the pass decodes here: text can be read during it

@@ -203,3 +203,13 @@ def test_kill_mid_video_keeps_earlier_videos_and_resumes(tmp_path, small_video):
     res = run(["index", "--json", "--no-progress", str(first), str(long)], lib)
     status = {Path(r["video"]).name: r["status"] for r in json_lines(res.stdout)}
     assert status == {"a_first.mp4": "skipped", "b_long.mp4": "indexed"}
+
+
+def test_a_bad_int8_setting_is_one_clean_error_before_indexing(tmp_path, small_video):
+    res = CliRunner().invoke(
+        cli,
+        ["--library", str(tmp_path / "l"), "index", str(small_video)],
+        env={"HOURLENS_INT8": "fast"},
+    )
+    assert res.exit_code != 0 and "Traceback" not in res.output
+    assert "int8 setting 'fast': expected one of auto, on, off" in res.output
