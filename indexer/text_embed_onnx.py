@@ -110,13 +110,13 @@ class OnnxSentenceModel:
         """Mean-pooled token embeddings (not normalised), one row per text.
 
         Texts are batched by length (padding only to the longest of a batch), as
-        sentence-transformers does; the rows come back in input order.
+        sentence-transformers does, with fewer long texts in a batch
+        (:func:`length_batches`); the rows come back in input order.
         """
         encs = self._tok.encode_batch([str(t) for t in texts])
         order = sorted(range(len(encs)), key=lambda i: -len(encs[i].ids))
         out = np.zeros((len(encs), self.dim), np.float32)
-        for b in range(0, len(order), max(1, batch_size)):
-            idx = order[b : b + batch_size]
+        for idx in length_batches([len(encs[i].ids) for i in order], order, batch_size):
             n = max(len(encs[i].ids) for i in idx)
             ids = np.zeros((len(idx), n), np.int64)
             mask = np.zeros((len(idx), n), np.int64)
@@ -133,6 +133,34 @@ class OnnxSentenceModel:
             m = mask[:, :, None].astype(np.float32)
             out[idx] = (hidden * m).sum(axis=1) / np.maximum(m.sum(axis=1), 1e-9)
         return out
+
+
+ATTENTION_BUDGET = 64 * 64 * 64
+"""A batch of texts holds at most this many ``tokens x tokens`` attention cells per text,
+summed (64 texts of 64 tokens; 4 of 256). The attention buffers grow with the batch and
+the square of its longest text: 64 OCR screens of 256 tokens held ~0.4 GB more memory."""
+
+
+def length_batches(
+    lengths: Sequence[int], items: Sequence[int], batch_size: int
+) -> list[list[int]]:
+    """Split ``items`` (sorted longest first, ``lengths`` alike) into batches of at most
+    ``batch_size`` whose ``count x longest²`` stays within :data:`ATTENTION_BUDGET`."""
+    out: list[list[int]] = []
+    cur: list[int] = []
+    longest = 0
+    for n, item in zip(lengths, items, strict=True):
+        first = max(longest, n) if cur else n
+        if cur and (
+            len(cur) >= max(1, batch_size) or (len(cur) + 1) * first * first > ATTENTION_BUDGET
+        ):
+            out.append(cur)
+            cur, first = [], n
+        cur.append(item)
+        longest = first
+    if cur:
+        out.append(cur)
+    return out
 
 
 def load_exported(model_dir: str | Path, threads: int | None = None) -> OnnxSentenceModel | None:

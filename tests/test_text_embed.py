@@ -124,3 +124,16 @@ def test_export_key_needs_a_mean_pooled_transformer(tmp_path):
     pool.write_text(json.dumps({"pooling_mode_mean_tokens": False, "pooling_mode_cls_token": True}))
     assert export_key(tmp_path) is None  # CLS pooling is not what the export computes
     assert export_key(tmp_path / "missing") is None
+
+
+def test_long_texts_go_in_smaller_batches_within_the_attention_budget():
+    from hourlens.indexer.text_embed_onnx import ATTENTION_BUDGET, length_batches
+
+    lengths = [256] * 10 + [100] * 30 + [20] * 200  # sorted longest first
+    batches = length_batches(lengths, list(range(len(lengths))), 64)
+    assert [i for b in batches for i in b] == list(range(len(lengths)))  # order kept
+    assert max(len(b) for b in batches) == 64  # short texts: full batches
+    for b in batches:
+        assert len(b) * max(lengths[i] for i in b) ** 2 <= ATTENTION_BUDGET
+    assert len(batches[0]) == 4
+    assert length_batches([600], [0], 64) == [[0]]  # one text always fits
