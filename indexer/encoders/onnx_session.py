@@ -29,12 +29,10 @@ class OnnxImageModel:
     def wide(self, threads: int) -> OnnxImageModel:
         """The same model on a session with ``threads`` intra-op threads that sleep when
         idle (made on first use, then kept). It runs :data:`CHUNK_PER_THREAD` images a
-        call, without a memory arena: this session's memory (~25 MB an image in a call)
-        comes on top of the first's, so it is kept small and handed back after each call
-        (with 8 x threads images and an arena, an index peaked 0.4 GB higher)."""
+        call: its memory arena comes on top of the first session's."""
         if threads not in self._wide:
             path = Path(self.session._model_path)
-            session = load_session(path, threads, spinning=False, arena=False)
+            session = load_session(path, threads, spinning=False)
             self._wide[threads] = OnnxImageModel(session, chunk=CHUNK_PER_THREAD)
         return self._wide[threads]
 
