@@ -154,8 +154,9 @@ class IndexConfig:
     max_ocr_frames: int = 600
     """Upper bound on OCR'd frames per video."""
     ocr_budget_per_min: float = 3.0
-    """OCR work allowed per minute of video, in whole-frame detector reads (≈1.15 CPU-s
-    each for an 854x480 frame on this project's 2-core reference machine). A read costs
+    """OCR work allowed per minute of video, in whole-frame detector reads (for an 854x480
+    frame on this project's 2-core reference machine ≈1.2 CPU-s in float32, ≈0.55 with
+    the int8 detector, see ``int8``; recognising a line costs 0.04 of either). A read costs
     what it did: the probe's and the detector's share of the frame (the bands whose text
     changed), plus ``ocr_line_cost`` per line recognised; a frame whose text did not
     change costs nothing. The first read of a new scene may borrow one minute's budget;
