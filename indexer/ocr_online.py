@@ -321,10 +321,10 @@ class OnlineOcr:
             if bound is None:
                 if not self.budget.afford(now, cost):
                     return
-            elif self.budget.per_min > 0 and self.budget.spent + cost > bound + 1e-9:
-                return
-            else:
+            elif self._fits(cost, bound):
                 self.budget.spent += cost
+            else:
+                return
             self._deferred.pop(0)
             lines = reader.read_whole(rgb)  # out of turn: bands still compare with the last
             self.budget.settle(reader.last_cost - cost)
@@ -439,21 +439,24 @@ class OnlineOcr:
         per_min = self.config.ocr_budget_per_min
         return per_min * (self.duration / 60.0 + 2.0 * self.budget.burst_min)
 
+    def _fits(self, cost: float, bound: float) -> bool:
+        """Whether a read costing ``cost`` keeps the video's total within ``bound``."""
+        return self.budget.per_min <= 0 or self.budget.spent + cost <= bound + 1e-9
+
     def _topup(self, times: list[float]) -> int:
         """Read ``times`` whole (each after a frame the worker did not read), as long as
         the video's total stays within the budget's bound; returns the reads done."""
-        per_min = self.config.ocr_budget_per_min
         bound = self._bound()
         t0 = time.perf_counter()
         reader = self.reader
         done = 0
         for i in range(0, len(times), 8):
             chunk = times[i : i + 8]
-            if per_min > 0 and self.budget.spent + reader.estimate(1.0) > bound + 1e-9:
+            if not self._fits(reader.estimate(1.0), bound):
                 break
             frames = read_frames_at(self.path, chunk, height=self.height)
             for t, rgb in zip(chunk, frames, strict=True):
-                if per_min > 0 and self.budget.spent + reader.estimate(1.0) > bound + 1e-9:
+                if not self._fits(reader.estimate(1.0), bound):
                     break
                 lines = reader.read_whole(rgb)
                 self.readings[t] = [(ln.text, ln.score) for ln in lines]

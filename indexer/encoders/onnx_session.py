@@ -48,14 +48,12 @@ class OnnxImageModel:
         return np.concatenate([o[0] for o in outs]), np.concatenate([o[1] for o in outs])
 
 
-def load_session(path: Path, threads: int, *, spinning: bool = True, arena: bool = True) -> Any:
+def load_session(path: Path, threads: int, *, spinning: bool = True) -> Any:
     """An ONNX Runtime CPU session of the model at ``path`` with ``threads`` intra-op
-    threads (one inter-op thread); ``spinning=False``: idle threads sleep; ``arena=False``:
-    no memory arena (memory is freed after each call)."""
+    threads (one inter-op thread); ``spinning=False``: idle threads sleep."""
     import onnxruntime as ort
 
     opts = ort.SessionOptions()
-    opts.enable_cpu_mem_arena = arena
     opts.intra_op_num_threads = max(1, threads)
     opts.inter_op_num_threads = 1
     if not spinning:
